@@ -1,0 +1,84 @@
+"""The catalogue: every blueprint and vocabulary of a blueprints directory, indexed by code."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from ..resources import blueprints_dir
+from ..yamlfile import ConfigError, load_model
+from .model import Blueprint, Vocabulary
+
+
+@dataclass
+class Catalogue:
+    root: Path
+    blueprints: dict[str, Blueprint] = field(default_factory=dict)   # by id
+    files: dict[str, Path] = field(default_factory=dict)             # blueprint id -> file
+    vocabularies: dict[str, Vocabulary] = field(default_factory=dict)
+    by_code: dict[str, Blueprint] = field(default_factory=dict)
+
+    def for_code(self, code: str) -> Blueprint:
+        try:
+            return self.by_code[code]
+        except KeyError:
+            raise KeyError(f"no blueprint serves appendix code {code!r}") from None
+
+    def vocabulary(self, vid: str) -> Vocabulary:
+        try:
+            return self.vocabularies[vid]
+        except KeyError:
+            raise KeyError(f"unknown vocabulary {vid!r}") from None
+
+    def codes(self) -> list[str]:
+        return sorted(self.by_code)
+
+
+def load_catalogue(root: Path | None = None) -> Catalogue:
+    """Load ``root/tables/*.yaml`` and ``root/vocabularies/*.yaml``; raise ConfigError on any problem."""
+    root = Path(root) if root else blueprints_dir()
+    cat = Catalogue(root=root)
+    problems: list[str] = []
+    for path in sorted((root / "vocabularies").glob("*.yaml")):
+        try:
+            v = load_model(path, Vocabulary)
+        except ConfigError as exc:
+            problems += [str(exc)]
+            continue
+        if v.id in cat.vocabularies:
+            problems.append(f"{path}: duplicate vocabulary id {v.id!r}")
+        cat.vocabularies[v.id] = v
+    for path in sorted((root / "tables").glob("*.yaml")):
+        try:
+            bp = load_model(path, Blueprint)
+        except ConfigError as exc:
+            problems += [str(exc)]
+            continue
+        if bp.id in cat.blueprints:
+            problems.append(f"{path}: duplicate blueprint id {bp.id!r} (also in {cat.files[bp.id]})")
+        cat.blueprints[bp.id] = bp
+        cat.files[bp.id] = path
+        for code in bp.code_list:
+            if code in cat.by_code:
+                problems.append(f"{path}: code {code} is served by both {cat.by_code[code].id} and {bp.id}")
+            cat.by_code[code] = bp
+    for bid, bp in list(cat.blueprints.items()):
+        if bp.columns_from:
+            base = cat.blueprints.get(bp.columns_from)
+            if base is None or base.columns_from:
+                problems.append(f"{cat.files[bid]}: columns_from {bp.columns_from!r} is not a blueprint "
+                                "with its own columns")
+                continue
+            update = {"columns": bp.columns or base.columns, "rules": list(base.rules) + list(bp.rules)}
+            cat.blueprints[bid] = bp = bp.model_copy(update=update)
+            for code in bp.code_list:
+                cat.by_code[code] = bp
+    if problems:
+        raise ConfigError(root, [f" {p}" for p in problems])
+    return cat
+
+
+@lru_cache(maxsize=8)
+def default_catalogue(root: str | None = None) -> Catalogue:
+    return load_catalogue(Path(root) if root else None)

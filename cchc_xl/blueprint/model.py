@@ -1,0 +1,243 @@
+"""Typed model of a blueprint: one appendix table template (or a narrative outline).
+
+A blueprint is declarative. Everything that differs between tables — rows, columns, types,
+computed cells, rules, messages, sources — lives in the YAML file; the code that generates,
+validates and merges workbooks reads only this model.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import Enum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+KEY_RE = r"^[a-z_][a-z0-9_]*$"
+CODE_RE = r"^[0-9A-Z][0-9A-Z\-]*$"
+
+
+class Strict(BaseModel):
+    """Unknown keys are refused by name; models are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Source(Strict):
+    seed: str = Field(description="Seed file the item comes from, e.g. 000_88494d1bc9ec11ad.txt")
+    section: str = Field(description="Section of the seed, as printed")
+    note: str | None = None
+
+
+class CellType(str, Enum):
+    count = "count"          # integer >= 0
+    amount = "amount"        # VNĐ, integer >= 0
+    decimal = "decimal"
+    percent = "percent"      # 0..100
+    yesno = "yesno"          # 1 / 0
+    date = "date"
+    month_range = "month_range"  # "MM/YYYY - MM/YYYY" inside the plan year
+    text = "text"
+    choice = "choice"        # from a vocabulary
+    unit_ref = "unit_ref"    # a unit of the registry (choice over unit names)
+
+
+NUMERIC_TYPES = {CellType.count, CellType.amount, CellType.decimal, CellType.percent, CellType.yesno}
+
+
+class Severity(str, Enum):
+    error = "error"
+    warning = "warning"
+
+
+class Missing(str, Enum):
+    skip = "skip"    # rule not applicable while a referenced cell is blank
+    zero = "zero"    # blanks count as 0
+    check = "check"  # evaluate as written (use present() to test blanks)
+
+
+class Column(Strict):
+    key: str = Field(pattern=KEY_RE)
+    label: str
+    header: list[str] = Field(default_factory=list, description="Group labels above the label, outermost first")
+    type: CellType | None = None
+    unit: str | None = Field(None, description="Unit shown in the header, e.g. 'hồ sơ', 'VNĐ'")
+    compute: str | None = Field(None, description="Expression over column keys of the same row")
+    vocabulary: str | None = None
+    min: float | None = None
+    max: float | None = None
+    width: float | None = None
+    required: bool = False
+    note: str | None = None
+
+
+class Row(Strict):
+    key: str = Field(pattern=KEY_RE)
+    label: str
+    stt: str | None = Field(None, description="Number printed in the STT column, e.g. '1', '-', 'a'")
+    level: int = Field(0, ge=0, le=3)
+    heading: bool = Field(False, description="A section heading: no value cells")
+    type: CellType | None = None
+    unit: str | None = None
+    office: str | None = Field(None, description="Responsible office (Đơn vị thống kê, báo cáo)")
+    compute: str | None = Field(None, description="Expression over row keys of the same column")
+    min: float | None = None
+    max: float | None = None
+    required: bool = False
+    source: Source | None = None
+    note: str | None = None
+
+
+class RowSource(Strict):
+    """Where the rows of a list table come from."""
+
+    vocabulary: str | None = Field(None, description="One row per entry of this vocabulary")
+    registry: Literal["communes"] | None = Field(None, description="One row per commune of the unit")
+    capacity: int | None = Field(None, ge=1, le=500, description="Empty rows entered by the unit")
+    other_row: str | None = Field(None, description="Label of a last catch-all row, e.g. 'Khác'")
+    label_type: CellType = CellType.text
+
+    @model_validator(mode="after")
+    def _one_source(self):
+        n = sum(x is not None for x in (self.vocabulary, self.registry, self.capacity))
+        if n != 1:
+            raise ValueError("row_source needs exactly one of vocabulary, registry, capacity")
+        return self
+
+
+class Groups(Strict):
+    """Rows of a list table grouped under fixed headings (e.g. the 7 reform areas of a plan)."""
+
+    vocabulary: str
+    capacity: int = Field(ge=1, le=100)
+
+
+class Rule(Strict):
+    id: str = Field(pattern=KEY_RE)
+    check: str = Field(description="Boolean expression that must hold")
+    scope: Literal["row", "column", "table", "group"] = "row"
+    rows: list[str] | None = Field(None, description="Limit a row-scope rule to these rows")
+    columns: list[str] | None = Field(None, description="Limit a column-scope rule to these columns")
+    severity: Severity = Severity.error
+    missing: Missing = Missing.skip
+    message: str = Field(description="Vietnamese message shown when the check fails")
+    hint: str | None = Field(None, description="Vietnamese hint: how to fix it")
+    source: Source | None = None
+
+
+class Total(Strict):
+    label: str = "Tổng cộng"
+    position: Literal["top", "bottom"] = "bottom"
+
+
+class Section(Strict):
+    """A numbered section of a narrative outline."""
+
+    key: str = Field(pattern=KEY_RE)
+    number: str = ""
+    title: str
+    level: int = Field(0, ge=0, le=3)
+    input: bool = Field(True, description="False for a heading that only groups sub-sections")
+    required: bool = False
+    guidance: str | None = None
+    source: Source | None = None
+
+
+class CodeRef(Strict):
+    code: str = Field(pattern=CODE_RE)
+    title: str | None = Field(None, description="Overrides the blueprint title for this code")
+    source: Source
+
+
+class Blueprint(Strict):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9\-]*$")
+    version: int = Field(ge=1)
+    programme: Literal["2011-2020", "2021-2030"]
+    kind: Literal["fixed", "list", "multi_period", "outline"]
+    title: str
+    subtitle: str | None = None
+    source: Source
+    codes: list[CodeRef] = Field(min_length=1)
+    label_heading: str = Field("Nội dung", description="Heading of the row-label column")
+    office_column: bool = Field(False, description="Show a column with each row's responsible office")
+    columns_from: str | None = Field(
+        None, description="Take columns and rules from this blueprint id (a shared national form)")
+    columns: list[Column] = Field(default_factory=list)
+    rows: list[Row] = Field(default_factory=list)
+    row_source: RowSource | None = None
+    groups: Groups | None = None
+    total: Total | None = None
+    sections: list[Section] = Field(default_factory=list)
+    rules: list[Rule] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+
+    @field_validator("title")
+    @classmethod
+    def _no_typos(cls, v: str) -> str:
+        if re.search(r"\bBru\b|TTPVHCH", v):
+            raise ValueError("seed typo copied: write 'Bưu' / 'TTPVHCC'")
+        return v
+
+    @model_validator(mode="after")
+    def _shape(self):
+        kind = self.kind
+        if kind == "outline":
+            if not self.sections or self.columns or self.rows:
+                raise ValueError("an outline has sections and no rows or columns")
+        else:
+            if not self.columns and not self.columns_from:
+                raise ValueError(f"a {kind} table needs columns (or columns_from)")
+            if kind == "list":
+                if self.rows:
+                    raise ValueError("a list table takes rows from row_source or groups, not rows")
+                if (self.row_source is None) == (self.groups is None):
+                    raise ValueError("a list table needs exactly one of row_source, groups")
+            elif not self.rows:
+                raise ValueError(f"a {kind} table needs rows")
+        _unique("column", [c.key for c in self.columns])
+        _unique("row", [r.key for r in self.rows])
+        _unique("section", [s.key for s in self.sections])
+        _unique("rule", [r.id for r in self.rules])
+        _unique("code", [c.code for c in self.codes])
+        return self
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def title_for(self, code: str) -> str:
+        for c in self.codes:
+            if c.code == code:
+                return c.title or self.title
+        raise KeyError(code)
+
+    @property
+    def code_list(self) -> list[str]:
+        return [c.code for c in self.codes]
+
+
+def _unique(what: str, keys: list[str]) -> None:
+    seen: set[str] = set()
+    for k in keys:
+        if k in seen:
+            raise ValueError(f"duplicate {what} key {k!r}")
+        seen.add(k)
+
+
+class VocabularyItem(Strict):
+    key: str = Field(pattern=KEY_RE)
+    label: str
+
+
+class Vocabulary(Strict):
+    id: str = Field(pattern=KEY_RE)
+    title: str
+    source: Source | None = None
+    items: list[VocabularyItem] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_items(self):
+        _unique("item", [i.key for i in self.items])
+        return self
+
+    @property
+    def labels(self) -> list[str]:
+        return [i.label for i in self.items]

@@ -1,0 +1,172 @@
+"""A reporting round: which workbooks to write for a period, written on every core."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+from .. import __version__
+from ..blueprint.catalogue import Catalogue, default_catalogue
+from ..config.period import Period
+from ..config.province import Obligation, Province, Unit
+from ..config.workspace import Workspace
+from ..identity import Metadata, TableStamp
+from ..layout import TableLayout, build_layout
+from .workbook import WorkbookSpec, write_workbook
+
+FIXED_TIME = dt.datetime(2000, 1, 1, 0, 0, 0)
+
+
+@dataclass(frozen=True)
+class Job:
+    unit: str
+    part: str
+    codes: tuple[str, ...]
+    path: str
+
+
+@dataclass
+class GenerateResult:
+    province: str
+    period: str
+    out_dir: str
+    files: list[dict] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict:
+        return {"province": self.province, "period": self.period, "out_dir": self.out_dir,
+                "count": len(self.files), "seconds": round(self.seconds, 3), "files": self.files}
+
+
+def safe_name(text: str) -> str:
+    """A file-name part that works on Windows: ASCII letters, digits, '-', '_'."""
+    return re.sub(r"[^A-Za-z0-9_\-]+", "-", text).strip("-") or "x"
+
+
+def file_name(unit: str, part: str, period: Period, code: str | None = None) -> str:
+    name = unit if part == "main" else f"{unit}-{part}"
+    if code:
+        name += f"_{code}"
+    return f"{safe_name(name)}_{period}.xlsx"
+
+
+def plan_round(ws: Workspace, period: Period, units: Iterable[str] | None = None,
+               blueprint: str | None = None, out: Path | None = None) -> list[Job]:
+    prov = ws.province
+    out = Path(out) if out else ws.generated / prov.id / str(period)
+    chosen = [prov.unit(u) for u in units] if units else prov.reporting_units()
+    jobs = []
+    for unit in chosen:
+        obls = prov.obligations(unit, period)
+        if blueprint:
+            obls = [o for o in obls if blueprint in o.codes] or (
+                [Obligation(unit, "main", "", None, (blueprint,))] if units else [])
+            for o in obls:
+                jobs.append(Job(unit.code, o.part, (blueprint,),
+                                str(out / file_name(unit.code, o.part, period, blueprint))))
+            continue
+        for o in obls:
+            jobs.append(Job(unit.code, o.part, o.codes, str(out / file_name(unit.code, o.part, period))))
+    return jobs
+
+
+class Builder:
+    """Turns jobs into workbook specs; caches layouts (they depend on code and communes only)."""
+
+    def __init__(self, ws: Workspace, period: Period, catalogue: Catalogue | None = None,
+                 generated_at: dt.datetime | None = None):
+        self.ws = ws
+        self.prov: Province = ws.province
+        self.period = period
+        self.cat = catalogue or default_catalogue()
+        self.dates = self.prov.dates(period)
+        self.generated_at = generated_at
+        self._layouts: dict[tuple, TableLayout] = {}
+        voc_ids = {c.vocabulary for bp in self.cat.blueprints.values() for c in bp.columns if c.vocabulary}
+        self.vocabularies = {v: self.cat.vocabulary(v).labels for v in sorted(voc_ids) if v in self.cat.vocabularies}
+        self.unit_names = [u.name for u in self.prov.reporting_units()]
+
+    def layout(self, code: str, unit: Unit) -> TableLayout:
+        bp = self.cat.for_code(code)
+        communes: tuple = ()
+        if bp.row_source is not None and bp.row_source.registry == "communes":
+            communes = tuple((c.row_key, c.name) for c in self.prov.communes_of(unit.code))
+        key = (code, communes)
+        if key not in self._layouts:
+            self._layouts[key] = build_layout(bp, code, self.cat, communes)
+        return self._layouts[key]
+
+    def layouts_for(self, unit: Unit, codes: Iterable[str]) -> list[TableLayout]:
+        return [self.layout(c, unit) for c in codes]
+
+    def metadata(self, unit: Unit, part: str, layouts: list[TableLayout], when: dt.datetime) -> Metadata:
+        stamps = tuple(TableStamp(l.code, l.blueprint.id, l.blueprint.version, l.sheet, l.fingerprint())
+                       for l in layouts)
+        meta = Metadata(unit=unit.code, unit_name=unit.name, part=part, period=str(self.period),
+                        province=self.prov.id, tables=stamps, generator=f"cchc_xl {__version__}",
+                        generated_at=when.isoformat(timespec="seconds"))
+        return meta.sign(self.ws.secret)
+
+    def spec(self, job: Job) -> WorkbookSpec:
+        unit = self.prov.unit(job.unit)
+        layouts = self.layouts_for(unit, job.codes)
+        when = self.generated_at or dt.datetime.now().replace(microsecond=0)
+        owner = next((o.owner for o in self.prov.obligations(unit, self.period) if o.part == job.part), "")
+        return WorkbookSpec(
+            unit_code=unit.code, unit_name=unit.name, part=job.part, owner=owner, dates=self.dates,
+            province_name=self.prov.info.name, contact=self.prov.info.contact, layouts=layouts,
+            metadata=self.metadata(unit, job.part, layouts, when), password=self.ws.sheet_password,
+            vocabularies=self.vocabularies, unit_names=self.unit_names, generated_at=when,
+        )
+
+    def write(self, job: Job) -> dict:
+        Path(job.path).parent.mkdir(parents=True, exist_ok=True)
+        write_workbook(self.spec(job), Path(job.path))
+        return {"unit": job.unit, "part": job.part, "path": job.path, "tables": list(job.codes),
+                "bytes": os.path.getsize(job.path)}
+
+
+# -- parallel writing --------------------------------------------------------------------------
+
+_worker: Builder | None = None
+
+
+def _init_worker(ws: Workspace, period: Period, generated_at):
+    global _worker
+    _worker = Builder(ws, period, generated_at=generated_at)
+
+
+def _run_job(job: Job) -> dict:
+    return _worker.write(job)
+
+
+def generate_round(ws: Workspace, period: Period, units: Iterable[str] | None = None, *,
+                   blueprint: str | None = None, out: Path | None = None, fixed_time: bool = False,
+                   workers: int | None = None,
+                   progress: Callable[[int], None] | None = None) -> GenerateResult:
+    start = time.perf_counter()
+    jobs = plan_round(ws, period, units, blueprint, out)
+    out_dir = str(Path(jobs[0].path).parent) if jobs else str(out or "")
+    when = FIXED_TIME if fixed_time else dt.datetime.now().replace(microsecond=0)
+    result = GenerateResult(ws.province.id, str(period), out_dir)
+    workers = workers or min(os.cpu_count() or 1, 4)
+    if workers <= 1 or len(jobs) < 8:
+        b = Builder(ws, period, generated_at=when)
+        for j in jobs:
+            result.files.append(b.write(j))
+            if progress:
+                progress(1)
+    else:
+        with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(ws, period, when)) as ex:
+            for info in ex.map(_run_job, jobs, chunksize=max(1, len(jobs) // (workers * 8))):
+                result.files.append(info)
+                if progress:
+                    progress(1)
+    result.seconds = time.perf_counter() - start
+    return result

@@ -1,0 +1,515 @@
+"""Write one unit's workbook: cover, tables, self-check, vocabularies, metadata.
+
+Formats and validations are applied per range, never cell by cell where the layout allows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import xlsxwriter
+from xlsxwriter.worksheet import Worksheet
+
+from ..blueprint.expr import Ref
+from ..blueprint.model import CellType
+from ..config.province import PeriodDates
+from ..identity import META_SHEET, PROP_PREFIX, Metadata
+from ..layout import (
+    LABEL_COL, OFFICE_COL, OUTLINE_COL, STT_COL, CellSpec, TableLayout, col_letter, rule_formula,
+    rule_passes,
+)
+from .styles import Styles
+
+COVER_SHEET = "Hướng dẫn"
+CHECK_SHEET = "Kiểm tra"
+VOCAB_SHEET = "_dm"
+CHECK_FIRST_ROW = 6          # 0-based row of the first rule line on the self-check sheet
+OK_TEXT = "Đạt"
+SEVERITY_VI = {"error": "Lỗi", "warning": "Cảnh báo"}
+
+
+class FastWorksheet(Worksheet):
+    """Our formulas use a fixed function set (see blueprint.expr) with no future functions,
+    so the ~30 regex passes XlsxWriter runs on every formula to add ``_xlfn.`` prefixes are
+    skipped (they are most of the cost of writing a formula)."""
+
+    def _prepare_formula(self, formula, expand_future_functions=False):
+        return formula[1:] if formula.startswith("=") else formula
+
+
+class _ProtectedWorkbook(xlsxwriter.Workbook):
+    """XlsxWriter has no workbook-structure protection: add the ``workbookProtection`` element."""
+
+    structure_password: str | None = None
+
+    def _write_workbook_pr(self):
+        super()._write_workbook_pr()
+        if self.structure_password is not None:
+            attrs = [("workbookPassword", Worksheet._encode_password(None, self.structure_password)),
+                     ("lockStructure", 1)]
+            self._xml_empty_tag("workbookProtection", attrs)
+
+
+@dataclass
+class WorkbookSpec:
+    unit_code: str
+    unit_name: str
+    part: str
+    owner: str
+    dates: PeriodDates
+    province_name: str
+    contact: str
+    layouts: list[TableLayout]
+    metadata: Metadata
+    password: str
+    vocabularies: dict[str, list[str]]    # id -> labels
+    unit_names: list[str]
+    generated_at: dt.datetime
+
+
+def write_workbook(spec: WorkbookSpec, target: Path | io.BytesIO) -> None:
+    wb = _ProtectedWorkbook(target, {"in_memory": True, "strings_to_numbers": False,
+                                     "strings_to_formulas": False, "strings_to_urls": False})
+    wb.structure_password = spec.password
+    wb.set_properties({
+        "title": f"Báo cáo CCHC — {spec.unit_name} — {spec.dates.period.label}",
+        "subject": "Báo cáo cải cách hành chính", "author": "cchc_xl", "company": spec.province_name,
+        "created": spec.generated_at, "comments": "Tạo bởi cchc_xl. Không sửa trang tính ẩn _cchc.",
+    })
+    for key, value in spec.metadata.as_pairs():
+        wb.set_custom_property(PROP_PREFIX + key, value, "text")
+    st = Styles(wb)
+    cover = wb.add_worksheet(COVER_SHEET, worksheet_class=FastWorksheet)
+    sheets = [(lay, wb.add_worksheet(lay.sheet, worksheet_class=FastWorksheet)) for lay in spec.layouts]
+    check = wb.add_worksheet(CHECK_SHEET, worksheet_class=FastWorksheet)
+    vocab = wb.add_worksheet(VOCAB_SHEET, worksheet_class=FastWorksheet)
+    meta = wb.add_worksheet(META_SHEET, worksheet_class=FastWorksheet)
+
+    vocab_ranges = _write_vocabularies(vocab, spec, st)
+    for lay, ws in sheets:
+        _write_table(ws, lay, spec, st, vocab_ranges)
+    _write_check(check, spec, st)
+    _write_cover(cover, spec, st)
+    _write_meta(meta, spec, st)
+    cover.activate()
+    wb.close()
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def _protect(ws, spec: WorkbookSpec) -> None:
+    ws.protect(spec.password, {
+        "format_cells": True, "format_columns": True, "format_rows": True,
+        "select_locked_cells": True, "select_unlocked_cells": True,
+        "insert_rows": False, "delete_rows": False, "insert_columns": False, "delete_columns": False,
+    })
+
+
+def _write_vocabularies(ws, spec: WorkbookSpec, st: Styles) -> dict[str, str]:
+    ranges = {}
+    lists = dict(spec.vocabularies)
+    lists["_units"] = spec.unit_names
+    lists["_yesno"] = ["Có", "Không"]
+    for c, (vid, labels) in enumerate(lists.items()):
+        ws.write_string(0, c, vid, st.meta)
+        for r, label in enumerate(labels, 1):
+            ws.write_string(r, c, label, st.meta)
+        letter = col_letter(c)
+        ranges[vid] = f"='{VOCAB_SHEET}'!${letter}$2:${letter}${len(labels) + 1}"
+    ws.hide()
+    _protect(ws, spec)
+    return ranges
+
+
+def _title_block(ws, lay: TableLayout, spec: WorkbookSpec, st: Styles, last_col: int) -> None:
+    ws.merge_range(0, 0, 0, last_col, f"Phụ lục số: {lay.code}" if lay.blueprint.kind != "outline"
+                   else f"Đề cương báo cáo ({lay.code})", st.code)
+    ws.merge_range(1, 0, 1, last_col, lay.title.upper() if lay.blueprint.kind != "outline" else lay.title,
+                   st.title)
+    ws.set_row(1, 36)
+    d = spec.dates
+    owner = f" — {spec.owner}" if spec.part != "main" and spec.owner else ""
+    line = (f"Đơn vị báo cáo: {spec.unit_name}{owner}. Kỳ báo cáo: {d.period.label} "
+            f"(số liệu từ {d.window_start:%d/%m/%Y} đến {d.window_end:%d/%m/%Y})")
+    ws.merge_range(2, 0, 2, last_col, line, st.subtitle)
+    if lay.blueprint.subtitle:
+        ws.merge_range(3, 0, 3, last_col, lay.blueprint.subtitle, st.subtitle)
+
+
+def _write_table(ws, lay: TableLayout, spec: WorkbookSpec, st: Styles, vocab_ranges) -> None:
+    bp = lay.blueprint
+    last_col = lay.last_col
+    _title_block(ws, lay, spec, st, last_col)
+    if bp.kind == "outline":
+        _write_outline(ws, lay, spec, st)
+        return
+    _write_headers(ws, lay, st)
+    empty = lay.evaluate({})
+    for r in lay.rows:
+        bold = r.kind in ("total", "group", "heading")
+        ws.write_string(r.row, lay.col(STT_COL).col, r.stt, st.stt)
+        if LABEL_COL in lay._col_by_key:
+            label_fmt = st.heading if r.kind in ("heading", "group") else \
+                st.total_label if r.kind == "total" else st.label[min(r.level, 3)]
+            ws.write_string(r.row, lay.col(LABEL_COL).col, r.label, label_fmt)
+        if OFFICE_COL in lay._col_by_key:
+            ws.write_string(r.row, lay.col(OFFICE_COL).col, r.office or "", st.office)
+        if r.kind in ("heading", "group"):
+            for c in lay.value_cols:
+                ws.write_blank(r.row, c.col, None, st.heading)
+            continue
+        for c in lay.value_cols:
+            spec_cell = lay.cells.get(Ref(r.key, c.key))
+            if spec_cell is None:
+                ws.write_blank(r.row, c.col, None, st.heading)
+            elif spec_cell.role == "computed":
+                val = empty.get(spec_cell.ref)
+                ws.write_formula(r.row, c.col, lay.formula(spec_cell), st.computed(spec_cell.type, bold=bold),
+                                 "" if val is None else val)
+            else:
+                ws.write_blank(r.row, c.col, None, st.input(spec_cell.type, required=spec_cell.required))
+    _validations(ws, lay, spec, vocab_ranges)
+    _conditional_formats(ws, lay, st)
+    _signature(ws, lay.last_row + 2, last_col, st)
+    _page_setup(ws, lay, spec)
+    _protect(ws, spec)
+
+
+def _write_headers(ws, lay: TableLayout, st: Styles) -> None:
+    top, depth = lay.header_top, lay.header_depth
+    for c in lay.cols:
+        path = list(c.header) + [c.label + (f" ({c.spec.unit})" if c.spec and c.spec.unit else "")]
+        if len(path) < depth:  # a leaf that spans down from its top group
+            if not c.header:
+                ws.merge_range(top, c.col, top + depth - 1, c.col, path[-1], st.header) if depth > 1 \
+                    else ws.write_string(top, c.col, path[-1], st.header)
+            else:
+                ws.merge_range(top + len(c.header), c.col, top + depth - 1, c.col, path[-1], st.header)
+        else:
+            ws.write_string(top + depth - 1, c.col, path[-1], st.header)
+        ws.write_string(top + depth, c.col, f"({c.col + 1})", st.colnum)
+    # Group labels: merge runs of equal prefixes at each level.
+    for level in range(depth - 1):
+        run_start, run_label = None, None
+        cols = lay.cols + [None]
+        for c in cols:
+            label = c.header[level] if c is not None and len(c.header) > level else None
+            same_parent = c is not None and run_start is not None and \
+                tuple(c.header[:level]) == tuple(lay.cols[run_start].header[:level])
+            if label == run_label and label is not None and same_parent:
+                continue
+            if run_label is not None:
+                first, last = lay.cols[run_start].col, lay.cols[cols.index(c) - 1].col if c else lay.last_col
+                if first == last:
+                    ws.write_string(top + level, first, run_label, st.header)
+                else:
+                    ws.merge_range(top + level, first, top + level, last, run_label, st.header)
+            run_start = lay.cols.index(c) if c is not None and label is not None else None
+            run_label = label
+    for c in lay.cols:
+        if c.key == STT_COL:
+            width = 6
+        elif c.key == LABEL_COL:
+            width = 46
+        elif c.key == OFFICE_COL:
+            width = 24
+        else:
+            spec = c.spec
+            text_like = spec.type in (CellType.text, CellType.month_range, CellType.choice, CellType.unit_ref)
+            width = spec.width or (30 if text_like else max(11, min(18, len(c.label) * 0.6)))
+        ws.set_column(c.col, c.col, width)
+    for level in range(depth):
+        ws.set_row(top + level, 48 if level == depth - 1 else 30)
+
+
+def _runs(cells: list[CellSpec]):
+    """Group input cells into vertical runs with identical validation settings."""
+    by_col: dict[int, list[CellSpec]] = {}
+    for c in cells:
+        by_col.setdefault(c.col, []).append(c)
+    for col, items in by_col.items():
+        items.sort(key=lambda c: c.row)
+        run = [items[0]]
+        for c in items[1:]:
+            prev = run[-1]
+            if c.row == prev.row + 1 and (c.type, c.min, c.max, c.vocabulary) == \
+                    (prev.type, prev.min, prev.max, prev.vocabulary):
+                run.append(c)
+            else:
+                yield run
+                run = [c]
+        yield run
+
+
+def _validation(cell: CellSpec, spec: WorkbookSpec, vocab_ranges) -> dict | None:
+    t = cell.type
+    lo = cell.min if cell.min is not None else 0
+    d = spec.dates
+    if t in (CellType.count, CellType.amount):
+        opts = {"validate": "integer", "criteria": ">=", "value": int(lo)} if cell.max is None else \
+            {"validate": "integer", "criteria": "between", "minimum": int(lo), "maximum": int(cell.max)}
+        what = "số nguyên" + (" (đồng)" if t == CellType.amount else "")
+        opts.update(input_title="Nhập số", input_message=f"Nhập {what}, không âm, không ghi chữ.",
+                    error_title="Giá trị không hợp lệ",
+                    error_message=f"Ô này chỉ nhận {what} từ {int(lo)} trở lên"
+                                  + (f" đến {int(cell.max)}" if cell.max is not None else "") + ".")
+        return opts
+    if t == CellType.decimal:
+        lo = cell.min if cell.min is not None else -1e12
+        hi = cell.max if cell.max is not None else 1e12
+        return {"validate": "decimal", "criteria": "between", "minimum": lo, "maximum": hi,
+                "input_title": "Nhập số", "input_message": "Nhập số (dùng dấu phẩy thập phân theo máy).",
+                "error_title": "Giá trị không hợp lệ", "error_message": "Ô này chỉ nhận giá trị số."}
+    if t == CellType.percent:
+        return {"validate": "decimal", "criteria": "between", "minimum": 0, "maximum": 100,
+                "input_title": "Nhập tỷ lệ %", "input_message": "Nhập tỷ lệ phần trăm từ 0 đến 100 (ví dụ 85 cho 85%).",
+                "error_title": "Tỷ lệ không hợp lệ",
+                "error_message": "Tỷ lệ phải từ 0 đến 100. Nhập 85 cho 85%, không nhập 0,85."}
+    if t == CellType.yesno:
+        return {"validate": "integer", "criteria": "between", "minimum": 0, "maximum": 1,
+                "input_title": "Có = 1; Không = 0", "input_message": "Nhập 1 nếu Có, 0 nếu Không.",
+                "error_title": "Giá trị không hợp lệ", "error_message": "Chỉ nhập 1 (Có) hoặc 0 (Không)."}
+    if t == CellType.date:
+        return {"validate": "date", "criteria": "between", "minimum": d.window_start, "maximum": d.window_end,
+                "input_title": "Nhập ngày", "input_message":
+                    f"Nhập ngày dạng dd/mm/yyyy, từ {d.window_start:%d/%m/%Y} đến {d.window_end:%d/%m/%Y}.",
+                "error_title": "Ngày không hợp lệ", "error_message":
+                    f"Ngày phải nằm trong kỳ báo cáo ({d.window_start:%d/%m/%Y} – {d.window_end:%d/%m/%Y})."}
+    if t in (CellType.choice, CellType.unit_ref):
+        src = vocab_ranges["_units"] if t == CellType.unit_ref else vocab_ranges.get(cell.vocabulary or "")
+        if not src:
+            return None
+        return {"validate": "list", "source": src, "input_title": "Chọn trong danh sách",
+                "input_message": "Chọn một giá trị trong danh sách thả xuống.",
+                "error_title": "Giá trị không có trong danh sách",
+                "error_message": "Chỉ chọn giá trị có trong danh sách."}
+    if t == CellType.month_range:
+        y = d.period.year
+        return {"validate": "length", "criteria": "between", "minimum": 15, "maximum": 17,
+                "input_title": "Từ tháng/năm tới tháng/năm",
+                "input_message": f"Nhập dạng MM/YYYY - MM/YYYY trong năm {y}, ví dụ 01/{y} - 06/{y}.",
+                "error_title": "Thời gian không hợp lệ",
+                "error_message": f"Nhập dạng MM/YYYY - MM/YYYY, ví dụ 01/{y} - 06/{y}."}
+    if t == CellType.text:
+        return {"validate": "length", "criteria": "<=", "value": 32000, "input_title": "Nhập nội dung",
+                "input_message": "Nhập nội dung bằng tiếng Việt có dấu (Unicode)."}
+    return None
+
+
+def _validations(ws, lay: TableLayout, spec: WorkbookSpec, vocab_ranges) -> None:
+    for run in _runs(lay.input_cells):
+        opts = _validation(run[0], spec, vocab_ranges)
+        if opts:
+            ws.data_validation(run[0].row, run[0].col, run[-1].row, run[-1].col, opts)
+
+
+def _conditional_formats(ws, lay: TableLayout, st: Styles) -> None:
+    """Paint the input cells of a failing rule (the same formula as the self-check line)."""
+    for ri in lay.rules:
+        cells = [lay.cells[r] for r in ri.cells if r in lay.cells]
+        if not cells:
+            continue
+        cond = rule_formula(lay, ri, cell=lambda ref: lay.addr(ref, abs_row=True, abs_col=True))
+        ranges = " ".join(c.addr for c in cells)
+        first = cells[0]
+        ws.conditional_format(first.row, first.col, first.row, first.col, {
+            "type": "formula", "criteria": f"=NOT({cond})",
+            "format": st.error_cf if ri.rule.severity.value == "error" else st.warn_cf,
+            "multi_range": ranges,
+        })
+
+
+def _signature(ws, row: int, last_col: int, st: Styles) -> None:
+    mid = max(2, last_col // 2)
+    ws.merge_range(row, mid, row, last_col, "……, ngày …… tháng …… năm ……", st.sign_note)
+    ws.merge_range(row + 1, 0, row + 1, mid - 1, "NGƯỜI LẬP BIỂU", st.sign)
+    ws.merge_range(row + 1, mid, row + 1, last_col, "THỦ TRƯỞNG ĐƠN VỊ", st.sign)
+    ws.merge_range(row + 2, 0, row + 2, mid - 1, "(Ký, ghi rõ họ tên)", st.sign_note)
+    ws.merge_range(row + 2, mid, row + 2, last_col, "(Ký tên, đóng dấu)", st.sign_note)
+
+
+def _page_setup(ws, lay: TableLayout, spec: WorkbookSpec) -> None:
+    ws.set_landscape()
+    ws.set_paper(9)
+    ws.fit_to_pages(1, 0)
+    ws.set_margins(left=0.5, right=0.4, top=0.6, bottom=0.6)
+    ws.repeat_rows(lay.header_top, lay.first_data_row - 1)
+    ws.set_footer(f"&L&8{spec.unit_name} — {spec.dates.period.label}&R&8Trang &P/&N")
+    first_value = lay.value_cols[0].col if lay.value_cols else 2
+    ws.freeze_panes(lay.first_data_row, first_value)
+    ws.print_area(0, 0, lay.last_row + 4, lay.last_col)
+
+
+def _write_outline(ws, lay: TableLayout, spec: WorkbookSpec, st: Styles) -> None:
+    top = lay.header_top
+    for c in lay.cols:
+        ws.write_string(top, c.col, c.label, st.header)
+    ws.set_column(0, 0, 8)
+    ws.set_column(1, 1, 48)
+    ws.set_column(2, 2, 90)
+    for r in lay.rows:
+        ws.write_string(r.row, 0, r.stt, st.stt)
+        label = r.label + (" (bắt buộc)" if r.required else "")
+        ws.write_string(r.row, 1, label, st.heading if r.kind == "heading" else st.label[min(r.level, 3)])
+        cell = lay.cells.get(Ref(r.key, OUTLINE_COL))
+        if cell is None:
+            ws.write_blank(r.row, 2, None, st.heading)
+        else:
+            ws.write_blank(r.row, 2, None, st.input(CellType.text, required=r.required))
+            ws.set_row(r.row, 60)
+    for run in _runs(lay.input_cells):
+        ws.data_validation(run[0].row, 2, run[-1].row, 2, {
+            "validate": "length", "criteria": "<=", "value": 32000, "input_title": "Nội dung báo cáo",
+            "input_message": "Nhập nội dung của mục này (tiếng Việt có dấu, Unicode)."})
+    _conditional_formats(ws, lay, st)
+    _signature(ws, lay.last_row + 2, 2, st)
+    ws.set_portrait()
+    ws.set_paper(9)
+    ws.fit_to_pages(1, 0)
+    ws.repeat_rows(top, top)
+    ws.freeze_panes(top + 1, 2)
+    _protect(ws, spec)
+
+
+def _sheet_ref(lay: TableLayout):
+    return lambda ref: f"'{lay.sheet}'!{lay.addr(ref, abs_row=True, abs_col=True)}"
+
+
+def check_lines(layouts: list[TableLayout]):
+    """The self-check lines: (layout, rule instance, row label) in sheet order."""
+    for lay in layouts:
+        for ri in lay.rules:
+            where = ""
+            if ri.rule.scope == "row" and ri.anchor:
+                r = lay.row(ri.anchor)
+                where = r.label or f"Dòng {r.stt}"
+            elif ri.rule.scope == "column" and ri.anchor:
+                where = f"Cột {lay.col(ri.anchor).label}"
+            elif ri.rule.scope == "group" and ri.anchor:
+                where = lay.row(f"g_{ri.anchor}").label
+            yield lay, ri, where
+
+
+def _write_check(ws, spec: WorkbookSpec, st: Styles) -> None:
+    ws.set_column(0, 0, 6)
+    ws.set_column(1, 1, 12)
+    ws.set_column(2, 2, 40)
+    ws.set_column(3, 3, 11)
+    ws.set_column(4, 4, 60)
+    ws.set_column(5, 5, 14)
+    ws.set_column(6, 6, 60)
+    ws.merge_range(0, 0, 0, 6, "KIỂM TRA SỐ LIỆU TRƯỚC KHI GỬI", st.title)
+    ws.merge_range(1, 0, 1, 6, "Bảng này tự tính lại khi nhập số liệu. Mọi dòng phải là \"Đạt\" trước khi gửi báo cáo.",
+                   st.subtitle)
+    lines = list(check_lines(spec.layouts))
+    first, last = CHECK_FIRST_ROW, CHECK_FIRST_ROW + max(len(lines), 1) - 1
+    res = f"$E${first + 1}:$E${last + 1}"
+    sev = f"$D${first + 1}:$D${last + 1}"
+    n_err = f'COUNTIFS({res},"<>{OK_TEXT}",{sev},"{SEVERITY_VI["error"]}")'
+    n_warn = f'COUNTIFS({res},"<>{OK_TEXT}",{sev},"{SEVERITY_VI["warning"]}")'
+    ws.write_string(3, 0, "Tổng hợp:", st.bold)
+    ws.write_formula(3, 2, f'=IF({n_err}=0,"Đạt: không có lỗi","Chưa đạt: "&{n_err}&" lỗi")', st.bold,
+                     "Đạt: không có lỗi")
+    ws.write_formula(3, 4, f'=IF({n_warn}=0,"Không có cảnh báo",{n_warn}&" cảnh báo cần xem lại")', st.plain,
+                     "Không có cảnh báo")
+    for c, h in enumerate(["STT", "Biểu", "Dòng / cột", "Mức độ", "Kết quả", "Ô liên quan", "Thông báo khi chưa đạt"]):
+        ws.write_string(first - 1, c, h, st.header)
+    empty_cache: dict[int, dict] = {}
+    for i, (lay, ri, where) in enumerate(lines):
+        r = first + i
+        values = empty_cache.setdefault(id(lay), lay.evaluate({}))
+        passes = _passes(lay, ri, values)
+        cond = rule_formula(lay, ri, cell=_sheet_ref(lay))
+        cells = [lay.addr(x) for x in ri.cells]
+        ws.write_number(r, 0, i + 1, st.stt)
+        ws.write_string(r, 1, lay.code, st.stt)
+        ws.write_string(r, 2, where, st.label[0])
+        ws.write_string(r, 3, SEVERITY_VI[ri.rule.severity.value], st.stt)
+        ws.write_formula(r, 4, f'=IF({cond},"{OK_TEXT}",G{r + 1})', st.label[0],
+                         OK_TEXT if passes else ri.rule.message)
+        link_cell = cells[0] if cells else "A1"
+        ws.write_url(r, 5, f"internal:'{lay.sheet}'!{link_cell}", st.link, string=", ".join(cells)[:250] or lay.sheet)
+        ws.write_string(r, 6, ri.rule.message + (f" Gợi ý: {ri.rule.hint}" if ri.rule.hint else ""), st.label[0])
+    ws.conditional_format(first, 4, last, 4, {"type": "cell", "criteria": "==", "value": f'"{OK_TEXT}"',
+                                               "format": st.ok_cf})
+    ws.conditional_format(first, 4, last, 4, {"type": "cell", "criteria": "!=", "value": f'"{OK_TEXT}"',
+                                               "format": st.error_cf})
+    ws.conditional_format(3, 2, 3, 2, {"type": "text", "criteria": "begins with", "value": "Chưa đạt",
+                                       "format": st.error_cf})
+    ws.freeze_panes(first, 0)
+    ws.autofilter(first - 1, 0, last, 6)
+    ws.set_landscape()
+    ws.set_paper(9)
+    ws.fit_to_pages(1, 0)
+    ws.repeat_rows(first - 1)
+    _protect(ws, spec)
+
+
+def _passes(lay: TableLayout, ri, values) -> bool:
+    def col_values(rng):
+        return [values.get(Ref(r.key, rng.col)) for r in lay.data_rows(rng.group)]
+
+    return rule_passes(ri, values.get, col_values)
+
+
+def _write_cover(ws, spec: WorkbookSpec, st: Styles) -> None:
+    d = spec.dates
+    ws.set_column(0, 0, 4)
+    ws.set_column(1, 1, 28)
+    ws.set_column(2, 2, 90)
+    ws.merge_range(0, 0, 0, 2, spec.province_name.upper(), st.bold)
+    ws.merge_range(1, 0, 1, 2, "BÁO CÁO CÔNG TÁC CẢI CÁCH HÀNH CHÍNH", st.title)
+    rows = [
+        ("Đơn vị báo cáo", spec.unit_name + (f" — {spec.owner}" if spec.part != "main" and spec.owner else "")),
+        ("Mã đơn vị", spec.unit_code + ("" if spec.part == "main" else f" (phần {spec.part})")),
+        ("Kỳ báo cáo", d.period.label),
+        ("Thời gian chốt số liệu", f"Từ {d.window_start:%d/%m/%Y} đến {d.window_end:%d/%m/%Y}"
+                                   + (" (theo hướng dẫn chung)" if d.assumed else "")),
+        ("Hạn gửi báo cáo", f"Chậm nhất ngày {d.deadline:%d/%m/%Y}"),
+        ("Căn cứ", d.note),
+        ("Liên hệ", spec.contact),
+    ]
+    for i, (k, v) in enumerate(rows):
+        ws.write_string(3 + i, 1, k, st.bold)
+        ws.write_string(3 + i, 2, v, st.wrap)
+    r = 3 + len(rows) + 1
+    ws.write_string(r, 1, "Cách điền", st.bold)
+    steps = [
+        "1. Chỉ nhập vào các ô màu vàng; các ô khác đã khóa. Ô màu cam nhạt là ô bắt buộc.",
+        "2. Các ô màu xanh là công thức (tổng, tỷ lệ): không nhập, không sửa, không dán đè.",
+        "3. Nhập số bằng chữ số, không kèm chữ (ví dụ 12, không ghi \"12 hồ sơ\"); tỷ lệ nhập 0–100.",
+        "4. Không chèn, xóa dòng/cột, không đổi tên trang tính; không sao chép biểu sang tệp khác.",
+        f"5. Xem trang \"{CHECK_SHEET}\": mọi dòng phải \"Đạt\"; ô sai được tô đỏ trên biểu.",
+        "6. Lưu tệp dạng .xlsx và gửi về cơ quan thường trực trước hạn; không cần đổi tên tệp.",
+    ]
+    for i, s in enumerate(steps):
+        ws.write_string(r + i, 2, s, st.wrap)
+    r += len(steps) + 1
+    ws.write_string(r, 1, "Chú giải màu", st.bold)
+    ws.write_string(r, 2, "Ô nhập số liệu", st.legend_input)
+    ws.write_string(r + 1, 2, "Ô công thức (tự tính)", st.legend_computed)
+    ws.write_string(r + 2, 2, "Ô có lỗi (tô khi số liệu không hợp lệ)", st.legend_error)
+    r += 4
+    ws.write_string(r, 1, "Các biểu trong tệp", st.bold)
+    for i, lay in enumerate(spec.layouts):
+        ws.write_url(r + i, 2, f"internal:'{lay.sheet}'!A1", st.link, string=f"{lay.code}: {lay.title}")
+    r += len(spec.layouts)
+    ws.write_url(r, 2, f"internal:'{CHECK_SHEET}'!A1", st.link, string=f"{CHECK_SHEET}: tự kiểm tra số liệu")
+    ws.set_portrait()
+    ws.set_paper(9)
+    ws.fit_to_pages(1, 0)
+    _protect(ws, spec)
+
+
+def _write_meta(ws, spec: WorkbookSpec, st: Styles) -> None:
+    ws.write_string(0, 0, "key", st.meta)
+    ws.write_string(0, 1, "value", st.meta)
+    for i, (k, v) in enumerate(spec.metadata.as_pairs(), 1):
+        ws.write_string(i, 0, k, st.meta)
+        ws.write_string(i, 1, v, st.meta)
+    ws.very_hidden()
+    _protect(ws, spec)
