@@ -264,5 +264,84 @@ def regime_cmd(unit, period, workspace_dir, province, as_json):
         click.echo(f"  Phần {o.part}{owner}: đề cương {o.outline or '—'}; phụ lục: {', '.join(o.tables) or '—'}")
 
 
+# ---------------------------------------------------------------------------------------------
+# generate, sample-fill
+# ---------------------------------------------------------------------------------------------
+
+
+def progress_bar(total: int, label: str, enabled: bool):
+    if not enabled or total < 2:
+        return _NoBar()
+    return click.progressbar(length=total, label=label, file=sys.stderr)
+
+
+class _NoBar:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def update(self, n):
+        pass
+
+
+@command(main, "generate", "Tạo tệp Excel biểu mẫu (đã khóa, tự kiểm tra) cho từng đơn vị trong một kỳ.")
+@click.option("--period", required=True, help="Kỳ báo cáo: YYYY-Q1, YYYY-6M, YYYY-9M, YYYY-Y hoặc YYYY-PLAN.")
+@click.option("--unit", "units", multiple=True, help="Mã đơn vị (lặp lại được); mặc định: mọi đơn vị phải báo cáo.")
+@click.option("--blueprint", default=None, help="Chỉ tạo một biểu (mã phụ lục) cho đơn vị.")
+@click.option("--plan", is_flag=True, help="Tạo tệp kế hoạch CCHC năm (kỳ YYYY-PLAN).")
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Thư mục ghi tệp (mặc định generated/<tỉnh>/<kỳ>/).")
+@click.option("--fixed-time", is_flag=True, help="Thời điểm tạo cố định (để so sánh tệp chuẩn).")
+@click.option("--workers", type=int, default=None, help="Số tiến trình song song (mặc định: số lõi CPU).")
+@workspace_options
+@json_option
+def generate_cmd(period, units, blueprint, plan, out, fixed_time, workers, workspace_dir, province, as_json):
+    from .generate import generate_round, plan_round
+
+    ws = get_workspace(workspace_dir, province)
+    per = parse_period(period)
+    if plan and not per.is_plan:
+        per = parse_period(f"{per.year}-PLAN")
+    for u in units:
+        ws.province.unit(u)
+    if blueprint:
+        default_catalogue().for_code(blueprint)
+    total = len(plan_round(ws, per, units or None, blueprint, out))
+    with progress_bar(total, "Đang tạo tệp", not as_json) as bar:
+        res = generate_round(ws, per, units or None, blueprint=blueprint, out=out, fixed_time=fixed_time,
+                             workers=workers, progress=bar.update)
+    if as_json:
+        emit_json(res.as_dict())
+        return
+    click.echo(f"Đã tạo {len(res.files)} tệp cho {per.label} ({ws.province.info.name}) "
+               f"trong {res.seconds:.1f} giây → {res.out_dir}")
+    if not res.files:
+        click.echo("Không có đơn vị nào phải nộp biểu này trong kỳ.")
+
+
+@command(main, "sample-fill", "Điền số liệu mẫu hợp lệ vào tệp đã tạo (để tập huấn, thử, kiểm thử).")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True))
+@click.option("--seed", type=int, default=1, show_default=True, help="Hạt giống ngẫu nhiên (cùng hạt giống → cùng số liệu).")
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), required=True, help="Thư mục ghi tệp đã điền.")
+@click.option("--defects", type=click.FloatRange(0, 1), default=0.0, show_default=True,
+              help="Tỷ lệ tệp bị cài lỗi thường gặp (0–1).")
+@workspace_options
+@json_option
+def sample_fill_cmd(paths, seed, out, defects, workspace_dir, province, as_json):
+    from .generate.sample import fill_files
+
+    ws = get_workspace(workspace_dir, province)
+    files = [p for path in paths for p in (sorted(path.rglob("*.xlsx")) if path.is_dir() else [path])]
+    with progress_bar(len(files), "Đang điền số liệu mẫu", not as_json) as bar:
+        results = fill_files(ws, files, out, seed=seed, defects=defects, progress=bar.update)
+    if as_json:
+        emit_json({"out": str(out), "files": [r.as_dict() for r in results]})
+        return
+    n_def = sum(1 for r in results if r.defects)
+    click.echo(f"Đã điền {len(results)} tệp → {out} ({n_def} tệp có lỗi cài sẵn).")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 META_SHEET = "_cchc"
+CHUNK = 240  # Excel caps a custom property value at 255 characters
 FORMAT = "cchc_xl/1"
 PROP_PREFIX = "cchc_"
 
@@ -66,7 +66,7 @@ class Metadata:
         return [
             ("format", self.format), ("unit", self.unit), ("unit_name", self.unit_name),
             ("part", self.part), ("period", self.period), ("province", self.province),
-            ("tables", json.dumps([asdict(t) for t in self.tables], ensure_ascii=False)),
+            *_chunks("tables", ";".join(_encode_stamp(t) for t in self.tables)),
             ("generator", self.generator), ("generated_at", self.generated_at), ("tag", self.tag),
         ]
 
@@ -82,11 +82,38 @@ class Metadata:
                 v = int(v)
             return str(v).strip()
 
-        tables = tuple(
-            TableStamp(t["code"], t["blueprint"], int(float(t["version"])), t["sheet"], t["fingerprint"])
-            for t in json.loads(text("tables"))
-        )
+        joined = text("tables") + "".join(
+            str(pairs[k]) for k in sorted((k for k in pairs if k.startswith("tables_")),
+                                          key=lambda k: int(k.split("_")[1])))
+        tables = tuple(_decode_stamp(t) for t in joined.split(";") if t)
         return cls(unit=text("unit"), unit_name=text("unit_name"), part=text("part"),
                    period=text("period"), province=text("province"), tables=tables,
                    generator=text("generator"), generated_at=text("generated_at"),
                    tag=text("tag"), format=text("format"))
+
+
+def pairs_from_grid(grid: list[list[object]]) -> dict[str, object]:
+    """The key/value pairs of a metadata sheet read back as a grid (first row is a header)."""
+    out: dict[str, object] = {}
+    for row in grid[1:]:
+        if len(row) >= 2 and isinstance(row[0], str) and row[0].strip():
+            out[row[0].strip()] = row[1]
+    return out
+
+
+def pairs_from_properties(props: dict[str, object]) -> dict[str, object]:
+    return {k[len(PROP_PREFIX):]: v for k, v in props.items() if k.startswith(PROP_PREFIX)}
+
+
+def _encode_stamp(t: TableStamp) -> str:
+    return "|".join([t.code, t.blueprint, str(t.version), t.sheet, t.fingerprint])
+
+
+def _decode_stamp(text: str) -> TableStamp:
+    code, blueprint, version, sheet, fingerprint = text.split("|")
+    return TableStamp(code, blueprint, int(float(version)), sheet, fingerprint)
+
+
+def _chunks(key: str, value: str) -> list[tuple[str, str]]:
+    parts = [value[i:i + CHUNK] for i in range(0, len(value), CHUNK)] or [""]
+    return [(key if i == 0 else f"{key}_{i + 1}", p) for i, p in enumerate(parts)]

@@ -220,6 +220,8 @@ class TableLayout:
     def locked_texts(self) -> dict[str, str]:
         """Address -> text of every label the unit must not change (row labels, STT)."""
         out: dict[str, str] = {}
+        if LABEL_COL not in self._col_by_key:
+            return out
         for r in self.rows:
             if self.blueprint.kind == "list" and r.kind == "data" and self.blueprint.row_source \
                     and self.blueprint.row_source.capacity:

@@ -32,6 +32,7 @@ from .lo.uno_driver import (
     find_soffice,
     kill_group,
     make_profile,
+    office_env,
     profile_url,
     remove_stale_pipes,
 )
@@ -252,6 +253,7 @@ def convert(
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        env=office_env(profile),
         start_new_session=True,
     )
     try:

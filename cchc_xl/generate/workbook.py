@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import xlsxwriter
@@ -68,6 +68,8 @@ class WorkbookSpec:
     vocabularies: dict[str, list[str]]    # id -> labels
     unit_names: list[str]
     generated_at: dt.datetime
+    inputs: dict[str, dict] = field(default_factory=dict)       # code -> Ref -> value (sample-fill)
+    overrides: dict[tuple, object] = field(default_factory=dict)  # (code, Ref) -> value typed over a formula
 
 
 def write_workbook(spec: WorkbookSpec, target: Path | io.BytesIO) -> None:
@@ -126,18 +128,18 @@ def _write_vocabularies(ws, spec: WorkbookSpec, st: Styles) -> dict[str, str]:
 
 
 def _title_block(ws, lay: TableLayout, spec: WorkbookSpec, st: Styles, last_col: int) -> None:
-    ws.merge_range(0, 0, 0, last_col, f"Phụ lục số: {lay.code}" if lay.blueprint.kind != "outline"
+    _merge(ws, 0, 0, 0, last_col, f"Phụ lục số: {lay.code}" if lay.blueprint.kind != "outline"
                    else f"Đề cương báo cáo ({lay.code})", st.code)
-    ws.merge_range(1, 0, 1, last_col, lay.title.upper() if lay.blueprint.kind != "outline" else lay.title,
+    _merge(ws, 1, 0, 1, last_col, lay.title.upper() if lay.blueprint.kind != "outline" else lay.title,
                    st.title)
     ws.set_row(1, 36)
     d = spec.dates
     owner = f" — {spec.owner}" if spec.part != "main" and spec.owner else ""
     line = (f"Đơn vị báo cáo: {spec.unit_name}{owner}. Kỳ báo cáo: {d.period.label} "
             f"(số liệu từ {d.window_start:%d/%m/%Y} đến {d.window_end:%d/%m/%Y})")
-    ws.merge_range(2, 0, 2, last_col, line, st.subtitle)
+    _merge(ws, 2, 0, 2, last_col, line, st.subtitle)
     if lay.blueprint.subtitle:
-        ws.merge_range(3, 0, 3, last_col, lay.blueprint.subtitle, st.subtitle)
+        _merge(ws, 3, 0, 3, last_col, lay.blueprint.subtitle, st.subtitle)
 
 
 def _write_table(ws, lay: TableLayout, spec: WorkbookSpec, st: Styles, vocab_ranges) -> None:
@@ -148,7 +150,8 @@ def _write_table(ws, lay: TableLayout, spec: WorkbookSpec, st: Styles, vocab_ran
         _write_outline(ws, lay, spec, st)
         return
     _write_headers(ws, lay, st)
-    empty = lay.evaluate({})
+    inputs = spec.inputs.get(lay.code, {})
+    empty = lay.evaluate(inputs)
     for r in lay.rows:
         bold = r.kind in ("total", "group", "heading")
         ws.write_string(r.row, lay.col(STT_COL).col, r.stt, st.stt)
@@ -167,11 +170,16 @@ def _write_table(ws, lay: TableLayout, spec: WorkbookSpec, st: Styles, vocab_ran
             if spec_cell is None:
                 ws.write_blank(r.row, c.col, None, st.heading)
             elif spec_cell.role == "computed":
+                fmt = st.computed(spec_cell.type, bold=bold)
+                typed = spec.overrides.get((lay.code, spec_cell.ref))
+                if typed is not None:
+                    _write_value(ws, r.row, c.col, typed, fmt)
+                    continue
                 val = empty.get(spec_cell.ref)
-                ws.write_formula(r.row, c.col, lay.formula(spec_cell), st.computed(spec_cell.type, bold=bold),
-                                 "" if val is None else val)
+                ws.write_formula(r.row, c.col, lay.formula(spec_cell), fmt, "" if val is None else val)
             else:
-                ws.write_blank(r.row, c.col, None, st.input(spec_cell.type, required=spec_cell.required))
+                _write_value(ws, r.row, c.col, inputs.get(spec_cell.ref),
+                             st.input(spec_cell.type, required=spec_cell.required))
     _validations(ws, lay, spec, vocab_ranges)
     _conditional_formats(ws, lay, st)
     _signature(ws, lay.last_row + 2, last_col, st)
@@ -185,10 +193,10 @@ def _write_headers(ws, lay: TableLayout, st: Styles) -> None:
         path = list(c.header) + [c.label + (f" ({c.spec.unit})" if c.spec and c.spec.unit else "")]
         if len(path) < depth:  # a leaf that spans down from its top group
             if not c.header:
-                ws.merge_range(top, c.col, top + depth - 1, c.col, path[-1], st.header) if depth > 1 \
+                _merge(ws, top, c.col, top + depth - 1, c.col, path[-1], st.header) if depth > 1 \
                     else ws.write_string(top, c.col, path[-1], st.header)
             else:
-                ws.merge_range(top + len(c.header), c.col, top + depth - 1, c.col, path[-1], st.header)
+                _merge(ws, top + len(c.header), c.col, top + depth - 1, c.col, path[-1], st.header)
         else:
             ws.write_string(top + depth - 1, c.col, path[-1], st.header)
         ws.write_string(top + depth, c.col, f"({c.col + 1})", st.colnum)
@@ -207,7 +215,7 @@ def _write_headers(ws, lay: TableLayout, st: Styles) -> None:
                 if first == last:
                     ws.write_string(top + level, first, run_label, st.header)
                 else:
-                    ws.merge_range(top + level, first, top + level, last, run_label, st.header)
+                    _merge(ws, top + level, first, top + level, last, run_label, st.header)
             run_start = lay.cols.index(c) if c is not None and label is not None else None
             run_label = label
     for c in lay.cols:
@@ -224,6 +232,27 @@ def _write_headers(ws, lay: TableLayout, st: Styles) -> None:
         ws.set_column(c.col, c.col, width)
     for level in range(depth):
         ws.set_row(top + level, 48 if level == depth - 1 else 30)
+
+
+def _merge(ws, r1: int, c1: int, r2: int, c2: int, text: str, fmt) -> None:
+    if (r1, c1) == (r2, c2):
+        ws.write_string(r1, c1, text, fmt)
+    else:
+        ws.merge_range(r1, c1, r2, c2, text, fmt)
+
+
+def _write_value(ws, row: int, col: int, value, fmt) -> None:
+    if value is None or value == "":
+        ws.write_blank(row, col, None, fmt)
+    elif isinstance(value, bool):
+        ws.write_number(row, col, int(value), fmt)
+    elif isinstance(value, (int, float)):
+        ws.write_number(row, col, value, fmt)
+    elif isinstance(value, (dt.date, dt.datetime)):
+        when = value if isinstance(value, dt.datetime) else dt.datetime(value.year, value.month, value.day)
+        ws.write_datetime(row, col, when, fmt)
+    else:
+        ws.write_string(row, col, str(value), fmt)
 
 
 def _runs(cells: list[CellSpec]):
@@ -325,11 +354,11 @@ def _conditional_formats(ws, lay: TableLayout, st: Styles) -> None:
 
 def _signature(ws, row: int, last_col: int, st: Styles) -> None:
     mid = max(2, last_col // 2)
-    ws.merge_range(row, mid, row, last_col, "……, ngày …… tháng …… năm ……", st.sign_note)
-    ws.merge_range(row + 1, 0, row + 1, mid - 1, "NGƯỜI LẬP BIỂU", st.sign)
-    ws.merge_range(row + 1, mid, row + 1, last_col, "THỦ TRƯỞNG ĐƠN VỊ", st.sign)
-    ws.merge_range(row + 2, 0, row + 2, mid - 1, "(Ký, ghi rõ họ tên)", st.sign_note)
-    ws.merge_range(row + 2, mid, row + 2, last_col, "(Ký tên, đóng dấu)", st.sign_note)
+    _merge(ws, row, mid, row, last_col, "……, ngày …… tháng …… năm ……", st.sign_note)
+    _merge(ws, row + 1, 0, row + 1, mid - 1, "NGƯỜI LẬP BIỂU", st.sign)
+    _merge(ws, row + 1, mid, row + 1, last_col, "THỦ TRƯỞNG ĐƠN VỊ", st.sign)
+    _merge(ws, row + 2, 0, row + 2, mid - 1, "(Ký, ghi rõ họ tên)", st.sign_note)
+    _merge(ws, row + 2, mid, row + 2, last_col, "(Ký tên, đóng dấu)", st.sign_note)
 
 
 def _page_setup(ws, lay: TableLayout, spec: WorkbookSpec) -> None:
@@ -359,7 +388,8 @@ def _write_outline(ws, lay: TableLayout, spec: WorkbookSpec, st: Styles) -> None
         if cell is None:
             ws.write_blank(r.row, 2, None, st.heading)
         else:
-            ws.write_blank(r.row, 2, None, st.input(CellType.text, required=r.required))
+            _write_value(ws, r.row, 2, spec.inputs.get(lay.code, {}).get(cell.ref),
+                         st.input(CellType.text, required=r.required))
             ws.set_row(r.row, 60)
     for run in _runs(lay.input_cells):
         ws.data_validation(run[0].row, 2, run[-1].row, 2, {
@@ -402,38 +432,43 @@ def _write_check(ws, spec: WorkbookSpec, st: Styles) -> None:
     ws.set_column(4, 4, 60)
     ws.set_column(5, 5, 14)
     ws.set_column(6, 6, 60)
-    ws.merge_range(0, 0, 0, 6, "KIỂM TRA SỐ LIỆU TRƯỚC KHI GỬI", st.title)
-    ws.merge_range(1, 0, 1, 6, "Bảng này tự tính lại khi nhập số liệu. Mọi dòng phải là \"Đạt\" trước khi gửi báo cáo.",
+    _merge(ws, 0, 0, 0, 6, "KIỂM TRA SỐ LIỆU TRƯỚC KHI GỬI", st.title)
+    _merge(ws, 1, 0, 1, 6, "Bảng này tự tính lại khi nhập số liệu. Mọi dòng phải là \"Đạt\" trước khi gửi báo cáo.",
                    st.subtitle)
-    lines = list(check_lines(spec.layouts))
+    value_cache: dict[str, dict] = {}
+    lines = []
+    for lay, ri, where in check_lines(spec.layouts):
+        values = value_cache.get(lay.code)
+        if values is None:
+            values = value_cache[lay.code] = lay.evaluate(spec.inputs.get(lay.code, {}))
+        lines.append((lay, ri, where, _passes(lay, ri, values)))
     first, last = CHECK_FIRST_ROW, CHECK_FIRST_ROW + max(len(lines), 1) - 1
     res = f"$E${first + 1}:$E${last + 1}"
     sev = f"$D${first + 1}:$D${last + 1}"
     n_err = f'COUNTIFS({res},"<>{OK_TEXT}",{sev},"{SEVERITY_VI["error"]}")'
     n_warn = f'COUNTIFS({res},"<>{OK_TEXT}",{sev},"{SEVERITY_VI["warning"]}")'
+    errs = sum(1 for _, ri, _, ok in lines if not ok and ri.rule.severity.value == "error")
+    warns = sum(1 for _, ri, _, ok in lines if not ok and ri.rule.severity.value == "warning")
     ws.write_string(3, 0, "Tổng hợp:", st.bold)
     ws.write_formula(3, 2, f'=IF({n_err}=0,"Đạt: không có lỗi","Chưa đạt: "&{n_err}&" lỗi")', st.bold,
-                     "Đạt: không có lỗi")
+                     "Đạt: không có lỗi" if not errs else f"Chưa đạt: {errs} lỗi")
     ws.write_formula(3, 4, f'=IF({n_warn}=0,"Không có cảnh báo",{n_warn}&" cảnh báo cần xem lại")', st.plain,
-                     "Không có cảnh báo")
+                     "Không có cảnh báo" if not warns else f"{warns} cảnh báo cần xem lại")
     for c, h in enumerate(["STT", "Biểu", "Dòng / cột", "Mức độ", "Kết quả", "Ô liên quan", "Thông báo khi chưa đạt"]):
         ws.write_string(first - 1, c, h, st.header)
-    empty_cache: dict[int, dict] = {}
-    for i, (lay, ri, where) in enumerate(lines):
+    for i, (lay, ri, where, passes) in enumerate(lines):
         r = first + i
-        values = empty_cache.setdefault(id(lay), lay.evaluate({}))
-        passes = _passes(lay, ri, values)
         cond = rule_formula(lay, ri, cell=_sheet_ref(lay))
         cells = [lay.addr(x) for x in ri.cells]
         ws.write_number(r, 0, i + 1, st.stt)
         ws.write_string(r, 1, lay.code, st.stt)
         ws.write_string(r, 2, where, st.label[0])
         ws.write_string(r, 3, SEVERITY_VI[ri.rule.severity.value], st.stt)
-        ws.write_formula(r, 4, f'=IF({cond},"{OK_TEXT}",G{r + 1})', st.label[0],
-                         OK_TEXT if passes else ri.rule.message)
+        message = ri.rule.message + (f" Gợi ý: {ri.rule.hint}" if ri.rule.hint else "")
+        ws.write_formula(r, 4, f'=IF({cond},"{OK_TEXT}",G{r + 1})', st.label[0], OK_TEXT if passes else message)
         link_cell = cells[0] if cells else "A1"
         ws.write_url(r, 5, f"internal:'{lay.sheet}'!{link_cell}", st.link, string=", ".join(cells)[:250] or lay.sheet)
-        ws.write_string(r, 6, ri.rule.message + (f" Gợi ý: {ri.rule.hint}" if ri.rule.hint else ""), st.label[0])
+        ws.write_string(r, 6, message, st.label[0])
     ws.conditional_format(first, 4, last, 4, {"type": "cell", "criteria": "==", "value": f'"{OK_TEXT}"',
                                                "format": st.ok_cf})
     ws.conditional_format(first, 4, last, 4, {"type": "cell", "criteria": "!=", "value": f'"{OK_TEXT}"',
@@ -461,8 +496,8 @@ def _write_cover(ws, spec: WorkbookSpec, st: Styles) -> None:
     ws.set_column(0, 0, 4)
     ws.set_column(1, 1, 28)
     ws.set_column(2, 2, 90)
-    ws.merge_range(0, 0, 0, 2, spec.province_name.upper(), st.bold)
-    ws.merge_range(1, 0, 1, 2, "BÁO CÁO CÔNG TÁC CẢI CÁCH HÀNH CHÍNH", st.title)
+    _merge(ws, 0, 0, 0, 2, spec.province_name.upper(), st.bold)
+    _merge(ws, 1, 0, 1, 2, "BÁO CÁO CÔNG TÁC CẢI CÁCH HÀNH CHÍNH", st.title)
     rows = [
         ("Đơn vị báo cáo", spec.unit_name + (f" — {spec.owner}" if spec.part != "main" and spec.owner else "")),
         ("Mã đơn vị", spec.unit_code + ("" if spec.part == "main" else f" (phần {spec.part})")),

@@ -132,6 +132,20 @@ def make_profile(recalc: bool = True, prefix: str = "cchc_lo_profile_") -> Path:
     return root
 
 
+def office_env(profile: Path) -> dict[str, str]:
+    """Environment for an soffice using ``profile``: its temp files go inside it.
+
+    A killed office cannot clean up its ``luXXXX.tmp`` directory; keeping it in
+    the profile lets rmtree remove it.  (Pipe sockets always live in /tmp.)
+    """
+    tmp = Path(profile) / "tmp"
+    tmp.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    env["TMPDIR"] = str(tmp)
+    env.pop(PGID_FILE_ENV, None)
+    return env
+
+
 def profile_url(profile: Path) -> str:
     """The -env:UserInstallation value for a profile directory."""
     return Path(profile).resolve().as_uri()
@@ -282,6 +296,7 @@ class Office:
             stdin=subprocess.DEVNULL,
             stdout=self.log,
             stderr=subprocess.STDOUT,
+            env=office_env(self.profile),
             start_new_session=True,
         )
         # Let a supervising process kill this group if the driver itself is

@@ -1,0 +1,47 @@
+"""Cell values of every sheet, through python-calamine (fast, tolerant of wrong dimensions)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from python_calamine import CalamineWorkbook
+
+Grid = list[list[object]]
+
+
+def read_grids(path: Path | str, sheets: list[str] | None = None) -> dict[str, Grid]:
+    """Sheet name -> rows of values from A1 (blank cells are ''), for the named sheets or all."""
+    wb = CalamineWorkbook.from_path(str(path))
+    try:
+        names = wb.sheet_names
+        out: dict[str, Grid] = {}
+        for name in names:
+            if sheets is not None and name not in sheets:
+                continue
+            out[name] = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
+        return out
+    finally:
+        close = getattr(wb, "close", None)
+        if close:
+            close()
+
+
+def cell(grid: Grid, row: int, col: int) -> object:
+    """A value by 0-based position; None for a blank cell (calamine gives '')."""
+    if row < len(grid):
+        r = grid[row]
+        if col < len(r):
+            v = r[col]
+            return None if v == "" else v
+    return None
+
+
+def as_text(v: object) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    if isinstance(v, (dt.date, dt.datetime)):
+        return v.isoformat()
+    return str(v)
