@@ -394,7 +394,7 @@ def _cells(layout: TableLayout) -> None:
             scope = None
             if spec.compute:
                 expr_text, scope = spec.compute, Scope("row", lr.key)
-            elif lr.compute:
+            elif lr.compute and (spec.type or CellType.count) in NUMERIC_TYPES:
                 expr_text, scope = lr.compute, Scope("column", lc.key)
             elif lr.kind == "total":
                 if ctype in NUMERIC_TYPES and ctype not in (CellType.yesno,):

@@ -1,0 +1,346 @@
+"""``validate_file(path, context) -> ValidationReport``: pure, no printing.
+
+The validator trusts nothing in the file but the typed inputs: identity is checked against the
+workspace's key, the layout against the blueprint, formulas against the compiled expressions,
+and every computed value and rule is re-derived in Python.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..blueprint.catalogue import Catalogue, default_catalogue
+from ..blueprint.expr import ColumnRange, Ref
+from ..config.period import Period, PeriodError, parse_period
+from ..config.workspace import Workspace
+from ..generate.round import Builder
+from ..identity import META_SHEET, Metadata, pairs_from_grid, pairs_from_properties
+from ..layout import LABEL_COL, TableLayout, rule_passes
+from ..problems import ValidationReport, make_problem
+from ..read.package import PackageInfo, UnreadableFile, inspect_package
+from ..read.values import Grid, as_text, cell, read_grids
+from .locate import Location, find_sheet_for, locate, norm
+from .values import check_value, several_agencies
+
+PERIOD_LABEL = re.compile(r"Kỳ báo cáo:\s*(Quý I|6 tháng đầu|9 tháng|Năm|Kế hoạch CCHC năm)\D*(\d{4})", re.I)
+PERIOD_KINDS = {"quý i": "Q1", "6 tháng đầu": "6M", "9 tháng": "9M", "năm": "Y", "kế hoạch cchc năm": "PLAN"}
+
+
+@dataclass
+class ValidationContext:
+    workspace: Workspace
+    period: Period | None = None              # the period being collected, when known
+    catalogue: Catalogue = field(default_factory=default_catalogue)
+    lang: str = "vi"
+    seen: dict[str, str] = field(default_factory=dict)     # content hash -> submission key
+    _builders: dict[str, Builder] = field(default_factory=dict)
+
+    def builder(self, period: Period) -> Builder:
+        key = str(period)
+        if key not in self._builders:
+            self._builders[key] = Builder(self.workspace, period, self.catalogue)
+        return self._builders[key]
+
+
+@dataclass
+class CellValue:
+    """One value read from a returned file, with where it came from."""
+
+    code: str
+    sheet: str
+    row: str
+    col: str
+    cell: str
+    value: object
+    role: str      # input | computed
+
+
+def file_hash(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def validate_file(path: Path | str, ctx: ValidationContext, *, content_hash: str | None = None) -> ValidationReport:
+    path = Path(path)
+    report = ValidationReport(path=str(path))
+    v = _Validator(path, ctx, report)
+    try:
+        v.run(content_hash)
+    except UnreadableFile as exc:
+        v.problem(exc.code, detail=exc.detail)
+        report.rejected = True
+    except (OSError, ValueError, KeyError, IndexError, TypeError, RuntimeError) as exc:
+        # A file that defeats every reader is still a clear problem, never a traceback.
+        v.problem("file.unreadable", detail=f"{type(exc).__name__}: {exc}")
+        report.rejected = True
+    return report.finish()
+
+
+class _Validator:
+    def __init__(self, path: Path, ctx: ValidationContext, report: ValidationReport):
+        self.path = path
+        self.ctx = ctx
+        self.report = report
+        self.values: list[CellValue] = []
+
+    def problem(self, code: str, **kw):
+        return self.report.add(make_problem(code, lang=self.ctx.lang, file=str(self.path), **kw))
+
+    # -- identity ------------------------------------------------------------------------------
+
+    def run(self, content_hash: str | None) -> None:
+        pkg = inspect_package(self.path)
+        grids = read_grids(self.path)
+        meta = self._metadata(pkg, grids)
+        prov = self.ctx.workspace.province
+        if meta is None:
+            self._salvage(pkg, grids)
+            return
+        self.report.unit, self.report.period, self.report.part = meta.unit, meta.period, meta.part
+        try:
+            period = parse_period(meta.period)
+        except PeriodError:
+            self.problem("identity.period_unknown", value=meta.period)
+            self.report.rejected = True
+            return
+        if meta.province != prov.id:
+            self.problem("identity.province_mismatch", value=meta.province, expected=prov.id)
+        unit = prov.unit_by_code.get(meta.unit)
+        if unit is None:
+            self.problem("identity.unit_unknown", unit=meta.unit)
+            self.report.rejected = True
+            return
+        self.report.unit_name = unit.name
+        if self.ctx.period and period != self.ctx.period:
+            self.problem("identity.period_mismatch", value=period.label, expected=self.ctx.period.label)
+        if not meta.verify(self.ctx.workspace.secret):
+            self.problem("identity.tag_invalid", unit=meta.unit, period=meta.period)
+        digest = content_hash or file_hash(self.path)
+        other = self.ctx.seen.get(digest)
+        if other and other != meta.submission_key:
+            self.problem("identity.duplicate_submission", unit=meta.submission_key, value=other)
+        self.ctx.seen.setdefault(digest, meta.submission_key)
+        b = self.ctx.builder(period)
+        for stamp in meta.tables:
+            bp = self.ctx.catalogue.blueprints.get(stamp.blueprint)
+            if bp is None or stamp.code not in bp.code_list:
+                self.problem("identity.blueprint_unknown", table=stamp.code, value=f"{stamp.blueprint} v{stamp.version}")
+                continue
+            lay = b.layout(stamp.code, unit)
+            if stamp.version != bp.version or stamp.fingerprint != lay.fingerprint():
+                self.problem("identity.blueprint_outdated", table=stamp.code, value=f"v{stamp.version}",
+                             expected=f"v{bp.version}")
+            self._table(lay, pkg, grids, stamp.sheet, b)
+        self._extra_sheets(pkg, meta)
+        self.report.values = {"cells": self.values, "metadata": meta}
+
+    def _metadata(self, pkg: PackageInfo, grids: dict[str, Grid]) -> Metadata | None:
+        sources = []
+        if META_SHEET in grids:
+            sources.append(pairs_from_grid(grids[META_SHEET]))
+        props = pairs_from_properties(pkg.custom_properties or {})
+        if props:
+            sources.append(props)
+        for pairs in sources:
+            try:
+                return Metadata.from_pairs(pairs)
+            except (KeyError, ValueError):
+                continue
+        if sources:
+            self.problem("identity.metadata_invalid")
+        return None
+
+    # -- tables --------------------------------------------------------------------------------
+
+    def _table(self, lay: TableLayout, pkg: PackageInfo, grids: dict[str, Grid], sheet: str, b: Builder,
+               salvaged: bool = False) -> None:
+        if sheet not in grids:
+            found = find_sheet_for(lay, {k: g for k, g in grids.items() if k != META_SHEET})
+            if found is None:
+                self.problem("structure.sheet_missing", sheet=sheet, table=lay.code)
+                return
+            self.problem("structure.sheet_renamed", sheet=found, table=lay.code, expected=sheet)
+            sheet = found
+        grid = grids[sheet]
+        loc = locate(lay, grid)
+        if not loc.found:
+            self.problem("structure.label_changed", sheet=sheet, table=lay.code, cell=None,
+                         value="(không tìm thấy các dòng của biểu)", expected=lay.title)
+            return
+        self._structure(lay, loc, sheet, grid, pkg)
+        self._read_and_check(lay, loc, sheet, grid, pkg, b)
+
+    def _structure(self, lay: TableLayout, loc: Location, sheet: str, grid: Grid, pkg: PackageInfo) -> None:
+        if loc.row_shift > 0:
+            self.problem("structure.rows_inserted", sheet=sheet, table=lay.code, value=loc.row_shift)
+        elif loc.row_shift < 0:
+            self.problem("structure.rows_deleted", sheet=sheet, table=lay.code, value=-loc.row_shift)
+        if loc.col_shift:
+            self.problem("structure.columns_changed", sheet=sheet, table=lay.code, value=loc.col_shift)
+        label_col = loc.cols.get(LABEL_COL)
+        for key, expected, found in loc.label_changes:
+            addr = _a1(loc.rows[key], label_col if label_col is not None else 0)
+            self.problem("structure.label_changed", sheet=sheet, table=lay.code, row=key, cell=addr,
+                         value=found or "(trống)", expected=expected)
+        info = pkg.sheet(sheet)
+        if info is not None and info.protected is False:
+            self.problem("structure.protection_removed", sheet=sheet, table=lay.code)
+        # values typed beyond the table
+        max_row = max(loc.rows.values()) + 5
+        max_col = max(loc.cols.values())
+        for r, row in enumerate(grid):
+            for c, v in enumerate(row):
+                if v != "" and v is not None and (r > max_row or c > max_col):
+                    self.problem("structure.data_outside_input", sheet=sheet, table=lay.code, cell=_a1(r, c),
+                                 value=as_text(v)[:40])
+                    return
+
+    def _read_and_check(self, lay: TableLayout, loc: Location, sheet: str, grid: Grid, pkg: PackageInfo,
+                        b: Builder) -> None:
+        info = pkg.sheet(sheet)
+        formulas = info.formulas if info is not None else None
+
+        def pos(ref: Ref) -> tuple[int, int]:
+            return loc.rows[ref.row], loc.cols[ref.col]
+
+        def where(spec):
+            r, c = pos(spec.ref)
+            row = lay.row(spec.ref.row)
+            return {"sheet": sheet, "table": lay.code, "row": spec.ref.row, "column": spec.ref.col,
+                    "cell": _a1(r, c), "row_label": row.label or f"dòng {row.stt}",
+                    "column_label": lay.col(spec.ref.col).label}
+
+        inputs: dict[Ref, object] = {}
+        for spec in lay.input_cells:
+            r, c = pos(spec.ref)
+            raw = cell(grid, r, c)
+            vocab = None
+            if spec.vocabulary:
+                vocab = b.vocabularies.get(spec.vocabulary) or self.ctx.catalogue.vocabulary(spec.vocabulary).labels
+            elif spec.type.value == "unit_ref":
+                vocab = b.unit_names
+            checked = check_value(raw, spec, b.dates, vocab)
+            for code, params in checked.problems:
+                if code == "value.required_blank" and lay.blueprint.kind == "outline":
+                    code = "outline.section_empty"
+                self.problem(code, **where(spec), **params)
+            if formulas is not None and _a1(r, c) in formulas:
+                self.problem("structure.formula_altered", **where(spec), value="=" + formulas[_a1(r, c)],
+                             expected="(ô nhập số liệu)")
+            inputs[spec.ref] = checked.value
+        values = lay.evaluate(inputs)
+        for spec in lay.computed_cells:
+            r, c = pos(spec.ref)
+            raw = cell(grid, r, c)
+            addr = _a1(r, c)
+            expected = lay.formula(spec)[1:]
+            if formulas is not None:
+                got = formulas.get(addr)
+                if got is None:
+                    if raw is not None:
+                        self.problem("structure.formula_overwritten", **where(spec), value=as_text(raw),
+                                     expected=_show(values[spec.ref]))
+                elif not loc.shifted and _canon(got) != _canon(expected):
+                    self.problem("structure.formula_altered", **where(spec), value="=" + got, expected="=" + expected)
+            elif raw is not None and not _same(raw, values[spec.ref]):
+                # .xls: formulas cannot be read; LibreOffice and Excel store freshly computed
+                # values there, so a value that differs from ours was typed over the formula.
+                self.problem("structure.formula_overwritten", **where(spec), value=as_text(raw),
+                             expected=_show(values[spec.ref]))
+        self._rules(lay, values, where)
+        if lay.code == "KH-CCHC":
+            for spec in lay.input_cells:
+                if "chu_tri" in spec.ref.col and several_agencies(values.get(spec.ref)):
+                    self.problem("value.multiple_lead_agencies", **where(spec), value=values[spec.ref])
+        for spec in lay.cells.values():
+            r, c = pos(spec.ref)
+            self.values.append(CellValue(lay.code, sheet, spec.ref.row, spec.ref.col, _a1(r, c),
+                                         values.get(spec.ref), spec.role))
+
+    def _rules(self, lay: TableLayout, values: dict, where) -> None:
+        def col_values(rng: ColumnRange):
+            return [values.get(Ref(r.key, rng.col)) for r in lay.data_rows(rng.group)]
+
+        if lay.blueprint.kind == "outline":
+            return  # an outline's only rules are its required sections, reported with the values
+        for ri in lay.rules:
+            if rule_passes(ri, values.get, col_values):
+                continue
+            cells = [lay.cells[r] for r in ri.cells if r in lay.cells]
+            inputs = [c for c in cells if c.role == "input"] or cells
+            w = where(inputs[0]) if inputs else {"sheet": lay.sheet, "table": lay.code}
+            self.problem("rule.failed", severity=ri.rule.severity.value, message=ri.rule.message,
+                         hint=ri.rule.hint, rule=ri.rule.id, **w)
+
+    def _extra_sheets(self, pkg: PackageInfo, meta: Metadata) -> None:
+        known = {t.sheet for t in meta.tables} | {"Hướng dẫn", "Kiểm tra", "_dm", META_SHEET}
+        for s in pkg.sheets:
+            if s.name not in known and s.state == "visible":
+                self.problem("structure.sheet_extra", sheet=s.name)
+
+    # -- salvage -------------------------------------------------------------------------------
+
+    def _salvage(self, pkg: PackageInfo, grids: dict[str, Grid]) -> None:
+        """No metadata: find the tables by their labels, the unit and period by the title lines."""
+        prov = self.ctx.workspace.province
+        text = " ".join(as_text(v) for g in grids.values() for row in g[:4] for v in row if v != "")
+        unit = None
+        for u in sorted(prov.reporting_units(), key=lambda u: -len(u.name)):
+            if norm(f"Đơn vị báo cáo: {u.name}") in norm(text):
+                unit = u
+                break
+        period = self.ctx.period
+        m = PERIOD_LABEL.search(text)
+        if m:
+            period = Period(int(m.group(2)), PERIOD_KINDS[norm(m.group(1))])
+        if unit is None or period is None:
+            self.problem("identity.metadata_missing")
+            self.report.rejected = True
+            return
+        self.report.unit, self.report.unit_name, self.report.period, self.report.part = \
+            unit.code, unit.name, str(period), "main"
+        b = self.ctx.builder(period)
+        codes = [c for o in prov.obligations(unit, period) for c in o.codes]
+        found = 0
+        for code in codes:
+            lay = b.layout(code, unit)
+            sheet = code if code in grids else find_sheet_for(lay, grids)
+            if sheet is None:
+                continue
+            found += 1
+            self._table(lay, pkg, grids, sheet, b, salvaged=True)
+        if not found:
+            self.problem("identity.metadata_missing")
+            self.report.rejected = True
+            return
+        self.problem("identity.salvaged", unit=unit.code, period=str(period), value=found)
+        self.report.values = {"cells": self.values, "metadata": None}
+
+
+def _a1(row: int, col: int) -> str:
+    from ..layout import a1
+
+    return a1(row, col)
+
+
+def _canon(formula: str) -> str:
+    f = formula.lstrip("=").replace("$", "").replace(" ", "").upper()
+    return f.replace("_XLFN.", "")
+
+
+def _same(raw: object, want: object) -> bool:
+    if isinstance(raw, (int, float)) and isinstance(want, (int, float)):
+        return abs(raw - want) <= 1e-6 * max(1, abs(want))
+    return as_text(raw) == as_text(want)
+
+
+def _show(v: object) -> str:
+    if isinstance(v, float):
+        return f"{v:.2f}".rstrip("0").rstrip(".")
+    return as_text(v)

@@ -1,0 +1,24 @@
+"""Shared helpers for tests: workspaces, generated rounds, reading back with openpyxl."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+from cchc_xl.config.period import parse_period
+from cchc_xl.config.workspace import PublicKeyWarning, init_workspace, load_workspace
+from cchc_xl.generate import generate_round
+
+
+def embedded(province: str = "lang-son"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PublicKeyWarning)
+        return load_workspace(None, province)
+
+
+def workspace(tmp_path: Path, province: str = "lang-son"):
+    return init_workspace(tmp_path / f"ws-{province}", province)
+
+
+def generate(ws, period: str, units=None, out: Path | None = None, **kw):
+    return generate_round(ws, parse_period(period), units, out=out, workers=1, **kw)
