@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test bench lint clean
+.PHONY: setup demo test bench lint clean docs
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -27,3 +27,6 @@ lint: $(STAMP)
 
 clean:
 	rm -rf $(VENV) generated/*
+
+docs: $(STAMP)
+	COLUMNS=100 $(PY) -m cchc_xl.docgen

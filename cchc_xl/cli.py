@@ -343,5 +343,176 @@ def sample_fill_cmd(paths, seed, out, defects, workspace_dir, province, as_json)
     click.echo(f"Đã điền {len(results)} tệp → {out} ({n_def} tệp có lỗi cài sẵn).")
 
 
+# ---------------------------------------------------------------------------------------------
+# validate
+# ---------------------------------------------------------------------------------------------
+
+STATUS_VI = {"ok": "Đạt", "warnings": "Có cảnh báo", "errors": "Có lỗi", "rejected": "Bị từ chối"}
+SEVERITY_VI = {"error": "Lỗi", "warning": "Cảnh báo"}
+SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
+
+
+def collect_files(paths) -> list[Path]:
+    out: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            out += sorted(q for q in p.rglob("*") if q.is_file() and not q.name.startswith(("~$", ".")))
+        else:
+            out.append(p)
+    return out
+
+
+@command(main, "validate", "Kiểm tra tệp báo cáo nhận về: định danh, cấu trúc, giá trị, quy tắc.")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True))
+@click.option("--period", default=None, help="Kỳ đang thu nhận (tệp của kỳ khác sẽ bị báo).")
+@click.option("--annotate", "annotate_dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Ghi bản sao có đánh dấu ô lỗi, ghi chú và trang \"Lỗi\" vào thư mục này.")
+@click.option("--lang", type=click.Choice(["vi", "en"]), default="vi", show_default=True, help="Ngôn ngữ thông báo.")
+@workspace_options
+@json_option
+def validate_cmd(paths, period, annotate_dir, lang, workspace_dir, province, as_json):
+    from .validate.annotate import annotate
+    from .validate.engine import ValidationContext, validate_file
+
+    ws = get_workspace(workspace_dir, province)
+    ctx = ValidationContext(ws, parse_period(period) if period else None, lang=lang)
+    files = collect_files(paths)
+    reports = []
+    with progress_bar(len(files), "Đang kiểm tra", not as_json and len(files) > 3) as bar:
+        for f in files:
+            rep = validate_file(f, ctx)
+            reports.append(rep)
+            if annotate_dir:
+                out = annotate(rep, annotate_dir)
+                if out:
+                    rep.stats["annotated"] = str(out)
+            bar.update(1)
+    failed = any(r.status in ("errors", "rejected") for r in reports)
+    if as_json:
+        emit_json({"files": [r.as_dict() for r in reports]})
+        sys.exit(1 if failed else 0)
+    for r in reports:
+        counts = f"{len(r.errors)} lỗi, {len(r.warnings)} cảnh báo"
+        colour = {"ok": "green", "warnings": "yellow"}.get(r.status, "red")
+        click.secho(f"{STATUS_VI[r.status]:<12} {r.path}", fg=colour, bold=True)
+        click.echo(f"             đơn vị {r.unit or '?'} ({r.unit_name or ''}), kỳ {r.period or '?'} — {counts}")
+        for p in r.problems:
+            where = "!".join(x for x in (p.sheet, p.cell) if x) or "—"
+            click.echo(f"  [{SEVERITY_VI[p.severity]}] {where}: {p.message}")
+            if p.hint:
+                click.echo(f"      → {p.hint}")
+        if r.stats.get("annotated"):
+            click.echo(f"  Bản đánh dấu lỗi: {r.stats['annotated']}")
+    ok = sum(1 for r in reports if r.status in ("ok", "warnings"))
+    click.echo(f"{len(reports)} tệp: {ok} đạt, {len(reports) - ok} có lỗi hoặc bị từ chối.")
+    sys.exit(1 if failed else 0)
+
+
+# ---------------------------------------------------------------------------------------------
+# merge, status
+# ---------------------------------------------------------------------------------------------
+
+
+def _merge_summary(res, ws) -> None:
+    click.echo(f"Kỳ {res.period}: {res.expected} báo cáo phải nộp — {len(res.on_time)} đúng hạn, "
+               f"{len(res.late)} trễ hạn, {len(res.missing)} chưa nộp, {res.rejected} bị từ chối; "
+               f"{res.with_errors} báo cáo còn lỗi. Tệp mới: {res.new_files}.")
+    if res.late:
+        click.echo("  Trễ hạn: " + ", ".join(res.late))
+    if res.missing:
+        click.echo("  Chưa nộp: " + ", ".join(res.missing))
+    if res.rollup:
+        click.echo(f"Bảng tổng hợp: {res.rollup}")
+        click.echo(f"Dữ liệu chi tiết (tidy): {res.tidy}")
+
+
+@command(main, "merge", "Tổng hợp thư mục báo cáo nhận về thành bảng tổng hợp toàn tỉnh (có sổ theo dõi).")
+@click.argument("inbox", type=click.Path(path_type=Path, exists=True, file_okay=False))
+@click.option("--period", default=None, help="Kỳ tổng hợp (mặc định: kỳ của các tệp trong thư mục).")
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=None, help="Tệp tổng hợp .xlsx.")
+@click.option("--tidy", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Xuất thêm dữ liệu chi tiết ra .csv hoặc .parquet.")
+@click.option("--full", is_flag=True, help="Kiểm tra lại mọi tệp, kể cả tệp đã có trong sổ theo dõi.")
+@click.option("--split-by-field", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Ghi thêm một tệp tổng hợp cho mỗi lĩnh vực của 6 cơ quan chủ trì.")
+@click.option("--workers", type=int, default=None, help="Số tiến trình song song.")
+@workspace_options
+@json_option
+def merge_cmd(inbox, period, out, tidy, full, split_by_field, workers, workspace_dir, province, as_json):
+    from .merge.ledger import LedgerBusy
+    from .merge.run import merge, scan
+
+    ws = get_workspace(workspace_dir, province)
+    n = len(scan(inbox))
+    try:
+        with progress_bar(n, "Đang kiểm tra và ghi sổ", not as_json) as bar:
+            res = merge(ws, inbox, period=parse_period(period) if period else None, out=out, tidy=tidy,
+                        full=full, split_by_field=split_by_field, workers=workers, progress=bar.update)
+    except LedgerBusy as exc:
+        click.echo(f"Lỗi: {exc}", err=True)
+        sys.exit(1)
+    if as_json:
+        emit_json(res.as_dict())
+    else:
+        _merge_summary(res, ws)
+
+
+@command(main, "status", "Tình hình nộp báo cáo của một kỳ (không ghi bảng tổng hợp).")
+@click.argument("inbox", type=click.Path(path_type=Path, exists=True, file_okay=False))
+@click.option("--period", default=None, help="Kỳ báo cáo.")
+@workspace_options
+@json_option
+def status_cmd(inbox, period, workspace_dir, province, as_json):
+    from .merge.ledger import LedgerBusy
+    from .merge.run import merge
+
+    ws = get_workspace(workspace_dir, province)
+    try:
+        res = merge(ws, inbox, period=parse_period(period) if period else None, write=False)
+    except LedgerBusy as exc:
+        click.echo(f"Lỗi: {exc}", err=True)
+        sys.exit(1)
+    if as_json:
+        emit_json(res.as_dict())
+    else:
+        _merge_summary(res, ws)
+
+
+# ---------------------------------------------------------------------------------------------
+# demo
+# ---------------------------------------------------------------------------------------------
+
+
+@command(main, "demo", "Chạy thử trọn một kỳ báo cáo trên tỉnh mặc định (tạo, điền, nộp, kiểm tra, tổng hợp).")
+@click.option("--dir", "directory", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Thư mục chạy thử (mặc định generated/demo/).")
+@click.option("--period", default=None, help="Kỳ báo cáo (mặc định 2025-Y).")
+@json_option
+def demo_cmd(directory, period, as_json):
+    from .demo import DEFAULT_DIR, DEFAULT_PERIOD, run_demo
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PublicKeyWarning)
+        res = run_demo(directory or DEFAULT_DIR, period or DEFAULT_PERIOD)
+    if as_json:
+        emit_json(res.__dict__)
+        return
+    m = res.merge
+    click.echo(f"Thư mục chạy thử: {res.workspace}")
+    click.echo(f"1. Đã tạo {res.generated} tệp biểu mẫu cho kỳ {res.period} (thư mục generated/).")
+    click.echo(f"2. Đã điền số liệu mẫu; {len(res.with_defects)} tệp có lỗi cài sẵn ({', '.join(res.with_defects)}).")
+    click.echo(f"3. Hộp thư {res.inbox}: thiếu {', '.join(res.missing)}; trễ hạn {', '.join(res.late)}; "
+               f"{res.resent} gửi lại lần 2" + (f"; {res.as_xls} lưu dạng .xls" if res.as_xls else "") + ".")
+    click.echo(f"4. Tổng hợp: {m['expected']} báo cáo phải nộp, {m['accepted']} được nhận "
+               f"({m['with_errors']} còn lỗi), {m['rejected']} bị từ chối, {len(m['missing'])} chưa nộp, "
+               f"{len(m['late'])} trễ hạn.")
+    click.echo(f"   Bảng tổng hợp: {m['rollup']}")
+    click.echo(f"   Dữ liệu chi tiết: {m['tidy']}")
+    if res.annotated:
+        click.echo(f"5. Tệp đánh dấu lỗi gửi trả đơn vị: {res.annotated}")
+    for note in res.notes:
+        click.echo(f"Ghi chú: {note}")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

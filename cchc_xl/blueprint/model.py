@@ -157,6 +157,7 @@ class Blueprint(Strict):
     title: str
     subtitle: str | None = None
     source: Source
+    area: str | None = Field(None, description="Reform area key (see blueprints/areas.yaml), e.g. 'II'")
     codes: list[CodeRef] = Field(min_length=1)
     label_heading: str = Field("Nội dung", description="Heading of the row-label column")
     office_column: bool = Field(False, description="Show a column with each row's responsible office")

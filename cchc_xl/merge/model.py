@@ -1,0 +1,102 @@
+"""What a roll-up is made of: plain data assembled from the ledger, written by ``rollup.py``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from ..config.period import Period
+from ..layout import TableLayout
+
+
+@dataclass(frozen=True)
+class ValueRow:
+    """One value of a counted submission, with its provenance (one row of the tidy export)."""
+
+    period: str
+    unit_code: str
+    unit_name: str
+    unit_type: str
+    parent: str | None          # the district of a commune row / the unit's parent, if any
+    part: str
+    appendix: str               # appendix code, e.g. "02-H"
+    table: str                  # blueprint id
+    row_key: str
+    row_label: str
+    column_key: str
+    column_label: str
+    value: object               # float | int | str | date | None
+    role: str                   # input | computed
+    source_file: str
+    source_sheet: str
+    source_cell: str
+    submitted_at: dt.datetime
+    file_hash: str
+
+
+@dataclass
+class Submission:
+    """The file that counts for one expected obligation (unit, part) — or its absence."""
+
+    unit_code: str
+    unit_name: str
+    unit_type: str
+    parent: str | None
+    part: str
+    owner: str
+    expected_codes: tuple[str, ...]
+    status: str                 # "on_time" | "late" | "missing" | "rejected"
+    days_late: int = 0
+    received_at: dt.datetime | None = None
+    file: str | None = None
+    file_hash: str | None = None
+    verdict: str | None = None  # ok | warnings | errors | rejected
+    errors: int = 0
+    warnings: int = 0
+    missing_codes: tuple[str, ...] = ()
+    versions: int = 0           # how many distinct files this unit sent for the period
+
+
+@dataclass(frozen=True)
+class ProblemRow:
+    unit_code: str
+    unit_name: str
+    file: str
+    sheet: str | None
+    cell: str | None
+    table: str | None
+    code: str
+    severity: str
+    message: str
+    hint: str | None
+
+
+@dataclass
+class TemplateData:
+    """One table template (blueprint) across every unit that sent one of its codes."""
+
+    blueprint_id: str
+    title: str
+    codes: list[str]
+    layout: TableLayout         # the layout of the first code: rows, columns, compute expressions
+    area: str | None
+    values: list[ValueRow] = field(default_factory=list)
+
+
+@dataclass
+class RollupData:
+    province_id: str
+    province_name: str
+    period: Period
+    deadline: dt.date
+    window: tuple[dt.date, dt.date]
+    generated_at: dt.datetime
+    submissions: list[Submission]
+    templates: list[TemplateData]
+    problems: list[ProblemRow]
+    # (appendix, row_key, column_key) -> province total, for other periods found in the ledger
+    previous_period: Period | None = None
+    previous_totals: dict[tuple[str, str, str], float] = field(default_factory=dict)
+    last_year_period: Period | None = None
+    last_year_totals: dict[tuple[str, str, str], float] = field(default_factory=dict)
+    lead_fields: dict[str, list[str]] = field(default_factory=dict)   # lead unit type -> areas it synthesises

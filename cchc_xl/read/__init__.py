@@ -1,0 +1,1 @@
+"""Reading returned workbooks: structure (package) and values."""

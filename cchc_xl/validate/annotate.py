@@ -1,0 +1,99 @@
+"""``--annotate``: the copy a secretariat sends back — offending cells painted, a note on each,
+and a "Lỗi" sheet listing every problem with a link to its cell. The original is never touched."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import openpyxl
+from openpyxl.comments import Comment
+from openpyxl.styles import Font, PatternFill
+from openpyxl.worksheet.worksheet import Worksheet
+
+from ..problems import ValidationReport
+from ..read.values import read_grids
+
+ERROR_FILL = PatternFill("solid", fgColor="F8CBAD")
+WARN_FILL = PatternFill("solid", fgColor="FFEB9C")
+ERRORS_SHEET = "Lỗi"
+SEVERITY_VI = {"error": "Lỗi", "warning": "Cảnh báo"}
+
+
+def annotated_name(path: Path) -> str:
+    return f"{path.stem}_kiem-tra.xlsx"
+
+
+def _open(path: Path) -> openpyxl.Workbook:
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        return openpyxl.load_workbook(path, keep_vba=path.suffix.lower() == ".xlsm")
+    # .xls / .ods: a fresh .xlsx with the same sheets and values (openpyxl cannot open them)
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    for name, grid in read_grids(path).items():
+        ws = wb.create_sheet(name[:31])
+        for row in grid:
+            ws.append([None if v == "" else v for v in row])
+    return wb
+
+
+def annotate(report: ValidationReport, out_dir: Path) -> Path | None:
+    if not report.problems:
+        return None
+    src = Path(report.path)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / annotated_name(src)
+    if target.resolve() == src.resolve():
+        raise ValueError(f"{src}: thư mục --annotate trùng thư mục tệp gốc")
+    try:
+        wb = _open(src)
+    except Exception:  # noqa: BLE001 - an unreadable file still gets its list of problems
+        wb = openpyxl.Workbook()
+        wb.remove(wb.active)
+    notes: dict[tuple[str, str], list[str]] = {}
+    for p in report.problems:
+        if p.sheet and p.cell and p.sheet in wb.sheetnames:
+            notes.setdefault((p.sheet, p.cell), []).append(p)
+    for (sheet, addr), problems in notes.items():
+        ws: Worksheet = wb[sheet]
+        c = ws[addr]
+        worst = "error" if any(p.severity == "error" for p in problems) else "warning"
+        c.fill = ERROR_FILL if worst == "error" else WARN_FILL
+        text = "\n".join(f"[{SEVERITY_VI[p.severity]}] {p.message}" + (f"\n→ {p.hint}" if p.hint else "")
+                         for p in problems)
+        c.comment = Comment(text[:30000], "cchc_xl", width=320, height=160)
+    if ERRORS_SHEET in wb.sheetnames:
+        del wb[ERRORS_SHEET]
+    ws = wb.create_sheet(ERRORS_SHEET, 0)
+    ws.append([f"KẾT QUẢ KIỂM TRA TỆP {src.name}"])
+    ws["A1"].font = Font(name="Times New Roman", bold=True, size=14)
+    ws.append([f"Đơn vị: {report.unit_name or report.unit or '(chưa xác định)'} — kỳ {report.period or '?'} — "
+               f"kết luận: {_status_vi(report.status)}; {len(report.errors)} lỗi, {len(report.warnings)} cảnh báo."])
+    ws.append([])
+    header = ["STT", "Mức độ", "Trang", "Ô", "Biểu", "Mã lỗi", "Nội dung", "Cách khắc phục"]
+    ws.append(header)
+    for cell in ws[4]:
+        cell.font = Font(name="Times New Roman", bold=True)
+    for i, p in enumerate(report.problems, 1):
+        ws.append([i, SEVERITY_VI[p.severity], p.sheet or "", p.cell or "", p.table or "", p.code,
+                   p.message, p.hint or ""])
+        for c in ws[ws.max_row]:
+            if isinstance(c.value, str):
+                c.data_type = "s"   # a message quoting a unit's "=..." text never becomes a formula
+        if p.sheet and p.cell and p.sheet in wb.sheetnames:
+            link = ws.cell(row=ws.max_row, column=4)
+            link.hyperlink = f"#'{p.sheet}'!{p.cell}"
+            link.font = Font(name="Times New Roman", color="0000FF", underline="single")
+    for col, width in zip("ABCDEFGH", (6, 10, 14, 8, 12, 28, 80, 60)):
+        ws.column_dimensions[col].width = width
+    ws.freeze_panes = "A5"
+    ws.auto_filter.ref = f"A4:H{ws.max_row}"
+    wb.active = 0
+    tmp = target.with_name(target.name + ".tmp")
+    wb.save(tmp)
+    os.replace(tmp, target)
+    return target
+
+
+def _status_vi(status: str) -> str:
+    return {"ok": "Đạt", "warnings": "Đạt, có cảnh báo", "errors": "Có lỗi", "rejected": "Bị từ chối"}.get(status, status)
