@@ -36,7 +36,13 @@ def problems_reference() -> str:
 def write_docs() -> list[Path]:
     DOCS.mkdir(exist_ok=True)
     written = []
-    for name, text in (("cli.md", cli_reference()), ("problems.md", problems_reference())):
+    import json
+
+    from .blueprint.schema import blueprint_schema
+
+    schema = json.dumps(blueprint_schema(), ensure_ascii=False, indent=2) + "\n"
+    for name, text in (("cli.md", cli_reference()), ("problems.md", problems_reference()),
+                       ("blueprint.schema.json", schema)):
         p = DOCS / name
         p.write_text(text, encoding="utf-8")
         written.append(p)
