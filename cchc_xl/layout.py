@@ -25,7 +25,8 @@ STT_COL = "_stt"
 LABEL_COL = "_label"
 OFFICE_COL = "_office"
 
-TITLE_ROWS = 4  # code line, title, unit/period line, unit-of-measure line
+TITLE_ROWS = 4
+REQUIRED_MARK = " (bắt buộc)"  # code line, title, unit/period line, unit-of-measure line
 
 
 def a1(row: int, col: int, *, abs_row: bool = False, abs_col: bool = False) -> str:
@@ -65,6 +66,12 @@ class LayoutCol:
     @property
     def is_value(self) -> bool:
         return self.spec is not None
+
+    @property
+    def text(self) -> str:
+        """The leaf header as written on the sheet (with its unit)."""
+        unit = self.spec.unit if self.spec is not None else None
+        return self.label + (f" ({unit})" if unit else "")
 
 
 @dataclass(frozen=True)
@@ -450,7 +457,8 @@ def _outline_layout(bp: Blueprint, code: str) -> TableLayout:
     ]
     rows = []
     for i, s in enumerate(bp.sections):
-        rows.append(LayoutRow(key=s.key, label=s.title, stt=s.number, level=s.level,
+        label = s.title + (REQUIRED_MARK if s.required else "")
+        rows.append(LayoutRow(key=s.key, label=label, stt=s.number, level=s.level,
                               kind="data" if s.input else "heading", row=first + i,
                               type=CellType.text, required=s.required))
     layout = TableLayout(bp, code, OUTLINE_SHEET, bp.title_for(code), rows, cols, header_top, 1,

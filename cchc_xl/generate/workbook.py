@@ -190,7 +190,7 @@ def _write_table(ws, lay: TableLayout, spec: WorkbookSpec, st: Styles, vocab_ran
 def _write_headers(ws, lay: TableLayout, st: Styles) -> None:
     top, depth = lay.header_top, lay.header_depth
     for c in lay.cols:
-        path = list(c.header) + [c.label + (f" ({c.spec.unit})" if c.spec and c.spec.unit else "")]
+        path = list(c.header) + [c.text]
         if len(path) < depth:  # a leaf that spans down from its top group
             if not c.header:
                 _merge(ws, top, c.col, top + depth - 1, c.col, path[-1], st.header) if depth > 1 \
@@ -382,8 +382,7 @@ def _write_outline(ws, lay: TableLayout, spec: WorkbookSpec, st: Styles) -> None
     ws.set_column(2, 2, 90)
     for r in lay.rows:
         ws.write_string(r.row, 0, r.stt, st.stt)
-        label = r.label + (" (bắt buộc)" if r.required else "")
-        ws.write_string(r.row, 1, label, st.heading if r.kind == "heading" else st.label[min(r.level, 3)])
+        ws.write_string(r.row, 1, r.label, st.heading if r.kind == "heading" else st.label[min(r.level, 3)])
         cell = lay.cells.get(Ref(r.key, OUTLINE_COL))
         if cell is None:
             ws.write_blank(r.row, 2, None, st.heading)

@@ -623,12 +623,16 @@ def inspect_package(path: str | os.PathLike[str], limits: Limits = LIMITS) -> Pa
         fmt, handle = _sniff(path, size, limits)
         try:
             if fmt == "ods":
-                return _inspect_ods(path, handle, limits)
-            if fmt == "xls":
-                return _inspect_xls(path, handle)
-            return _inspect_xlsx(path, fmt, handle, limits)
+                info = _inspect_ods(path, handle, limits)
+            elif fmt == "xls":
+                info = _inspect_xls(path, handle)
+            else:
+                info = _inspect_xlsx(path, fmt, handle, limits)
         finally:
             handle.close()
+        if not info.sheets:
+            raise UnreadableFile("file.corrupt", "the workbook has no sheets")
+        return info
 
 
 class _Budget:

@@ -9,6 +9,7 @@ from pathlib import Path
 import openpyxl
 from openpyxl.comments import Comment
 from openpyxl.styles import Font, PatternFill
+from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.worksheet.worksheet import Worksheet
 
 from ..problems import ValidationReport
@@ -82,7 +83,7 @@ def annotate(report: ValidationReport, out_dir: Path) -> Path | None:
                 c.data_type = "s"   # a message quoting a unit's "=..." text never becomes a formula
         if p.sheet and p.cell and p.sheet in wb.sheetnames:
             link = ws.cell(row=ws.max_row, column=4)
-            link.hyperlink = f"#'{p.sheet}'!{p.cell}"
+            link.hyperlink = Hyperlink(ref=link.coordinate, location=f"'{p.sheet}'!{p.cell}")
             link.font = Font(name="Times New Roman", color="0000FF", underline="single")
     for col, width in zip("ABCDEFGH", (6, 10, 14, 8, 12, 28, 80, 60)):
         ws.column_dimensions[col].width = width

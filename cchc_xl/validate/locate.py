@@ -38,38 +38,39 @@ class Location:
 
 
 def _find_header_cols(lay: TableLayout, grid: Grid) -> dict[str, int]:
-    """Columns by their leaf header labels, searched in the header band (tolerates shifts)."""
+    """Columns by their leaf header text, searched near the header band (tolerates shifts)."""
     out: dict[str, int] = {}
-    top = lay.header_top
-    band = range(max(0, top - 10), min(len(grid), top + lay.header_depth + 10))
+    top = lay.header_top + lay.header_depth - 1
+    band = [r for r in range(max(0, top - 3), min(len(grid), top + SEARCH)) ]
     for c in lay.cols:
-        want = norm(c.label)
-        expected = c.col
+        want = norm(c.text)
+        best = None
         for r in band:
-            hits = [j for j, v in enumerate(grid[r]) if norm(v).startswith(want) and want]
-            if hits:
-                out[c.key] = min(hits, key=lambda j: abs(j - expected))
-                break
+            for j, v in enumerate(grid[r]):
+                if v != "" and norm(v) == want:
+                    score = (abs(r - top), abs(j - c.col))
+                    if best is None or score < best[0]:
+                        best = (score, j)
+        if best is not None:
+            out[c.key] = best[1]
     return out
 
 
 def locate(lay: TableLayout, grid: Grid) -> Location:
     loc = Location()
     header_cols = _find_header_cols(lay, grid)
-    for c in lay.cols:
-        loc.cols[c.key] = header_cols.get(c.key, c.col)
-    shifts = [loc.cols[c.key] - c.col for c in lay.cols if c.key in header_cols]
+    shifts = [header_cols[c.key] - c.col for c in lay.cols if c.key in header_cols]
     loc.col_shift = max(set(shifts), key=shifts.count) if shifts else 0
-    if loc.col_shift and len(header_cols) < len(lay.cols):
-        for c in lay.cols:
-            loc.cols.setdefault(c.key, c.col + loc.col_shift)
+    for c in lay.cols:   # a uniform shift (columns inserted or the table moved), never a reshuffle
+        loc.cols[c.key] = c.col + loc.col_shift
 
     has_label = LABEL_COL in lay._col_by_key
-    key_col = loc.cols[LABEL_COL] if has_label else loc.cols[STT_COL]
     used: set[int] = set()
     deltas: list[int] = []
     for r in lay.rows:
-        want = norm(r.label) if has_label and r.label else norm(r.stt)
+        by_label = has_label and bool(r.label)
+        want = norm(r.label) if by_label else norm(r.stt)
+        key_col = loc.cols[LABEL_COL] if by_label else loc.cols[STT_COL]
         if not want:
             continue
         expected = r.row + (deltas[-1] if deltas else 0)

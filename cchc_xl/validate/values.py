@@ -143,9 +143,18 @@ def _month_range(raw: object, dates: PeriodDates, out: Checked) -> Checked:
     return out
 
 
+AGENCY_START = re.compile(r"^(sở|phòng|ubnd|ủy ban|uỷ ban|văn phòng|ban|trung tâm|thanh tra|cục|chi cục|"
+                          r"bảo hiểm|đài|báo|công an|bộ chỉ huy|hội|liên đoàn|đoàn|kho bạc|ngân hàng|"
+                          r"các phòng|các sở|các cơ quan|cơ quan|đơn vị)\b", re.IGNORECASE)
+
+
 def several_agencies(text: object) -> bool:
-    """A lead-agency cell naming more than one agency ("không … một việc giao cho nhiều cơ quan")."""
+    """A lead-agency cell naming more than one agency ("không … một việc giao cho nhiều cơ quan").
+
+    Agency names themselves contain "và" (Sở Tài nguyên và Môi trường): a part counts only when
+    it starts like an agency name."""
     if not isinstance(text, str):
         return False
-    parts = [p for p in LEAD_SPLIT.split(text) if p and p.strip()]
-    return len(parts) > 1
+    parts = [p.strip() for p in LEAD_SPLIT.split(text) if p and p.strip()]
+    named = [p for p in parts if AGENCY_START.match(p)]
+    return len(named) > 1

@@ -1,0 +1,164 @@
+"""``make bench``: seconds and peak memory of generate, validate and merge (not a timed test).
+
+Rounds: the embedded lang-son registry, and a synthetic 1,000-unit registry. Figures are printed
+as a table and written to generated/bench/results.json. Usage: python tests/bench/run.py [--units N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from cchc_xl.config.period import parse_period  # noqa: E402
+from cchc_xl.config.province import load_province  # noqa: E402
+from cchc_xl.config.workspace import PublicKeyWarning, Workspace, load_workspace  # noqa: E402
+from cchc_xl.generate import generate_round  # noqa: E402
+from cchc_xl.generate.sample import fill_files  # noqa: E402
+from cchc_xl.merge.run import merge  # noqa: E402
+
+OUT = ROOT / "generated" / "bench"
+PERIOD = parse_period("2024-Y")
+
+
+def peak_mb() -> float:
+    """Peak resident memory of this process and of its (finished) worker processes, in MB."""
+    me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return max(me, kids) / 1024
+
+
+def synthetic_province(n: int, dest: Path) -> Path:
+    """A registry of n reporting units: mostly departments and districts (with communes)."""
+    src = load_province("lang-son").root
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in ("province.yaml", "calendar.yaml", "regime.yaml"):
+        shutil.copyfile(src / name, dest / name)
+    units = [{"code": c, "name": nm, "type": t} for c, nm, t in [
+        ("SNV", "Sở Nội vụ", "SNV"), ("STP", "Sở Tư pháp", "STP"), ("VP", "Văn phòng UBND tỉnh", "VP"),
+        ("STC", "Sở Tài chính", "STC"), ("STTTT", "Sở Thông tin và Truyền thông", "STTTT"),
+        ("SKHCN", "Sở Khoa học và Công nghệ", "SKHCN"), ("TTPVHCC", "Trung tâm Phục vụ hành chính công", "TTPVHCC")]]
+    n_h = (n - len(units)) // 3
+    for i in range(1, n_h + 1):
+        code = f"H-{i:04d}"
+        units.append({"code": code, "name": f"UBND huyện mẫu số {i}", "type": "H", "sample": True})
+        for j in range(1, 7):
+            units.append({"code": f"X-{i:04d}-{j}", "name": f"Xã mẫu {i}.{j}", "type": "X", "parent": code,
+                          "sample": True})
+    i = 0
+    while len([u for u in units if u["type"] != "X"]) < n - 4:   # SNV counts as 5 parts
+        i += 1
+        units.append({"code": f"S-{i:04d}", "name": f"Sở mẫu số {i}", "type": "S", "sample": True})
+    (dest / "units.yaml").write_text(yaml.safe_dump({"units": units}, allow_unicode=True), encoding="utf-8")
+    return dest
+
+
+def timed(label: str, fn, results: dict):
+    t0 = time.perf_counter()
+    out = fn()
+    dt = time.perf_counter() - t0
+    results[label] = {"seconds": round(dt, 2), "peak_mb": round(peak_mb(), 1)}
+    print(f"{label:<48} {dt:8.2f} s   peak {peak_mb():7.1f} MB", flush=True)
+    return out
+
+
+def naive_baseline(files: list[Path], ws, limit: int) -> float:
+    """openpyxl.load_workbook on every file, reading every input cell: seconds per file."""
+    import openpyxl
+
+    from cchc_xl.generate.round import Builder
+    from cchc_xl.generate.sample import read_generated_metadata
+
+    b = Builder(ws, PERIOD)
+    sample = files[:limit]
+    t0 = time.perf_counter()
+    for f in sample:
+        wb = openpyxl.load_workbook(f, data_only=True)
+        meta = read_generated_metadata(f)
+        unit = ws.province.unit(meta.unit)
+        for t in meta.tables:
+            lay = b.layout(t.code, unit)
+            sh = wb[t.sheet]
+            for spec in lay.input_cells:
+                _ = sh[spec.addr].value
+    return (time.perf_counter() - t0) / len(sample)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--units", type=int, default=1000)
+    ap.add_argument("--naive", type=int, default=100, help="files read by the naive openpyxl baseline")
+    args = ap.parse_args()
+    warnings.simplefilter("ignore", PublicKeyWarning)
+    shutil.rmtree(OUT, ignore_errors=True)
+    OUT.mkdir(parents=True)
+    results: dict = {"cpu_count": os.cpu_count()}
+
+    ws = load_workspace(None, "lang-son")
+    res = timed("generate: lang-son annual round", lambda: generate_round(ws, PERIOD, out=OUT / "ls"), results)
+    results["generate: lang-son annual round"]["files"] = len(res.files)
+
+    prov = load_province(synthetic_province(args.units, OUT / "province"))
+    big = Workspace(None, prov, ws.secret, ws.sheet_password, True)
+    res = timed(f"generate: synthetic {args.units}-unit annual round",
+                lambda: generate_round(big, PERIOD, out=OUT / "gen"), results)
+    n_files = len(res.files)
+    results[f"generate: synthetic {args.units}-unit annual round"]["files"] = n_files
+    files = sorted((OUT / "gen").glob("*.xlsx"))
+    timed("sample-fill (setup, 1 core)", lambda: fill_files(big, files, OUT / "inbox", seed=1), results)
+    inbox_files = sorted((OUT / "inbox").glob("*.xlsx"))
+
+    from concurrent.futures import ProcessPoolExecutor
+
+    from cchc_xl.merge import run as mr
+
+    def validate_all():
+        with ProcessPoolExecutor(2, initializer=mr._init, initargs=(big, PERIOD)) as ex:
+            return list(ex.map(mr._validate, [(str(f), "") for f in inbox_files], chunksize=16))
+
+    timed("validate: all files, 2 processes", validate_all, results)
+    v = results["validate: all files, 2 processes"]
+    v["files_per_second"] = round(len(inbox_files) / v["seconds"], 1)
+
+    half = OUT / "inbox-quarter"
+    half.mkdir()
+    for f in inbox_files[: len(inbox_files) // 4]:
+        shutil.copyfile(f, half / f.name)
+    timed("merge cold: 1/4 of the round (memory check)",
+          lambda: merge(big, half, period=PERIOD, out=OUT / "rollup-q.xlsx"), results)
+    (OUT / "cchc_ledger.sqlite").unlink(missing_ok=True)
+    for suffix in ("-wal", "-shm"):
+        Path(str(OUT / "cchc_ledger.sqlite") + suffix).unlink(missing_ok=True)
+    timed("merge cold: whole round incl. validation", lambda: merge(big, OUT / "inbox", period=PERIOD,
+                                                                    out=OUT / "rollup.xlsx"), results)
+    extra = fill_files(big, files[:1], OUT / "extra", seed=99)
+    shutil.copyfile(extra[0].path, OUT / "inbox" / "gui-lai.xlsx")
+    timed("merge warm: one new file", lambda: merge(big, OUT / "inbox", period=PERIOD,
+                                                   out=OUT / "rollup.xlsx"), results)
+    per_file = naive_baseline(inbox_files, big, args.naive)
+    naive_total = per_file * len(inbox_files)
+    cold = results["merge cold: whole round incl. validation"]["seconds"]
+    results["naive openpyxl baseline"] = {"seconds_per_file": round(per_file, 4),
+                                          "extrapolated_seconds": round(naive_total, 1),
+                                          "measured_files": min(args.naive, len(inbox_files))}
+    results["ratio naive/cold merge"] = round(naive_total / cold, 1)
+    print(f"{'naive openpyxl baseline (extrapolated)':<48} {naive_total:8.2f} s   "
+          f"({per_file * 1000:.0f} ms/file over {min(args.naive, len(inbox_files))} files)")
+    print(f"{'ratio naive / cold merge':<48} {naive_total / cold:8.1f} x")
+    (OUT / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False))
+    print(f"results: {OUT / 'results.json'}")
+
+
+if __name__ == "__main__":
+    main()
