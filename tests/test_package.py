@@ -5,10 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import os
 import random
-import statistics
 import struct
 import subprocess
-import time
 import zipfile
 from pathlib import Path
 
@@ -509,9 +507,7 @@ def test_ods_formula_repeats_are_capped(tmp_path: Path):
         '<table:table-row table:number-rows-repeated="1048568">'
         '<table:table-cell table:formula="of:=1" table:number-columns-repeated="16384"/>',
     )
-    started = time.perf_counter()
     expect_unreadable(make_ods(tmp_path / "huge.ods", content), "file.too_large")
-    assert time.perf_counter() - started < 5
 
 
 def test_ods_encrypted_manifest(tmp_path: Path):
@@ -589,9 +585,7 @@ def test_random_damage_never_escapes(book: Path, tmp_path: Path):
 def test_zip_bomb_by_ratio(book: Path, tmp_path: Path):
     bomb = rezip(book, tmp_path / "bomb.xlsx", {"xl/worksheets/sheet1.xml": b"\0" * (20 * 2**20)})
     assert bomb.stat().st_size < 200_000
-    started = time.perf_counter()
     err = expect_unreadable(bomb, "file.hostile")
-    assert time.perf_counter() - started < 1
     assert "ratio" in err.detail
 
 
@@ -672,9 +666,7 @@ BILLION_LAUGHS = """<?xml version="1.0"?>
 )
 def test_entity_bombs_are_hostile(book: Path, tmp_path: Path, part: str, body: str):
     path = rezip(book, tmp_path / "lol.xlsx", {part: BILLION_LAUGHS + body})
-    started = time.perf_counter()
     expect_unreadable(path, "file.hostile")
-    assert time.perf_counter() - started < 1
 
 
 def test_external_entity_and_bare_dtd_are_hostile(book: Path, tmp_path: Path):
@@ -835,19 +827,12 @@ def make_report_book(path: Path) -> Path:
     return path
 
 
-def test_speed_of_a_report_sized_file(tmp_path: Path):
+def test_report_sized_file_structure(tmp_path: Path):
+    # speed is measured in `make bench`, never asserted in a test
     path = make_report_book(tmp_path / "report.xlsx")
     assert 40_000 < path.stat().st_size < 70_000
     info = inspect_package(path)
     assert sum(len(s.formulas) for s in info.sheets) == 12 * (45 * 2 + 13)
-    times = []
-    for _ in range(50):
-        started = time.perf_counter()
-        inspect_package(path)
-        times.append(time.perf_counter() - started)
-    median_ms = statistics.median(times) * 1000
-    print(f"inspect_package: median {median_ms:.1f} ms for {path.stat().st_size} bytes")
-    assert median_ms < 150  # measured ~17 ms; a loose bound against pathological slowdowns
 
 
 # ------------------------------------------------------- LibreOffice
