@@ -32,7 +32,7 @@ value.percent_as_fraction value.percent_out_of_range value.yesno_invalid value.d
 value.date_outside_window value.month_range_invalid value.choice_unknown value.required_blank
 value.multiple_lead_agencies
 rule.failed outline.section_empty outline.nfd_normalised outline.legacy_encoding
-""".split()
+""".split()  # noqa: SIM905 - a readable block of codes
 
 WARNINGS = {
     "identity.salvaged", "structure.sheet_extra", "structure.data_outside_input",

@@ -37,6 +37,7 @@ def filled(tmp_path: Path, unit: str = "H-TPLS", period: str = PERIOD, codes=Non
     u = ws.province.unit(unit)
     obl = ws.province.obligations(u, per)[0]
     codes = tuple(codes or obl.codes)
+    tmp_path.mkdir(parents=True, exist_ok=True)
     path = tmp_path / (name or file_name(unit, obl.part, per))
     spec = b.spec(Job(unit, obl.part, codes, str(path)))
     rng = random.Random(seed)

@@ -15,7 +15,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-__all__ = ["Parsed", "parse_number", "normalise_text", "legacy_encoding"]
+__all__ = ["Parsed", "legacy_encoding", "normalise_text", "parse_number"]
 
 
 @dataclass(frozen=True)
@@ -143,10 +143,11 @@ _VNI_CIRCUMFLEX = "âáàåãä"              # â, then â with a tone: after a
 _VNI_BREVE = "êéèúüë"                   # ă, then ă with a tone: after a only
 _VNI_EXCLUSIVE = frozenset("ñöæîÑÖÆÎ")  # đ, ư, ỉ, ỵ
 _VOWELS = "aeiouyôöAEIOUYÔÖ"
-_VNI_PAIR = re.compile(
-    "[{v}][{t}]|[aeoAEO][{c}]|[aA][{b}]".format(
-        v=_VOWELS, t=_VNI_TONES + _VNI_TONES.upper(), c=_VNI_CIRCUMFLEX + _VNI_CIRCUMFLEX.upper(),
-        b=_VNI_BREVE + _VNI_BREVE.upper()))
+_VNI_PAIR = re.compile("|".join((
+    f"[{_VOWELS}][{_VNI_TONES}{_VNI_TONES.upper()}]",
+    f"[aeoAEO][{_VNI_CIRCUMFLEX}{_VNI_CIRCUMFLEX.upper()}]",
+    f"[aA][{_VNI_BREVE}{_VNI_BREVE.upper()}]",
+)))
 # … except o + à á ã, which is also ordinary Unicode Vietnamese ("hoà", "khoá", "toàn").
 _UNICODE_TOO = re.compile("[oO][àáãÀÁÃ]")
 _WORD = re.compile(r"(?:[^\W\d_]|[" + re.escape("".join(_TCVN3_SYMBOLS)) + r"])+", re.UNICODE)
