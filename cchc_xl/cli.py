@@ -20,7 +20,6 @@ from .config.province import UNIT_TYPE_LABELS
 from .config.workspace import PublicKeyWarning, init_workspace, load_workspace
 from .yamlfile import ConfigError
 
-
 # ---------------------------------------------------------------------------------------------
 # Shared options and error handling
 # ---------------------------------------------------------------------------------------------

@@ -50,7 +50,7 @@ class Metadata:
         tables = ",".join(f"{t.code}:{t.blueprint}:{t.version}:{t.fingerprint}" for t in self.tables)
         return "|".join([self.format, self.unit, self.part, self.period, self.province, tables]).encode()
 
-    def sign(self, secret: bytes) -> "Metadata":
+    def sign(self, secret: bytes) -> Metadata:
         tag = hmac.new(secret, self.signed_payload(), hashlib.sha256).hexdigest()
         return Metadata(**{**self._fields(), "tag": tag})
 
@@ -71,7 +71,7 @@ class Metadata:
         ]
 
     @classmethod
-    def from_pairs(cls, pairs: dict[str, object]) -> "Metadata":
+    def from_pairs(cls, pairs: dict[str, object]) -> Metadata:
         """Rebuild from text pairs; tolerant of floats and whitespace a re-save may bring."""
 
         def text(key: str) -> str:

@@ -27,8 +27,8 @@ from __future__ import annotations
 
 import ast
 import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Callable, Iterable, Mapping, Sequence
 
 __all__ = [
     "ExprError",

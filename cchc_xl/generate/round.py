@@ -6,10 +6,10 @@ import datetime as dt
 import os
 import re
 import time
+from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
 
 from .. import __version__
 from ..blueprint.catalogue import Catalogue, default_catalogue

@@ -18,7 +18,14 @@ from ..blueprint.model import CellType
 from ..config.province import PeriodDates
 from ..identity import META_SHEET, PROP_PREFIX, Metadata
 from ..layout import (
-    LABEL_COL, OFFICE_COL, OUTLINE_COL, STT_COL, CellSpec, TableLayout, col_letter, rule_formula,
+    LABEL_COL,
+    OFFICE_COL,
+    OUTLINE_COL,
+    STT_COL,
+    CellSpec,
+    TableLayout,
+    col_letter,
+    rule_formula,
     rule_passes,
 )
 from .styles import Styles
@@ -260,7 +267,7 @@ def _runs(cells: list[CellSpec]):
     by_col: dict[int, list[CellSpec]] = {}
     for c in cells:
         by_col.setdefault(c.col, []).append(c)
-    for col, items in by_col.items():
+    for items in by_col.values():
         items.sort(key=lambda c: c.row)
         run = [items[0]]
         for c in items[1:]:

@@ -7,10 +7,10 @@ import datetime as dt
 import os
 import time
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from ..blueprint.catalogue import default_catalogue
 from ..config.period import Period, parse_period
@@ -203,7 +203,7 @@ def build_rollup_data(ws: Workspace, ledger: Ledger, period: Period) -> RollupDa
         present_codes = {r[0] for r in rows}
         sub.missing_codes = tuple(code for code in obl.tables if code not in present_codes)
         submissions.append(sub)
-        for (code, severity, sheet, cell, appendix, row_key, col_key, message, hint) in ledger.problems(c.hash):
+        for (code, severity, sheet, cell, appendix, _row, _col, message, hint) in ledger.problems(c.hash):
             problems.append(ProblemRow(u.code, u.name, c.first_path, sheet, cell, appendix, code, severity, message, hint))
         for appendix, sheet, row_key, col_key, cell, num, text, role in rows:
             bp = cat.by_code.get(appendix)
