@@ -122,6 +122,7 @@ class TableLayout:
     cells: dict[Ref, CellSpec] = field(default_factory=dict)
     rules: list[RuleInstance] = field(default_factory=list)
     group_rows: dict[str, list[str]] = field(default_factory=dict)
+    _formulas: dict = field(default_factory=dict, repr=False)
 
     # -- addressing ---------------------------------------------------------------------------
 
@@ -155,8 +156,31 @@ class TableLayout:
                f"{a1(rows[-1].row, c, abs_row=absolute, abs_col=absolute)}"
 
     def formula(self, spec_or_expr, *, wrap_errors: bool = True) -> str:
+        """The Excel formula of a computed cell (compiled once per layout, then cached)."""
         expr = spec_or_expr.expr if isinstance(spec_or_expr, CellSpec) else spec_or_expr
-        return "=" + expr.to_excel(self.addr, self.column_range, wrap_errors=wrap_errors)
+        key = (id(expr), wrap_errors)
+        cached = self._formulas.get(key)
+        if cached is None:
+            cached = self._formulas[key] = "=" + expr.to_excel(self.addr, self.column_range,
+                                                               wrap_errors=wrap_errors)
+        return cached
+
+    def rule_formula(self, ri: RuleInstance, mode: str) -> str:
+        """A rule's boolean formula: ``mode`` "sheet" (qualified, for the self-check sheet) or
+        "local" (absolute, for conditional formatting on the table's own sheet). Cached."""
+        key = (id(ri), mode)
+        cached = self._formulas.get(key)
+        if cached is None:
+            if mode == "sheet":
+                cell = lambda ref: f"'{self.sheet}'!{self.addr(ref, abs_row=True, abs_col=True)}"  # noqa: E731
+            else:
+                cell = lambda ref: self.addr(ref, abs_row=True, abs_col=True)  # noqa: E731
+            cached = self._formulas[key] = rule_formula(self, ri, cell=cell)
+        return cached
+
+    @cached_property
+    def empty_values(self) -> dict[Ref, object]:
+        return self.evaluate({})
 
     @property
     def value_cols(self) -> list[LayoutCol]:

@@ -25,7 +25,6 @@ from ..layout import (
     CellSpec,
     TableLayout,
     col_letter,
-    rule_formula,
     rule_passes,
 )
 from .styles import Styles
@@ -157,8 +156,9 @@ def _write_table(ws, lay: TableLayout, spec: WorkbookSpec, st: Styles, vocab_ran
         _write_outline(ws, lay, spec, st)
         return
     _write_headers(ws, lay, st)
-    inputs = spec.inputs.get(lay.code, {})
-    empty = lay.evaluate(inputs)
+    inputs = spec.inputs.get(lay.code)
+    empty = lay.evaluate(inputs) if inputs else lay.empty_values
+    inputs = inputs or {}
     for r in lay.rows:
         bold = r.kind in ("total", "group", "heading")
         ws.write_string(r.row, lay.col(STT_COL).col, r.stt, st.stt)
@@ -349,7 +349,7 @@ def _conditional_formats(ws, lay: TableLayout, st: Styles) -> None:
         cells = [lay.cells[r] for r in ri.cells if r in lay.cells]
         if not cells:
             continue
-        cond = rule_formula(lay, ri, cell=lambda ref: lay.addr(ref, abs_row=True, abs_col=True))
+        cond = lay.rule_formula(ri, "local")
         ranges = " ".join(c.addr for c in cells)
         first = cells[0]
         ws.conditional_format(first.row, first.col, first.row, first.col, {
@@ -411,10 +411,6 @@ def _write_outline(ws, lay: TableLayout, spec: WorkbookSpec, st: Styles) -> None
     _protect(ws, spec)
 
 
-def _sheet_ref(lay: TableLayout):
-    return lambda ref: f"'{lay.sheet}'!{lay.addr(ref, abs_row=True, abs_col=True)}"
-
-
 def check_lines(layouts: list[TableLayout]):
     """The self-check lines: (layout, rule instance, row label) in sheet order."""
     for lay in layouts:
@@ -446,7 +442,8 @@ def _write_check(ws, spec: WorkbookSpec, st: Styles) -> None:
     for lay, ri, where in check_lines(spec.layouts):
         values = value_cache.get(lay.code)
         if values is None:
-            values = value_cache[lay.code] = lay.evaluate(spec.inputs.get(lay.code, {}))
+            inputs = spec.inputs.get(lay.code)
+            values = value_cache[lay.code] = lay.evaluate(inputs) if inputs else lay.empty_values
         lines.append((lay, ri, where, _passes(lay, ri, values)))
     first, last = CHECK_FIRST_ROW, CHECK_FIRST_ROW + max(len(lines), 1) - 1
     res = f"$E${first + 1}:$E${last + 1}"
@@ -464,7 +461,7 @@ def _write_check(ws, spec: WorkbookSpec, st: Styles) -> None:
         ws.write_string(first - 1, c, h, st.header)
     for i, (lay, ri, where, passes) in enumerate(lines):
         r = first + i
-        cond = rule_formula(lay, ri, cell=_sheet_ref(lay))
+        cond = lay.rule_formula(ri, "sheet")
         cells = [lay.addr(x) for x in ri.cells]
         ws.write_number(r, 0, i + 1, st.stt)
         ws.write_string(r, 1, lay.code, st.stt)

@@ -1,0 +1,1249 @@
+"""The provincial roll-up workbook: what the secretariat and the analysts open in Excel.
+
+``write_rollup(data, path)`` writes, atomically, one workbook from a :class:`RollupData`:
+
+* ``Tình hình nộp báo cáo`` — one row per expected submission (who reported, who is late or
+  missing, whose file has errors), COUNTIF summaries and two charts;
+* one sheet per table template — a "Tổng hợp" block (province totals as SUMIFS over the detail
+  table, computed columns recompiled from the blueprint's own expressions so that rates come from
+  totals, subtotals by unit type and, for commune tables, by district) above the detail table
+  (one row per unit and table row, with the file and cells each figure came from);
+* ``Tổng hợp toàn tỉnh`` — province totals grouped by reform area;
+* ``Lĩnh vực <unit type>`` — what each lead agency synthesises for its field;
+* ``So sánh`` — this period against the previous period and the same period last year;
+* ``Lỗi`` — every problem found in the files.
+
+Every formula carries the value Python computed with the same expressions as its cached value,
+so a reader that does not recalculate (pandas, a previewer) sees the right numbers. Every text a
+unit typed is written with ``write_string``: nothing a unit sends becomes a formula or a link.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import os
+import re
+import tempfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import xlsxwriter
+from xlsxwriter.utility import quote_sheetname
+
+from ..blueprint.expr import ColumnRange, Expr, Ref, Scope
+from ..blueprint.model import CellType
+from ..config.period import CUMULATIVE
+from ..config.province import UNIT_TYPE_LABELS, UNIT_TYPES
+from ..generate.styles import COMPUTED_FILL, ERROR_FILL, FONT, HEADER_FILL, NUMBER_FORMATS
+from ..layout import LayoutCol, TableLayout, a1
+from .areas import Areas, LeadField, area_key, default_areas
+from .model import ProblemRow, RollupData, TemplateData, ValueRow
+
+__all__ = [
+    "COMPARE_SHEET",
+    "DATA_HEADERS",
+    "PROBLEMS_SHEET",
+    "PROVINCE_SCOPE",
+    "PROVINCE_SHEET",
+    "STATUS_SHEET",
+    "column_header",
+    "field_sheet_name",
+    "write_field_workbooks",
+    "write_rollup",
+]
+
+STATUS_SHEET = "Tình hình nộp báo cáo"
+PROVINCE_SHEET = "Tổng hợp toàn tỉnh"
+COMPARE_SHEET = "So sánh"
+PROBLEMS_SHEET = "Lỗi"
+PROVINCE_SCOPE = "Toàn tỉnh"
+
+STATUS_LABELS = {"on_time": "Đúng hạn", "late": "Trễ hạn", "missing": "Chưa nộp", "rejected": "Bị từ chối"}
+VERDICT_LABELS = {"ok": "Đạt", "warnings": "Có cảnh báo", "errors": "Có lỗi", "rejected": "Bị từ chối"}
+SEVERITY_LABELS = {"error": "Lỗi", "warning": "Cảnh báo", "info": "Thông tin"}
+QUARTER_ONLY = {"6M": "Quý II", "9M": "Quý III", "Y": "Quý IV"}
+
+# Types whose province total is a sum (a yes/no column sums to the number of units answering 1).
+# Entered percentages, dates and texts are never added up.
+SUMMABLE = {CellType.count, CellType.amount, CellType.decimal, CellType.yesno}
+
+# The detail table of a template sheet: these columns, the value columns, then the provenance.
+DATA_HEADERS = ("Mã đơn vị", "Tên đơn vị", "Loại đơn vị", "Đơn vị cấp trên/Huyện", "Mã dòng", "Nội dung")
+TRAIL_HEADERS = ("Tệp nguồn", "Phụ lục", "Vị trí nguồn")
+BLOCK_HEADERS = ("Phạm vi tổng hợp", "Tên đơn vị, nhóm", "STT", "Số đơn vị", "Mã dòng", "Nội dung")
+C_UNIT, C_NAME, C_TYPE, C_PARENT, C_ROW, C_LABEL = range(6)
+VALUE_COL0 = len(DATA_HEADERS)
+
+WORKBOOK_OPTIONS = {
+    "strings_to_formulas": False,
+    "strings_to_numbers": False,
+    "strings_to_urls": False,
+    "remove_timezone": True,
+    "default_format_properties": {"font_name": FONT, "font_size": 11},
+}
+
+_BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
+
+
+def field_sheet_name(unit_type: str) -> str:
+    return f"Lĩnh vực {unit_type}"[:31]
+
+
+def column_header(lc: LayoutCol) -> str:
+    """The header of a value column: the blueprint's header groups and label, joined by " › "."""
+    return " › ".join([*lc.header, lc.label])
+
+
+def unit_type_label(unit_type: str | None) -> str:
+    return UNIT_TYPE_LABELS.get(unit_type or "", unit_type or "")
+
+
+# =============================================================================================
+# Public API
+# =============================================================================================
+
+
+def write_rollup(data: RollupData, path: Path, *, only_field: str | None = None,
+                 areas: Areas | None = None) -> Path:
+    """Write the roll-up workbook to ``path`` (atomically) and return the path.
+
+    With ``only_field`` (a lead unit type, e.g. ``"STP"``) the workbook holds only the submission
+    status and that field's sheet, with values in place of cross-sheet formulas."""
+    path = Path(path)
+    areas = areas or default_areas()
+    fields = _lead_fields(data, areas)
+    if only_field is not None and only_field not in fields:
+        raise ValueError(f"không có lĩnh vực của cơ quan chủ trì {only_field!r}; "
+                         f"các lĩnh vực: {', '.join(fields) or '(không có)'}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".~{path.stem}-", suffix=".xlsx", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        wb = xlsxwriter.Workbook(str(tmp), WORKBOOK_OPTIONS)
+        try:
+            _Writer(wb, data, areas, fields, only_field).write()
+        finally:
+            wb.close()
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_field_workbooks(data: RollupData, out_dir: Path, *, areas: Areas | None = None) -> list[Path]:
+    """One workbook per lead agency's field (``--split-by-field``): status sheet + the field sheet."""
+    out_dir = Path(out_dir)
+    areas = areas or default_areas()
+    out = []
+    for key in _lead_fields(data, areas):
+        name = _safe_file_part(f"tong-hop-{data.province_id}-{data.period}-linh-vuc-{key}") + ".xlsx"
+        out.append(write_rollup(data, out_dir / name, only_field=key, areas=areas))
+    return out
+
+
+def _safe_file_part(text: str) -> str:
+    return re.sub(r"[^0-9A-Za-z._-]+", "-", text).strip("-")
+
+
+def _lead_fields(data: RollupData, areas: Areas) -> dict[str, LeadField]:
+    """The fields to synthesise: the data's own list (areas per lead type) or ``areas.yaml``."""
+    if not data.lead_fields:
+        return dict(areas.lead_fields)
+    out = {}
+    for key, keys in data.lead_fields.items():
+        known = areas.lead_fields.get(key)
+        label = known.label if known else unit_type_label(key)
+        out[key] = LeadField(label, tuple(area_key(a) for a in keys if area_key(a)),
+                             known.row_filter if known else None)
+    return out
+
+
+# =============================================================================================
+# Formats and small writing helpers
+# =============================================================================================
+
+
+class _Fmt:
+    def __init__(self, wb):
+        self._wb = wb
+        base = {"font_name": FONT, "font_size": 11, "valign": "vcenter"}
+        self._base = base
+        border = {"border": 1}
+
+        def fmt(**kw):
+            return wb.add_format({**base, **kw})
+
+        self.title = fmt(bold=True, font_size=14)
+        self.subtitle = fmt(italic=True)
+        self.note = fmt(italic=True, font_size=10, font_color="#595959")
+        self.section = fmt(bold=True, font_size=12, font_color="#1F3864")
+        self.header = fmt(bold=True, align="center", text_wrap=True, bg_color=HEADER_FILL, **border)
+        self.text = fmt(num_format="@", **border)
+        self.wrap = fmt(num_format="@", text_wrap=True, valign="top", **border)
+        self.center = fmt(num_format="@", align="center", **border)
+        self.int = fmt(num_format="#,##0", **border)
+        self.datetime = fmt(num_format="dd/mm/yyyy hh:mm", align="center", **border)
+        self.label = [fmt(num_format="@", text_wrap=True, indent=i, **border) for i in range(4)]
+        self.label_bold = fmt(num_format="@", text_wrap=True, bold=True, **border)
+        self.area = fmt(bold=True, font_size=12, bg_color="#DDEBF7", **border)
+        self.subhead = fmt(bold=True, italic=True, text_wrap=True, **border)
+        self.sum_label = fmt(bold=True, text_wrap=True, bg_color=COMPUTED_FILL, **border)
+        self.plain_number = fmt(num_format="#,##0.##", **border)
+        self.ok_cf = wb.add_format({"bg_color": "#C6EFCE", "font_color": "#006100"})
+        self.warn_cf = wb.add_format({"bg_color": "#FFEB9C", "font_color": "#9C5700"})
+        self.error_cf = wb.add_format({"bg_color": ERROR_FILL, "font_color": "#9C0006"})
+        self.reject_cf = wb.add_format({"bg_color": "#C00000", "font_color": "#FFFFFF", "bold": True})
+        self._data: dict = {}
+        self._sum: dict = {}
+
+    def data(self, ctype: CellType):
+        if ctype not in self._data:
+            self._data[ctype] = self._wb.add_format({
+                **self._base, "border": 1, "num_format": NUMBER_FORMATS.get(ctype, "General"),
+                "text_wrap": ctype in (CellType.text, CellType.choice, CellType.unit_ref),
+            })
+        return self._data[ctype]
+
+    def sum(self, ctype: CellType | None, *, bold: bool = False):
+        key = (ctype, bold)
+        if key not in self._sum:
+            num = NUMBER_FORMATS.get(ctype, "#,##0.##") if ctype in SUMMABLE | {CellType.percent} \
+                else "#,##0.##"
+            self._sum[key] = self._wb.add_format({
+                **self._base, "border": 1, "num_format": num, "bg_color": COMPUTED_FILL, "bold": bold,
+            })
+        return self._sum[key]
+
+
+def _is_number(v: object) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _put(ws, row: int, col: int, value: object, fmt=None) -> None:
+    """Write a value by its Python type; text always as a string (never a formula or a link)."""
+    if value is None or value == "":
+        ws.write_blank(row, col, None, fmt)
+    elif isinstance(value, bool):
+        ws.write_boolean(row, col, value, fmt)
+    elif _is_number(value):
+        ws.write_number(row, col, value, fmt)
+    elif isinstance(value, dt.datetime):
+        ws.write_datetime(row, col, value.replace(tzinfo=None), fmt)
+    elif isinstance(value, dt.date):
+        ws.write_datetime(row, col, dt.datetime.combine(value, dt.time()), fmt)
+    else:
+        ws.write_string(row, col, str(value), fmt)
+
+
+def _text(ws, row: int, col: int, value: object, fmt=None) -> None:
+    ws.write_string(row, col, "" if value is None else str(value), fmt)
+
+
+def _formula(ws, row: int, col: int, formula: str, fmt, value: object) -> None:
+    if value is None:
+        value = ""
+    if isinstance(value, float) and not math.isfinite(value):
+        value = ""
+    ws.write_formula(row, col, "=" + formula.lstrip("="), fmt, value)
+
+
+class _Widths:
+    """Column widths that fit Vietnamese text, from the longest line written (capped)."""
+
+    def __init__(self):
+        self._w: dict[int, float] = {}
+
+    def see(self, col: int, text: object, *, cap: float = 60) -> None:
+        if text is None:
+            return
+        s = f"{text:,.2f}" if _is_number(text) else str(text)
+        longest = max((len(p) for p in s.split("\n")), default=0)
+        self._w[col] = max(self._w.get(col, 0), min(cap, longest * 1.1 + 2))
+
+    def apply(self, ws, *, minimum: float = 6, fixed: dict[int, float] | None = None) -> None:
+        for col, w in self._w.items():
+            ws.set_column(col, col, max(minimum, w))
+        for col, w in (fixed or {}).items():
+            ws.set_column(col, col, w)
+
+
+def _print_setup(ws, header_rows: tuple[int, int] | None = None) -> None:
+    ws.set_paper(9)          # A4
+    ws.set_landscape()
+    ws.fit_to_pages(1, 0)    # fit to width, as many pages tall as needed
+    ws.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
+    ws.set_footer("&C&\"Times New Roman\"Trang &P/&N")
+    if header_rows:
+        ws.repeat_rows(*header_rows)
+
+
+class _SheetNames:
+    def __init__(self):
+        self._used: set[str] = set()
+
+    def take(self, wanted: str) -> str:
+        base = _BAD_SHEET_CHARS.sub("-", wanted).strip("'").strip() or "Biểu"
+        base = base[:31]
+        name, i = base, 2
+        while name.casefold() in self._used or name.casefold() == "history":
+            suffix = f" ({i})"
+            name = base[:31 - len(suffix)] + suffix
+            i += 1
+        self._used.add(name.casefold())
+        return name
+
+
+# =============================================================================================
+# Templates: the detail table, the summary lines and their evaluation
+# =============================================================================================
+
+
+@dataclass
+class _Entry:
+    """One row of a template's detail table: one unit's (part's) values of one table row."""
+
+    unit_code: str
+    part: str
+    row_key: str
+    unit_name: str
+    unit_type: str
+    parent: str | None
+    appendix: str
+    row_label: str
+    source_file: str
+    source_sheet: str
+    values: dict[str, object] = field(default_factory=dict)
+    cells: dict[str, str] = field(default_factory=dict)   # column key -> source cell
+
+
+@dataclass
+class _Line:
+    """One line of a summary block."""
+
+    key: str          # unique within its block
+    row_key: str      # the row criterion (Mã dòng); "" for a line over every row
+    label: str
+    stt: str = ""
+    kind: str = "data"  # heading | data | total | pooled
+    level: int = 0
+
+
+@dataclass
+class _Block:
+    lines: list[_Line]
+    group: str | None = None       # None (province) | "type" | "unit"
+    value: str = PROVINCE_SCOPE    # criterion in column A
+    name: str = ""                 # column B
+    units: int = 0                 # column D
+    select: Callable[[_Entry], bool] = lambda e: True
+    rows: dict[str, int] = field(default_factory=dict)   # line key -> sheet row
+    values: dict[tuple[str, str], object] = field(default_factory=dict)
+
+    @property
+    def data_lines(self) -> list[_Line]:
+        return [ln for ln in self.lines if ln.kind == "data"]
+
+
+class _Template:
+    def __init__(self, td: TemplateData, sheet: str, unit_order: dict[str, int]):
+        self.td = td
+        self.layout: TableLayout = td.layout
+        self.bp = self.layout.blueprint
+        self.sheet = sheet
+        self.cols = self.layout.value_cols
+        self.col_keys = [c.key for c in self.cols]
+        self.col_index = {c.key: VALUE_COL0 + i for i, c in enumerate(self.cols)}
+        self.trail0 = VALUE_COL0 + len(self.cols)
+        self._row_index = {r.key: i for i, r in enumerate(self.layout.rows)}
+        self._row_kind = {r.key: r.kind for r in self.layout.rows}
+        self.total_key = next((r.key for r in self.layout.rows if r.kind == "total"), None)
+        src = self.bp.row_source
+        self.communes = bool(src and src.registry == "communes")
+        self.stock = "tại thời điểm" in (self.bp.subtitle or "").casefold()
+        # Rows that mean the same thing in every unit's table are totalled row by row; rows that
+        # do not (a district's communes, a unit's own plans, grouped entries) only in one line.
+        self.mode = "rows" if self.bp.kind in ("fixed", "multi_period") or (src and src.vocabulary) \
+            else "pooled"
+        self.entries = self._pivot(td.values, unit_order)
+        self.appendices = [c for c in dict.fromkeys([*td.codes, *(e.appendix for e in self.entries)])
+                           if any(e.appendix == c for e in self.entries)]
+        self.codes = list(dict.fromkeys(td.codes or self.bp.code_list))
+        self.units = list(dict.fromkeys(e.unit_code for e in self.entries))
+        self._extra_exprs: dict[tuple[str, str], Expr | None] = {}
+        self.province = _Block(self._province_lines())
+        self.groups: list[tuple[str, list[_Block]]] = []
+        self.data_first = self.data_last = 0
+
+    # -- detail table ---------------------------------------------------------------------------
+
+    def _pivot(self, values: Iterable[ValueRow], unit_order: dict[str, int]) -> list[_Entry]:
+        entries: dict[tuple[str, str, str], _Entry] = {}
+        first_seen: dict[str, int] = {}
+        for vr in values:
+            if self._row_kind.get(vr.row_key) in ("total", "heading", "group"):
+                continue   # totals are recomputed from the rows, never taken from the units
+            if vr.column_key not in self.col_keys:
+                continue
+            key = (vr.unit_code, vr.part, vr.row_key)
+            e = entries.get(key)
+            if e is None:
+                label = vr.row_label or (self.layout.row(vr.row_key).label
+                                         if vr.row_key in self._row_index else "")
+                e = entries[key] = _Entry(vr.unit_code, vr.part, vr.row_key, vr.unit_name, vr.unit_type,
+                                          vr.parent, vr.appendix, label, vr.source_file, vr.source_sheet)
+            first_seen.setdefault(vr.row_key, len(first_seen))
+            e.values[vr.column_key] = vr.value
+            if vr.source_cell:
+                e.cells[vr.column_key] = vr.source_cell
+        n = len(self._row_index)
+
+        def order(e: _Entry):
+            return (unit_order.get(e.unit_code, len(unit_order)), e.unit_code, e.part,
+                    self._row_index.get(e.row_key, n + first_seen.get(e.row_key, 0)))
+
+        return sorted(entries.values(), key=order)
+
+    # -- summary lines --------------------------------------------------------------------------
+
+    def _pooled_line(self) -> _Line:
+        if self.total_key:
+            return _Line(self.total_key, self.total_key, self.layout.row(self.total_key).label, kind="pooled")
+        label = self.bp.total.label if self.bp.total else "Cộng"
+        return _Line("_cong", "", label, kind="pooled")
+
+    def _province_lines(self) -> list[_Line]:
+        if self.mode == "pooled":
+            return [self._pooled_line()]
+        lines = []
+        for r in self.layout.rows:
+            if r.kind == "total":
+                continue
+            kind = "heading" if r.kind in ("heading", "group") else "data"
+            lines.append(_Line(r.key, r.key, r.label, r.stt, kind, r.level))
+        known = set(self._row_index)
+        for e in self.entries:   # rows a unit sent that this layout does not know (another version)
+            if e.row_key not in known:
+                known.add(e.row_key)
+                lines.append(_Line(e.row_key, e.row_key, e.row_label or e.row_key, "", "data"))
+        if self.total_key:
+            lines.append(_Line(self.total_key, self.total_key, self.layout.row(self.total_key).label,
+                               kind="total"))
+        return lines
+
+    def group_lines(self) -> list[_Line]:
+        """The lines of a subtotal block: every row of a fixed table, else the total line."""
+        if self.mode == "rows" and self.bp.kind in ("fixed", "multi_period"):
+            return [replace(ln) for ln in self.province.lines]
+        return [self._pooled_line()]
+
+    def headline_lines(self, block: _Block) -> list[_Line]:
+        """The lines a province summary shows: data and totals of a fixed table, else the total."""
+        lines = [ln for ln in block.lines if ln.kind != "heading"]
+        if self.bp.kind == "list":
+            totals = [ln for ln in lines if ln.kind in ("total", "pooled")]
+            return totals or lines
+        return lines
+
+    def build_groups(self) -> None:
+        types = sorted({e.unit_type for e in self.entries},
+                       key=lambda t: (UNIT_TYPES.index(t) if t in UNIT_TYPES else len(UNIT_TYPES), t))
+        blocks = []
+        for t in types:
+            n = len({e.unit_code for e in self.entries if e.unit_type == t})
+            blocks.append(_Block(self.group_lines(), "type", unit_type_label(t), f"{n} đơn vị", n,
+                                 select=lambda e, t=t: e.unit_type == t))
+        self.groups.append(("TỔNG HỢP THEO LOẠI ĐƠN VỊ", blocks))
+        if self.communes:
+            blocks = []
+            for u in self.units:
+                name = next(e.unit_name for e in self.entries if e.unit_code == u)
+                blocks.append(_Block(self.group_lines(), "unit", u, name, 1,
+                                     select=lambda e, u=u: e.unit_code == u))
+            self.groups.append(("TỔNG HỢP THEO HUYỆN (ĐƠN VỊ CẤP HUYỆN, TỪ CÁC XÃ, PHƯỜNG, THỊ TRẤN)", blocks))
+        self.province.units = len(self.units)
+
+    # -- what a summary cell is -------------------------------------------------------------------
+
+    def _extra_expr(self, row_key: str, col: str) -> Expr | None:
+        key = (row_key, col)
+        if key not in self._extra_exprs:
+            spec = self.layout.col(col).spec
+            self._extra_exprs[key] = Expr(spec.compute, Scope("row", row_key), [row_key], self.col_keys) \
+                if spec and spec.compute else None
+        return self._extra_exprs[key]
+
+    def cell_type(self, line: _Line, col: str) -> CellType:
+        spec = self.layout.cells.get(Ref(line.row_key, col)) if line.row_key else None
+        if spec is not None:
+            return spec.type
+        return self.layout.col(col).spec.type or CellType.count
+
+    def cell_kind(self, line: _Line, col: str):
+        """("sum_row",) | ("sum_all",) | ("expr", expr, mapper) | None for a summary cell."""
+        lc = self.layout.col(col)
+        base = lc.spec.type or CellType.count
+        if line.kind == "heading":
+            return None
+        if line.kind == "pooled":
+            tpl = self.total_key or next((r.key for r in self.layout.rows if r.kind == "data"), None)
+            spec = self.layout.cells.get(Ref(tpl, col)) if tpl else None
+            if spec is not None and spec.role == "computed":
+                e = spec.expr
+                if e.refs and not e.ranges:
+                    return ("expr", e, lambda ref, k=line.key: k)
+                if e.ranges and not e.refs:
+                    return ("sum_all",) if spec.type in SUMMABLE else None
+                return None
+            ctype = spec.type if spec is not None else base
+            return ("sum_all",) if ctype in SUMMABLE and not lc.spec.compute else None
+        if line.row_key not in self._row_index:     # a row this layout does not know
+            e = self._extra_expr(line.row_key, col)
+            if e is not None:
+                return ("expr", e, lambda ref, k=line.key: k)
+            return ("sum_row",) if base in SUMMABLE else None
+        spec = self.layout.cells.get(Ref(line.row_key, col))
+        if spec is None:
+            return None
+        if spec.role == "input":
+            return ("sum_row",) if spec.type in SUMMABLE else None
+        if spec.expr.ranges and not spec.expr.refs and spec.type not in SUMMABLE:
+            return None
+        return ("expr", spec.expr, lambda ref: ref.row)
+
+    def _resolvable(self, block: _Block, kind) -> bool:
+        if kind is None or kind[0] != "expr":
+            return kind is not None
+        keys = {ln.key for ln in block.lines}
+        if any(kind[2](ref) not in keys for ref in kind[1].refs):
+            return False
+        return not kind[1].ranges or bool(block.data_lines)
+
+    # -- Python evaluation (the cached values) ---------------------------------------------------
+
+    def evaluate(self, block: _Block, select: Callable[[_Entry], bool] | None = None) -> dict:
+        select = select or block.select
+        sums_row: dict[tuple[str, str], float] = {}
+        sums_all: dict[str, float] = {}
+        for e in self.entries:
+            if not select(e):
+                continue
+            for col, v in e.values.items():
+                if _is_number(v):
+                    sums_row[(e.row_key, col)] = sums_row.get((e.row_key, col), 0) + v
+                    sums_all[col] = sums_all.get(col, 0) + v
+        by_key = {ln.key: ln for ln in block.lines}
+        memo: dict[tuple[str, str], object] = {}
+        pending = object()
+
+        def val(lk: str, col: str):
+            k = (lk, col)
+            if k in memo:
+                if memo[k] is pending:
+                    raise ValueError(f"{self.layout.code}: circular computed cells through {k}")
+                return memo[k]
+            line = by_key.get(lk)
+            kind = self.cell_kind(line, col) if line else None
+            if not self._resolvable(block, kind):
+                v = None
+            elif kind[0] == "sum_row":
+                v = sums_row.get((line.row_key, col), 0)
+            elif kind[0] == "sum_all":
+                v = sums_all.get(col, 0)
+            else:
+                memo[k] = pending
+                _, expr, mapper = kind
+                v = expr.evaluate(lambda ref: val(mapper(ref), ref.col),
+                                  lambda rng: [val(ln.key, rng.col) for ln in block.data_lines])
+            memo[k] = v
+            return v
+
+        return {(ln.key, c): val(ln.key, c) for ln in block.lines for c in self.col_keys}
+
+    # -- Excel ------------------------------------------------------------------------------------
+
+    def data_range(self, col: int) -> str:
+        return f"{a1(self.data_first, col, abs_row=True, abs_col=True)}:" \
+               f"{a1(self.data_last, col, abs_row=True, abs_col=True)}"
+
+    def formula(self, block: _Block, line: _Line, col: str) -> str | None:
+        kind = self.cell_kind(line, col)
+        if not self._resolvable(block, kind):
+            return None
+        r = block.rows[line.key]
+        values = self.data_range(self.col_index[col])
+        crit_col = {"type": C_TYPE, "unit": C_UNIT}.get(block.group)
+        group = f",{self.data_range(crit_col)},{a1(r, 0, abs_col=True)}" if crit_col is not None else ""
+        if kind[0] == "sum_row":
+            return f"SUMIFS({values},{self.data_range(C_ROW)},{a1(r, C_ROW, abs_col=True)}{group})"
+        if kind[0] == "sum_all":
+            return f"SUMIFS({values}{group})" if group else f"SUM({values})"
+        _, expr, mapper = kind
+        data_lines = block.data_lines
+
+        def rng(cr: ColumnRange) -> str:
+            c = self.col_index[cr.col]
+            return f"{a1(block.rows[data_lines[0].key], c)}:{a1(block.rows[data_lines[-1].key], c)}"
+
+        return expr.to_excel(lambda ref: a1(block.rows[mapper(ref)], self.col_index[ref.col]), rng)
+
+    def address(self, block: _Block, line: _Line, col: str) -> str:
+        return f"{quote_sheetname(self.sheet)}!" \
+               f"{a1(block.rows[line.key], self.col_index[col], abs_row=True, abs_col=True)}"
+
+
+# =============================================================================================
+# The writer
+# =============================================================================================
+
+
+@dataclass
+class _Item:
+    """A province total shown on the area, field and comparison sheets."""
+
+    tpl: _Template
+    line: _Line
+    col: str
+    value: object
+
+    @property
+    def address(self) -> str:
+        return self.tpl.address(self.tpl.province, self.line, self.col)
+
+    @property
+    def col_label(self) -> str:
+        return column_header(self.tpl.layout.col(self.col))
+
+    @property
+    def row_key(self) -> str:
+        return self.line.row_key or "tong"
+
+
+class _Writer:
+    def __init__(self, wb, data: RollupData, areas: Areas, fields: dict[str, LeadField],
+                 only_field: str | None):
+        self.wb = wb
+        self.data = data
+        self.areas = areas
+        self.fields = fields
+        self.only_field = only_field
+        self.f = _Fmt(wb)
+        self.names = _SheetNames()
+        self._tables: set[str] = set()
+        order: dict[str, int] = {}
+        for s in data.submissions:
+            order.setdefault(s.unit_code, len(order))
+        self.templates: list[_Template] = []
+        reserved = [STATUS_SHEET, PROVINCE_SHEET, COMPARE_SHEET, PROBLEMS_SHEET,
+                    *(field_sheet_name(k) for k in fields)]
+        for name in reserved:
+            self.names.take(name)
+        for td in data.templates:
+            if td.layout.blueprint.kind == "outline":
+                continue   # narrative outlines have no figures to total
+            wanted = (td.codes or td.layout.blueprint.code_list or [td.blueprint_id])[0]
+            tpl = _Template(td, self.names.take(wanted), order)
+            tpl.build_groups()
+            self.templates.append(tpl)
+
+    # -- common pieces ----------------------------------------------------------------------------
+
+    def _title(self, ws, title: str) -> None:
+        d = self.data
+        ws.write_string(0, 0, title, self.f.title)
+        w0, w1 = d.window
+        sub = (f"{d.province_name} — {d.period.label} — hạn nộp {d.deadline:%d/%m/%Y} — "
+               f"số liệu từ {w0:%d/%m/%Y} đến {w1:%d/%m/%Y} — lập lúc {d.generated_at:%H:%M %d/%m/%Y}")
+        ws.write_string(1, 0, sub, self.f.subtitle)
+        ws.set_row(0, 21)
+
+    def _table_name(self, wanted: str) -> str:
+        base = "tbl_" + re.sub(r"[^A-Za-z0-9_]", "_", wanted)
+        name, i = base, 2
+        while name.casefold() in self._tables:
+            name, i = f"{base}_{i}", i + 1
+        self._tables.add(name.casefold())
+        return name
+
+    @staticmethod
+    def _unique_headers(headers: list[str]) -> list[str]:
+        seen: set[str] = set()
+        out = []
+        for h in headers:
+            name, i = h, 2
+            while name.casefold() in seen:
+                name, i = f"{h} ({i})", i + 1
+            seen.add(name.casefold())
+            out.append(name)
+        return out
+
+    def _add_table(self, ws, first_row: int, first_col: int, n_rows: int, headers: list[str],
+                   wanted_name: str) -> int:
+        """An Excel table (with filters) at ``first_row``; returns its last row (>= one data row)."""
+        last = first_row + max(1, n_rows)
+        ws.add_table(first_row, first_col, last, first_col + len(headers) - 1, {
+            "name": self._table_name(wanted_name),
+            "style": "Table Style Light 9",
+            "columns": [{"header": h, "header_format": self.f.header} for h in self._unique_headers(headers)],
+        })
+        return last
+
+    # -- workbook -----------------------------------------------------------------------------------
+
+    def write(self) -> None:
+        d = self.data
+        created = d.generated_at.replace(tzinfo=None) if isinstance(d.generated_at, dt.datetime) else None
+        props = {"title": f"Tổng hợp báo cáo cải cách hành chính {d.period.label}",
+                 "subject": f"{d.province_name} — {d.period.label}", "company": d.province_name,
+                 "comments": "Tạo bởi cchc_xl"}
+        if created:
+            props["created"] = created
+        self.wb.set_properties(props)
+        self._status_sheet()
+        if self.only_field is not None:
+            self._field_sheet(self.only_field, self.fields[self.only_field], formulas=False)
+            return
+        for tpl in self.templates:
+            self._template_sheet(tpl)
+        self._province_sheet()
+        for key, lead in self.fields.items():
+            self._field_sheet(key, lead, formulas=True)
+        self._compare_sheet()
+        self._problems_sheet()
+
+    # -- Tình hình nộp báo cáo --------------------------------------------------------------------
+
+    def _status_sheet(self) -> None:
+        ws = self.wb.add_worksheet(STATUS_SHEET)
+        f, subs = self.f, self.data.submissions
+        self._title(ws, f"TÌNH HÌNH NỘP BÁO CÁO CẢI CÁCH HÀNH CHÍNH {self.data.period.label.upper()}")
+        headers = ["STT", "Mã đơn vị", "Tên đơn vị", "Loại đơn vị", "Phần báo cáo (bộ phận phụ trách)",
+                   "Trạng thái", "Số ngày trễ", "Biểu còn thiếu", "Kết luận kiểm tra", "Số lỗi",
+                   "Số cảnh báo", "Số lần gửi", "Tệp", "Thời điểm nhận"]
+        head = 5
+        first = head + 1
+        last = self._add_table(ws, head, 0, len(subs), headers, "NopBaoCao")
+        widths = _Widths()
+        for i, h in enumerate(headers):
+            widths.see(i, h, cap=18)
+        for i, s in enumerate(subs):
+            r = first + i
+            row = [i + 1, s.unit_code, s.unit_name, unit_type_label(s.unit_type), s.owner,
+                   STATUS_LABELS.get(s.status, s.status), s.days_late, ", ".join(s.missing_codes),
+                   VERDICT_LABELS.get(s.verdict or "", s.verdict or ""), s.errors, s.warnings, s.versions,
+                   s.file or "", s.received_at]
+            ws.write_number(r, 0, i + 1, f.int)
+            for c in (1, 2, 3, 4, 5, 7, 8, 12):
+                _text(ws, r, c, row[c], f.center if c in (1, 5, 8) else f.text)
+            for c in (6, 9, 10, 11):
+                ws.write_number(r, c, row[c] or 0, f.int)
+            _put(ws, r, 13, s.received_at, f.datetime)
+            for c, v in enumerate(row):
+                widths.see(c, v, cap=45)
+        status_rng = f"{a1(first, 5, abs_row=True, abs_col=True)}:{a1(last, 5, abs_row=True, abs_col=True)}"
+        type_rng = f"{a1(first, 3, abs_row=True, abs_col=True)}:{a1(last, 3, abs_row=True, abs_col=True)}"
+        verdict_rng = f"{a1(first, 8, abs_row=True, abs_col=True)}:{a1(last, 8, abs_row=True, abs_col=True)}"
+
+        # conditional formats by status and verdict
+        for label, fmt in (("Đúng hạn", f.ok_cf), ("Trễ hạn", f.warn_cf), ("Chưa nộp", f.error_cf),
+                           ("Bị từ chối", f.reject_cf)):
+            ws.conditional_format(first, 5, last, 5, {"type": "cell", "criteria": "==",
+                                                      "value": f'"{label}"', "format": fmt})
+        for label, fmt in (("Đạt", f.ok_cf), ("Có cảnh báo", f.warn_cf), ("Có lỗi", f.error_cf),
+                           ("Bị từ chối", f.reject_cf)):
+            ws.conditional_format(first, 8, last, 8, {"type": "cell", "criteria": "==",
+                                                      "value": f'"{label}"', "format": fmt})
+        ws.conditional_format(first, 6, last, 6, {"type": "cell", "criteria": ">", "value": 0,
+                                                  "format": f.warn_cf})
+
+        # summary block (rows 2-3): COUNTIF formulas with their values cached
+        counts = {k: sum(1 for s in subs if s.status == k) for k in STATUS_LABELS}
+        n = len(subs)
+        with_errors = sum(1 for s in subs if s.verdict == "errors")
+        rate = counts["on_time"] / n * 100 if n else ""
+        summary = [
+            ("Số báo cáo phải nộp", f"COUNTA({status_rng})", n, f.int),
+            ("Đúng hạn", f'COUNTIF({status_rng},"Đúng hạn")', counts["on_time"], f.int),
+            ("Trễ hạn", f'COUNTIF({status_rng},"Trễ hạn")', counts["late"], f.int),
+            ("Chưa nộp", f'COUNTIF({status_rng},"Chưa nộp")', counts["missing"], f.int),
+            ("Bị từ chối", f'COUNTIF({status_rng},"Bị từ chối")', counts["rejected"], f.int),
+            ("Đã nộp (đúng hạn và trễ hạn)", "", counts["on_time"] + counts["late"], f.int),
+            ("Tỷ lệ nộp đúng hạn (%)", "", rate, f.sum(CellType.percent)),
+            ("Báo cáo có lỗi", f'COUNTIF({verdict_rng},"Có lỗi")', with_errors, f.int),
+        ]
+        summary[5] = (summary[5][0], f"{a1(3, 2)}+{a1(3, 3)}", summary[5][2], f.int)
+        summary[6] = (summary[6][0], f'IFERROR({a1(3, 2)}/{a1(3, 1)}*100,"")', rate, summary[6][3])
+        ws.write_string(2, 0, "Tổng hợp", f.header)
+        ws.write_string(3, 0, "Số lượng", f.header)
+        for i, (label, formula, value, fmt) in enumerate(summary):
+            ws.write_string(2, 1 + i, label, f.header)
+            _formula(ws, 3, 1 + i, formula, fmt, value)
+        ws.set_row(2, 45)
+
+        # on-time rate by unit type (beside the table), with its chart
+        types = sorted({s.unit_type for s in subs},
+                       key=lambda t: (UNIT_TYPES.index(t) if t in UNIT_TYPES else len(UNIT_TYPES), t))
+        bc = len(headers) + 1
+        by_type_headers = ["Loại đơn vị", "Phải nộp", "Đúng hạn", "Trễ hạn", "Chưa nộp", "Bị từ chối",
+                           "Tỷ lệ nộp đúng hạn (%)"]
+        ws.write_string(head - 1, bc, "Theo loại đơn vị", f.section)
+        for i, h in enumerate(by_type_headers):
+            ws.write_string(head, bc + i, h, f.header)
+        for j, t in enumerate(types):
+            r = first + j
+            label = unit_type_label(t)
+            crit = a1(r, bc, abs_col=True)
+            ws.write_string(r, bc, label, f.text)
+            widths.see(bc, label, cap=40)
+            of_type = [s for s in subs if s.unit_type == t]
+            _formula(ws, r, bc + 1, f"COUNTIF({type_rng},{crit})", f.int, len(of_type))
+            for k, key in enumerate(("on_time", "late", "missing", "rejected")):
+                _formula(ws, r, bc + 2 + k, f'COUNTIFS({type_rng},{crit},{status_rng},"{STATUS_LABELS[key]}")',
+                         f.int, sum(1 for s in of_type if s.status == key))
+            on_time = sum(1 for s in of_type if s.status == "on_time")
+            _formula(ws, r, bc + 6, f'IFERROR({a1(r, bc + 2)}/{a1(r, bc + 1)}*100,"")', f.sum(CellType.percent),
+                     on_time / len(of_type) * 100 if of_type else "")
+        for i in range(1, 7):
+            ws.set_column(bc + i, bc + i, 11)
+        widths.see(bc, "Loại đơn vị", cap=40)
+
+        pie = self.wb.add_chart({"type": "pie"})
+        pie.add_series({
+            "name": "Tình hình nộp báo cáo",
+            "categories": [STATUS_SHEET, 2, 2, 2, 5], "values": [STATUS_SHEET, 3, 2, 3, 5],
+            "data_labels": {"value": True, "percentage": True},
+            "points": [{"fill": {"color": c}} for c in ("#70AD47", "#FFC000", "#FF0000", "#7F0000")],
+        })
+        pie.set_title({"name": "Tình hình nộp báo cáo", "name_font": {"name": FONT, "size": 12}})
+        pie.set_legend({"position": "bottom", "font": {"name": FONT}})
+        pie.show_hidden_data()
+        anchor = first + max(len(types), 1) + 2
+        ws.insert_chart(anchor, bc, pie, {"x_scale": 1.1, "y_scale": 1.0, "object_position": 3})
+        if types:
+            col = self.wb.add_chart({"type": "column"})
+            col.add_series({
+                "name": "Tỷ lệ nộp đúng hạn (%)",
+                "categories": [STATUS_SHEET, first, bc, first + len(types) - 1, bc],
+                "values": [STATUS_SHEET, first, bc + 6, first + len(types) - 1, bc + 6],
+                "data_labels": {"value": True, "num_format": "0.0"},
+                "fill": {"color": "#4472C4"},
+            })
+            col.set_title({"name": "Tỷ lệ nộp đúng hạn theo loại đơn vị (%)",
+                           "name_font": {"name": FONT, "size": 12}})
+            col.set_y_axis({"min": 0, "max": 100, "num_font": {"name": FONT}})
+            col.set_x_axis({"num_font": {"name": FONT}})
+            col.set_legend({"none": True})
+            col.show_hidden_data()
+            ws.insert_chart(anchor + 16, bc, col, {"x_scale": 1.1, "y_scale": 1.0, "object_position": 3})
+        ws.write_string(last + 2, 0, "Ghi chú: số liệu tổng hợp và biểu đồ tính trên toàn bộ danh sách, "
+                                     "không phụ thuộc bộ lọc.", f.note)
+        widths.apply(ws, fixed={0: 5, 5: 12, 6: 9, 9: 8, 10: 9, 11: 8, 13: 17})
+        ws.freeze_panes(first, 3)
+        _print_setup(ws, (head, head))
+
+    # -- one sheet per template -------------------------------------------------------------------
+
+    def _template_sheet(self, tpl: _Template) -> None:
+        ws = self.wb.add_worksheet(tpl.sheet)
+        f = self.f
+        lay = tpl.layout
+        codes = ", ".join(tpl.codes)
+        self._title(ws, f"Phụ lục {codes}: {lay.blueprint.title}")
+        ws.write_string(2, 0, f"Số đơn vị có số liệu: {len(tpl.units)}. "
+                              f"{lay.blueprint.subtitle or ''} Số tổng hợp là công thức SUMIFS trên bảng dữ liệu "
+                              "chi tiết ở cuối trang; các cột tính toán (tổng, tỷ lệ) được tính lại từ số tổng "
+                              "theo đúng công thức của biểu, không lấy trung bình các tỷ lệ.", f.note)
+        headers_block = [*BLOCK_HEADERS, *(column_header(c) for c in tpl.cols)]
+        widths = _Widths()
+
+        # -- plan the rows: province block, subtotal blocks, detail table
+        r = 4
+        sections: list[tuple[int, str, int, list[_Block]]] = []   # (heading row, title, header row, blocks)
+        sections.append((r, "I. TỔNG HỢP TOÀN TỈNH", r + 1, [tpl.province]))
+        r += 2
+        for ln in tpl.province.lines:
+            tpl.province.rows[ln.key] = r
+            r += 1
+        roman = ["II", "III", "IV", "V"]
+        for i, (title, blocks) in enumerate(tpl.groups):
+            r += 1
+            sections.append((r, f"{roman[i]}. {title}", r + 1, blocks))
+            r += 2
+            for b in blocks:
+                for ln in b.lines:
+                    b.rows[ln.key] = r
+                    r += 1
+        r += 1
+        detail_heading = r
+        detail_head = r + 1
+        tpl.data_first = detail_head + 1
+        tpl.data_last = detail_head + max(1, len(tpl.entries))
+
+        # -- summary blocks
+        for heading_row, title, header_row, blocks in sections:
+            ws.write_string(heading_row, 0, title, f.section)
+            for c, h in enumerate(headers_block):
+                ws.write_string(header_row, c, h, f.header)
+            ws.set_row(header_row, 60)
+            for b in blocks:
+                b.values = tpl.evaluate(b)
+                self._write_block(ws, tpl, b, widths)
+
+        # -- detail table
+        ws.write_string(detail_heading, 0, f"{roman[len(tpl.groups)]}. DỮ LIỆU CHI TIẾT THEO ĐƠN VỊ "
+                                           "(mỗi dòng là một dòng của biểu do một đơn vị gửi)", f.section)
+        data_headers = [*DATA_HEADERS, *(column_header(c) for c in tpl.cols), *TRAIL_HEADERS]
+        self._add_table(ws, detail_head, 0, len(tpl.entries), data_headers, tpl.sheet)
+        ws.set_row(detail_head, 60)
+        col_types = {c.key: (c.spec.type or CellType.count) for c in tpl.cols}
+        for i, e in enumerate(tpl.entries):
+            row = tpl.data_first + i
+            _text(ws, row, C_UNIT, e.unit_code, f.text)
+            _text(ws, row, C_NAME, e.unit_name, f.text)
+            _text(ws, row, C_TYPE, unit_type_label(e.unit_type), f.text)
+            _text(ws, row, C_PARENT, e.parent or "", f.text)
+            _text(ws, row, C_ROW, e.row_key, f.text)
+            _text(ws, row, C_LABEL, e.row_label, f.label[0])
+            for c, txt in ((C_UNIT, e.unit_code), (C_NAME, e.unit_name), (C_TYPE, unit_type_label(e.unit_type)),
+                           (C_PARENT, e.parent), (C_ROW, e.row_key), (C_LABEL, e.row_label)):
+                widths.see(c, txt, cap=45)
+            for lc in tpl.cols:
+                spec = lay.cells.get(Ref(e.row_key, lc.key))
+                ctype = spec.type if spec is not None else col_types[lc.key]
+                v = e.values.get(lc.key)
+                c = tpl.col_index[lc.key]
+                if ctype in SUMMABLE | {CellType.percent}:
+                    # only real numbers are numbers: a text here stays text (SUMIFS and Python skip it)
+                    if _is_number(v) or v is None:
+                        _put(ws, row, c, v, f.data(ctype))
+                    else:
+                        _text(ws, row, c, v, f.data(CellType.text))
+                else:
+                    _put(ws, row, c, v, f.data(ctype))
+                    if isinstance(v, str):
+                        widths.see(c, v, cap=40)
+            _text(ws, row, tpl.trail0, e.source_file, f.text)
+            _text(ws, row, tpl.trail0 + 1, e.appendix, f.text)
+            cells = [e.cells[k] for k in tpl.col_keys if k in e.cells]
+            loc = e.source_sheet or ""
+            if cells:
+                loc = f"{loc}!{cells[0]}" + (f":{cells[-1]}" if len(cells) > 1 else "")
+            _text(ws, row, tpl.trail0 + 2, loc, f.text)
+            widths.see(tpl.trail0, e.source_file, cap=40)
+            widths.see(tpl.trail0 + 2, loc, cap=25)
+        fixed = {C_UNIT: 14, C_TYPE: 16, C_PARENT: 14, C_ROW: 14, C_LABEL: 42, tpl.trail0 + 1: 11}
+        for lc in tpl.cols:
+            c = tpl.col_index[lc.key]
+            fixed[c] = 14 if (lc.spec.type or CellType.count) in SUMMABLE | {CellType.percent} \
+                else max(16, min(40, (lc.spec.width or 24)))
+        widths.see(C_NAME, "Tên đơn vị, nhóm", cap=40)
+        widths.apply(ws, fixed={**fixed, C_NAME: max(24, min(36, widths._w.get(C_NAME, 24)))})
+        ws.freeze_panes(6, 0)
+        _print_setup(ws, (5, 5))
+
+    def _write_block(self, ws, tpl: _Template, block: _Block, widths: _Widths) -> None:
+        f = self.f
+        for ln in block.lines:
+            r = block.rows[ln.key]
+            bold = ln.kind in ("total", "pooled")
+            _text(ws, r, 0, block.value, f.text)
+            _text(ws, r, 1, block.name, f.text)
+            _text(ws, r, 2, ln.stt, f.center)
+            if block.units:
+                ws.write_number(r, 3, block.units, f.int)
+            else:
+                ws.write_blank(r, 3, None, f.int)
+            _text(ws, r, C_ROW, ln.row_key, f.text)
+            label_fmt = f.label_bold if ln.kind in ("heading", "total", "pooled") else f.label[min(ln.level, 3)]
+            label = ln.label
+            if ln.kind == "pooled" and tpl.mode == "pooled" and tpl.communes:
+                label = f"{ln.label} (các xã, phường, thị trấn)"
+            _text(ws, r, C_LABEL, label, label_fmt)
+            widths.see(0, block.value, cap=30)
+            for col in tpl.col_keys:
+                c = tpl.col_index[col]
+                formula = tpl.formula(block, ln, col) if ln.kind != "heading" else None
+                if formula is None:
+                    ws.write_blank(r, c, None, f.text if ln.kind != "heading" else f.label_bold)
+                    continue
+                _formula(ws, r, c, formula, f.sum(tpl.cell_type(ln, col), bold=bold),
+                         block.values.get((ln.key, col)))
+
+    # -- province totals by area, and the lead agencies' fields ----------------------------------
+
+    def _items(self, tpl: _Template, row_filter: str | None = None) -> list[_Item]:
+        out = []
+        for ln in tpl.headline_lines(tpl.province):
+            if row_filter and row_filter.casefold() not in ln.label.casefold():
+                continue
+            for col in tpl.col_keys:
+                if tpl._resolvable(tpl.province, tpl.cell_kind(ln, col)):
+                    out.append(_Item(tpl, ln, col, tpl.province.values.get((ln.key, col))))
+        return out
+
+    def _by_area(self, area_keys: Iterable[str] | None = None) -> list[tuple[str | None, list[_Template]]]:
+        wanted = None if area_keys is None else {area_key(a) for a in area_keys}
+        groups: dict[str | None, list[_Template]] = {}
+        for tpl in self.templates:
+            k = area_key(tpl.td.area or tpl.bp.area)
+            if wanted is not None and k not in wanted:
+                continue
+            groups.setdefault(k, []).append(tpl)
+        return sorted(groups.items(), key=lambda kv: (self.areas.order(kv[0]), kv[0] or ""))
+
+    def _ensure_evaluated(self) -> None:
+        for tpl in self.templates:
+            if not tpl.province.values:
+                tpl.province.values = tpl.evaluate(tpl.province)
+
+    def _totals_table(self, ws, start: int, groups, *, formulas: bool, row_filter: str | None) -> int:
+        f = self.f
+        headers = ["Biểu", "Nội dung", "Cột", "Giá trị", "Mã dòng", "Mã cột"]
+        for c, h in enumerate(headers):
+            ws.write_string(start, c, h, f.header)
+        r = start + 1
+        count = 0
+        for key, tpls in groups:
+            ws.merge_range(r, 0, r, len(headers) - 1, self.areas.heading(key), f.area)
+            r += 1
+            for tpl in tpls:
+                items = self._items(tpl, row_filter)
+                title = f"Phụ lục {', '.join(tpl.codes)}: {tpl.bp.title} ({len(tpl.units)} đơn vị có số liệu)"
+                ws.merge_range(r, 0, r, len(headers) - 1, title, f.subhead)
+                ws.set_row(r, 30)
+                r += 1
+                if not items:
+                    ws.write_string(r, 1, "Không có dòng số liệu phù hợp.", f.note)
+                    r += 1
+                for it in items:
+                    _text(ws, r, 0, ", ".join(tpl.codes), f.text)
+                    _text(ws, r, 1, it.line.label, f.label_bold if it.line.kind != "data" else f.label[0])
+                    _text(ws, r, 2, it.col_label, f.wrap)
+                    fmt = f.sum(tpl.cell_type(it.line, it.col), bold=it.line.kind != "data")
+                    if formulas:
+                        _formula(ws, r, 3, it.address, fmt, it.value)
+                    else:
+                        _put(ws, r, 3, it.value, fmt)
+                    _text(ws, r, 4, it.row_key, f.text)
+                    _text(ws, r, 5, it.col, f.text)
+                    r += 1
+                    count += 1
+        if count == 0 and not groups:
+            ws.write_string(r, 0, "Chưa có biểu số liệu nào thuộc phạm vi này trong kỳ báo cáo.", f.note)
+            r += 1
+        ws.set_column(0, 0, 14)
+        ws.set_column(1, 1, 55)
+        ws.set_column(2, 2, 45)
+        ws.set_column(3, 3, 16)
+        ws.set_column(4, 5, 16)
+        return r
+
+    def _province_sheet(self) -> None:
+        ws = self.wb.add_worksheet(PROVINCE_SHEET)
+        self._ensure_evaluated()
+        self._title(ws, "TỔNG HỢP TOÀN TỈNH THEO LĨNH VỰC CẢI CÁCH HÀNH CHÍNH")
+        ws.write_string(2, 0, "Giá trị là công thức tham chiếu tới dòng \"Toàn tỉnh\" trên trang của từng biểu; "
+                              "các tỷ lệ được tính lại từ số tổng.", self.f.note)
+        self._totals_table(ws, 4, self._by_area(), formulas=True, row_filter=None)
+        ws.freeze_panes(5, 0)
+        _print_setup(ws, (4, 4))
+
+    def _field_sheet(self, key: str, lead: LeadField, *, formulas: bool) -> None:
+        ws = self.wb.add_worksheet(field_sheet_name(key))
+        self._ensure_evaluated()
+        f = self.f
+        self._title(ws, f"TỔNG HỢP LĨNH VỰC: {lead.label.upper()}")
+        own = [s for s in self.data.submissions if s.unit_type == key]
+        agency = own[0].unit_name if own else unit_type_label(key)
+        status = "; ".join(f"{s.owner or s.unit_name}: {STATUS_LABELS.get(s.status, s.status)}" for s in own) \
+            or "không có trong danh sách phải nộp"
+        areas = ", ".join(self.areas.heading(a) for a in lead.areas)
+        ws.write_string(2, 0, f"Cơ quan chủ trì tổng hợp: {agency} (tình hình nộp: {status}). "
+                              f"Lĩnh vực cải cách hành chính: {areas}."
+                              + (f" Chỉ gồm các dòng có \"{lead.row_filter}\"." if lead.row_filter else ""),
+                        f.note)
+        self._totals_table(ws, 4, self._by_area(lead.areas), formulas=formulas, row_filter=lead.row_filter)
+        ws.freeze_panes(5, 0)
+        _print_setup(ws, (4, 4))
+
+    # -- So sánh ------------------------------------------------------------------------------------
+
+    def _compare_sheet(self) -> None:
+        ws = self.wb.add_worksheet(COMPARE_SHEET)
+        f, d = self.f, self.data
+        self._ensure_evaluated()
+        self._title(ws, "SO SÁNH VỚI KỲ TRƯỚC VÀ CÙNG KỲ NĂM TRƯỚC")
+        prev, ly = d.previous_totals or {}, d.last_year_totals or {}
+        prev_label = d.previous_period.label if d.previous_period else "Kỳ trước"
+        ly_label = d.last_year_period.label if d.last_year_period else "Cùng kỳ năm trước"
+        quarter = bool(prev) and d.previous_period is not None and d.period.kind in CUMULATIVE \
+            and d.period.previous() == d.previous_period
+        q_name = QUARTER_ONLY.get(d.period.kind, "kỳ này")
+        if quarter:
+            note = (f"Cột \"Riêng kỳ này\" là số liệu riêng {q_name}, suy ra từ hai kỳ lũy kế: {d.period.label} − "
+                    f"{d.previous_period.label} (ví dụ Quý III = 9 tháng − 6 tháng). Tỷ lệ riêng kỳ được tính "
+                    "lại từ các số riêng kỳ, không lấy hiệu hai tỷ lệ; biểu số liệu tại thời điểm báo cáo "
+                    "(số hiện có) không có số riêng kỳ.")
+        elif prev:
+            note = (f"Kỳ so sánh ({prev_label}) không phải kỳ lũy kế liền trước của {d.period.label} nên không "
+                    "suy ra số liệu riêng kỳ.")
+        else:
+            note = "Chưa có số liệu kỳ trước trong sổ theo dõi."
+        ws.write_string(2, 0, note, f.note)
+        if not prev and not ly:
+            ws.write_string(3, 0, "Không có số liệu kỳ trước hoặc cùng kỳ năm trước để so sánh.", f.note)
+
+        # items: (appendix, line, col) with a comparable figure
+        rows: list[dict] = []
+        for tpl in self.templates:
+            per_appendix = len(tpl.appendices) > 1
+            for appx in tpl.appendices:
+                values = tpl.evaluate(tpl.province, lambda e, a=appx: e.appendix == a) if per_appendix \
+                    else tpl.province.values
+                for ln in tpl.province.lines:
+                    if ln.kind == "heading":
+                        continue
+                    for col in tpl.col_keys:
+                        kind = tpl.cell_kind(ln, col)
+                        if not tpl._resolvable(tpl.province, kind):
+                            continue
+                        key = (appx, ln.row_key or "tong", col)
+                        if key not in prev and key not in ly:
+                            continue
+                        rows.append({"tpl": tpl, "appx": appx, "line": ln, "col": col, "kind": kind,
+                                     "key": key, "cur": values.get((ln.key, col)), "formula": not per_appendix,
+                                     "prev": prev.get(key), "ly": ly.get(key)})
+
+        headers = ["Biểu", "Nội dung", "Cột", f"Kỳ này: {d.period.label}"]
+        c_prev = c_dprev = c_q = c_ly = c_dly = None
+        if prev:
+            c_prev, c_dprev = len(headers), len(headers) + 1
+            headers += [prev_label, "Thay đổi so với kỳ trước"]
+            if quarter:
+                c_q = len(headers)
+                headers.append(f"Riêng kỳ này ({q_name})")
+        if ly:
+            c_ly, c_dly = len(headers), len(headers) + 1
+            headers += [ly_label, "Thay đổi so với cùng kỳ năm trước"]
+        c_rk = len(headers)
+        headers += ["Mã dòng", "Mã cột"]
+        head = 4
+        first = head + 1
+        self._add_table(ws, head, 0, len(rows), headers, "SoSanh")
+        ws.set_row(head, 45)
+        where = {(it["appx"], it["line"].key, it["col"]): first + i for i, it in enumerate(rows)}
+
+        def diff(a, b):
+            return a - b if _is_number(a) and _is_number(b) else ""
+
+        # quarter-only values: linear figures are differences; figures with a division are recomputed
+        qmemo: dict[tuple, object] = {}
+
+        def q_kind(it):
+            tpl, kind = it["tpl"], it["kind"]
+            if tpl.stock or it["prev"] is None:
+                return None
+            if kind[0] == "expr" and kind[1].has_division:
+                expr, mapper = kind[1], kind[2]
+                if expr.ranges:
+                    return None
+                keys = [(it["appx"], mapper(ref), ref.col) for ref in expr.refs]
+                if any(k not in where or rows[where[k] - first]["prev"] is None for k in keys):
+                    return None
+                return ("expr", expr, mapper)
+            return ("diff",)
+
+        def q_value(it):
+            k = (it["appx"], it["line"].key, it["col"])
+            if k in qmemo:
+                return qmemo[k]
+            qmemo[k] = ""
+            qk = q_kind(it)
+            if qk is None:
+                v = None
+            elif qk[0] == "diff":
+                v = diff(it["cur"], it["prev"])
+            else:
+                v = qk[1].evaluate(lambda ref: q_value(rows[where[(it["appx"], qk[2](ref), ref.col)] - first]))
+            qmemo[k] = v
+            return v
+
+        for i, it in enumerate(rows):
+            r = first + i
+            tpl, ln, col = it["tpl"], it["line"], it["col"]
+            fmt = f.sum(tpl.cell_type(ln, col))
+            _text(ws, r, 0, it["appx"], f.text)
+            _text(ws, r, 1, ln.label, f.label[0])
+            _text(ws, r, 2, column_header(tpl.layout.col(col)), f.wrap)
+            cur = a1(r, 3)
+            if it["formula"]:
+                _formula(ws, r, 3, tpl.address(tpl.province, ln, col), fmt, it["cur"])
+            else:
+                _put(ws, r, 3, it["cur"], fmt)
+            if c_prev is not None:
+                _put(ws, r, c_prev, it["prev"], f.plain_number)
+                if it["prev"] is not None:
+                    _formula(ws, r, c_dprev, f'IFERROR({cur}-{a1(r, c_prev)},"")', f.plain_number,
+                             diff(it["cur"], it["prev"]))
+                else:
+                    ws.write_blank(r, c_dprev, None, f.plain_number)
+            if c_q is not None:
+                qk = q_kind(it)
+                if qk is None:
+                    ws.write_blank(r, c_q, None, fmt)
+                elif qk[0] == "diff":
+                    _formula(ws, r, c_q, f'IFERROR({cur}-{a1(r, c_prev)},"")', fmt, q_value(it))
+                else:
+                    body = qk[1].to_excel(lambda ref: a1(where[(it["appx"], qk[2](ref), ref.col)], c_q))
+                    _formula(ws, r, c_q, body, fmt, q_value(it))
+            if c_ly is not None:
+                _put(ws, r, c_ly, it["ly"], f.plain_number)
+                if it["ly"] is not None:
+                    _formula(ws, r, c_dly, f'IFERROR({cur}-{a1(r, c_ly)},"")', f.plain_number,
+                             diff(it["cur"], it["ly"]))
+                else:
+                    ws.write_blank(r, c_dly, None, f.plain_number)
+            _text(ws, r, c_rk, it["key"][1], f.text)
+            _text(ws, r, c_rk + 1, col, f.text)
+        ws.set_column(0, 0, 12)
+        ws.set_column(1, 1, 45)
+        ws.set_column(2, 2, 40)
+        ws.set_column(3, c_rk - 1, 15)
+        ws.set_column(c_rk, c_rk + 1, 16)
+        ws.freeze_panes(first, 3)
+        _print_setup(ws, (head, head))
+
+    # -- Lỗi ----------------------------------------------------------------------------------------
+
+    def _problems_sheet(self) -> None:
+        ws = self.wb.add_worksheet(PROBLEMS_SHEET)
+        f = self.f
+        probs: list[ProblemRow] = self.data.problems
+        self._title(ws, "DANH SÁCH LỖI VÀ CẢNH BÁO TRONG CÁC TỆP BÁO CÁO")
+        n_err = sum(1 for p in probs if p.severity == "error")
+        ws.write_string(2, 0, f"{n_err} lỗi, {len(probs) - n_err} cảnh báo/thông tin. Lọc theo đơn vị, biểu "
+                              "hoặc mã lỗi bằng nút lọc ở dòng tiêu đề.", f.note)
+        headers = ["STT", "Mã đơn vị", "Đơn vị", "Tệp", "Trang", "Ô", "Biểu", "Mã lỗi", "Mức độ", "Nội dung",
+                   "Gợi ý khắc phục"]
+        head = 4
+        first = head + 1
+        last = self._add_table(ws, head, 0, len(probs), headers, "Loi")
+        widths = _Widths()
+        for i, p in enumerate(probs):
+            r = first + i
+            ws.write_number(r, 0, i + 1, f.int)
+            vals = [p.unit_code, p.unit_name, p.file, p.sheet, p.cell, p.table, p.code,
+                    SEVERITY_LABELS.get(p.severity, p.severity), p.message, p.hint]
+            for c, v in enumerate(vals, 1):
+                _text(ws, r, c, v or "", f.wrap if c in (9, 10) else f.text)
+                widths.see(c, v, cap=40)
+        ws.conditional_format(first, 8, last, 8, {"type": "cell", "criteria": "==", "value": '"Lỗi"',
+                                                  "format": f.error_cf})
+        ws.conditional_format(first, 8, last, 8, {"type": "cell", "criteria": "==", "value": '"Cảnh báo"',
+                                                  "format": f.warn_cf})
+        widths.apply(ws, fixed={0: 5, 4: 14, 5: 8, 8: 10, 9: 60, 10: 50})
+        ws.freeze_panes(first, 3)
+        _print_setup(ws, (head, head))

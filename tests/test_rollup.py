@@ -1,0 +1,540 @@
+"""The provincial roll-up workbook: province totals, rates from totals, safe texts, status counts.
+
+A realistic :class:`RollupData` is built from real layouts (02-H, 01-S/01-H, 03-H, 01-TTPVHCC,
+02-S) with deterministic random values; the workbook is read back with openpyxl (formulas, cell
+types) and python-calamine (cached values) and checked against sums computed here, independently
+of the writer. A LibreOffice test recalculates everything and compares with the cached values.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import random
+from collections import defaultdict
+from pathlib import Path
+
+import openpyxl
+import pytest
+from python_calamine import CalamineWorkbook
+
+from cchc_xl.blueprint.catalogue import default_catalogue
+from cchc_xl.blueprint.expr import Ref
+from cchc_xl.blueprint.model import CellType
+from cchc_xl.config.period import Period
+from cchc_xl.layout import build_layout
+from cchc_xl.merge import rollup as rollup_mod
+from cchc_xl.merge.areas import area_key, load_areas
+from cchc_xl.merge.model import ProblemRow, RollupData, Submission, TemplateData, ValueRow
+from cchc_xl.merge.rollup import (
+    COMPARE_SHEET,
+    DATA_HEADERS,
+    PROBLEMS_SHEET,
+    PROVINCE_SCOPE,
+    PROVINCE_SHEET,
+    STATUS_SHEET,
+    column_header,
+    field_sheet_name,
+    write_field_workbooks,
+    write_rollup,
+)
+from tests.libreoffice import convert, require_libreoffice
+
+PERIOD = Period(2024, "Y")
+PREVIOUS = Period(2024, "9M")
+LAST_YEAR = Period(2023, "Y")
+EVIL = '=HYPERLINK("http://x","y")'
+
+# code, name, type, status, days late, verdict
+UNITS = [
+    ("S-KHDT", "Sở Kế hoạch và Đầu tư", "S", "on_time", 0, "ok"),
+    ("S-YT", "Sở Y tế", "S", "late", 3, "warnings"),
+    ("S-XD", "Sở Xây dựng", "S", "missing", 0, None),
+    ("S-GTVT", "Sở Giao thông vận tải", "S", "rejected", 0, "rejected"),
+    ("H-TPLS", "UBND thành phố Lạng Sơn", "H", "on_time", 0, "errors"),
+    ("H-TRANGDINH", "UBND huyện Tràng Định", "H", "late", 6, "ok"),
+    ("TTPVHCC", "Trung tâm Phục vụ hành chính công tỉnh", "TTPVHCC", "on_time", 0, "ok"),
+]
+SENDS = {
+    "S-KHDT": ["01-S", "02-S"], "S-YT": ["01-S", "02-S"],
+    "H-TPLS": ["01-H", "02-H", "03-H"], "H-TRANGDINH": ["01-H", "02-H", "03-H"],
+    "TTPVHCC": ["01-TTPVHCC"],
+}
+COMMUNES = {
+    "H-TPLS": [("u_x_tpls_01", "Phường Chi Lăng"), ("u_x_tpls_02", "Phường Hoàng Văn Thụ"),
+               ("u_x_tpls_06", "Xã Mai Pha")],
+    "H-TRANGDINH": [("u_x_trangdinh_01", "Thị trấn Thất Khê"), ("u_x_trangdinh_02", "Xã Quốc Khánh")],
+}
+TEMPLATE_CODES = [["02-H"], ["01-S", "01-H"], ["03-H"], ["01-TTPVHCC"], ["02-S"]]
+
+
+# ---------------------------------------------------------------------------------------------
+# Building the input
+# ---------------------------------------------------------------------------------------------
+
+
+def _layout(code: str, unit: str | None = None):
+    cat = default_catalogue()
+    bp = cat.for_code(code)
+    communes = COMMUNES.get(unit, ()) if bp.row_source and bp.row_source.registry == "communes" else ()
+    if bp.row_source and bp.row_source.registry == "communes" and unit is None:
+        communes = COMMUNES["H-TPLS"]
+    return build_layout(bp, code, cat, communes)
+
+
+def _inputs(lay, rng: random.Random, unit: str) -> dict:
+    out = {}
+    bp = lay.blueprint
+    capacity = bp.row_source.capacity if bp.row_source else None
+    used_rows = {r.key for r in lay.rows[:3]} if capacity else None
+    for spec in lay.input_cells:
+        if used_rows is not None and spec.ref.row not in used_rows:
+            continue
+        if rng.random() < 0.08:
+            continue   # left blank by the unit
+        if spec.type in (CellType.count, CellType.amount):
+            out[spec.ref] = rng.randint(0, 60)
+        elif spec.type == CellType.text:
+            out[spec.ref] = f"Kế hoạch {spec.ref.row} của {unit}"
+    if capacity and unit == "S-YT":
+        out[Ref("r1", "ten_ke_hoach")] = EVIL
+    return out
+
+
+def build_data() -> RollupData:
+    rng = random.Random(20240531)
+    cat = default_catalogue()
+    sent_at = dt.datetime(2024, 11, 28, 9, 30)
+    values: dict[str, list[ValueRow]] = defaultdict(list)
+    for code, name, utype, *_ in UNITS:
+        for appx in SENDS.get(code, []):
+            bp = cat.for_code(appx)
+            lay = _layout(appx, code)
+            inputs = _inputs(lay, rng, code)
+            full = lay.evaluate(inputs)
+            for spec in lay.cells.values():
+                v = full.get(spec.ref)
+                if v is None:
+                    continue
+                lr = lay.row(spec.ref.row)
+                lc = lay.col(spec.ref.col)
+                values[bp.id].append(ValueRow(
+                    period=str(PERIOD), unit_code=code, unit_name=name, unit_type=utype,
+                    parent=code if bp.row_source and bp.row_source.registry == "communes" else None,
+                    part="main", appendix=appx, table=bp.id, row_key=spec.ref.row, row_label=lr.label,
+                    column_key=spec.ref.col, column_label=lc.label, value=v, role=spec.role,
+                    source_file=f"+{code}_{PERIOD}.xlsx", source_sheet=appx, source_cell=spec.addr,
+                    submitted_at=sent_at, file_hash=f"h{code}"))
+    templates = []
+    for codes in TEMPLATE_CODES:
+        bp = cat.for_code(codes[0])
+        templates.append(TemplateData(bp.id, bp.title, codes, _layout(codes[0]), bp.area, values[bp.id]))
+    subs = []
+    for code, name, utype, status, late, verdict in UNITS:
+        sent = status != "missing"
+        subs.append(Submission(
+            unit_code=code, unit_name=name, unit_type=utype, parent=None, part="main", owner=name,
+            expected_codes=tuple(SENDS.get(code, ["01-S"])), status=status, days_late=late,
+            received_at=sent_at + dt.timedelta(days=late) if sent else None,
+            file=f"{code}_{PERIOD}.xlsx" if sent else None, verdict=verdict,
+            errors=2 if verdict == "errors" else 0, warnings=1 if verdict == "warnings" else 0,
+            missing_codes=("02-S",) if code == "S-YT" else (), versions=2 if code == "H-TPLS" else int(sent)))
+    problems = [
+        ProblemRow("H-TPLS", "UBND thành phố Lạng Sơn", "H-TPLS_2024-Y.xlsx", "02-H", "E9", "02-H",
+                   "rule.failed", "error", "Số hồ sơ nhận giải quyết phải bằng số đã giải quyết cộng số đang giải quyết.",
+                   "Kiểm tra lại số đã giải quyết."),
+        ProblemRow("S-YT", "Sở Y tế", "S-YT_2024-Y.xlsx", "01-S", "D8", "01-S", "rule.failed", "warning",
+                   "-Số TTHC \"4 tại chỗ\" lớn hơn số TTHC một cửa.", None),
+        ProblemRow("S-GTVT", "Sở Giao thông vận tải", "S-GTVT.xlsx", None, None, None, "file.wrong_period",
+                   "error", "@Tệp là báo cáo của kỳ khác.", "Gửi lại đúng tệp của kỳ 2024-Y."),
+    ]
+    data = RollupData(
+        province_id="lang-son", province_name="Tỉnh Lạng Sơn", period=PERIOD, deadline=dt.date(2024, 11, 30),
+        window=(dt.date(2023, 12, 15), dt.date(2024, 12, 14)), generated_at=dt.datetime(2024, 12, 2, 8, 0),
+        submissions=subs, templates=templates, problems=problems,
+        previous_period=PREVIOUS, last_year_period=LAST_YEAR,
+    )
+    data.previous_totals = _other_period_totals(data, "02-H", 0.6)
+    data.last_year_totals = {k: v for k, v in _other_period_totals(data, "01-H", 0.8).items()
+                             if k[1] == "cong_bo"}
+    return data
+
+
+def _other_period_totals(data: RollupData, appendix: str, factor: float) -> dict:
+    """Province totals of another period: a fraction of this period's inputs, computed cells
+    recomputed by the layout (as the ledger would store them)."""
+    lay = _layout(appendix)
+    sums = province_sums(data, [appendix])
+    inputs = {spec.ref: math.floor(sums.get((spec.ref.row, spec.ref.col), 0) * factor)
+              for spec in lay.input_cells if spec.type in (CellType.count, CellType.amount)}
+    full = lay.evaluate(inputs)
+    return {(appendix, ref.row, ref.col): v for ref, v in full.items() if isinstance(v, (int, float))}
+
+
+# ---------------------------------------------------------------------------------------------
+# Independent expectations
+# ---------------------------------------------------------------------------------------------
+
+
+def province_sums(data: RollupData, codes: list[str], unit_filter=lambda vr: True) -> dict:
+    """(row, col) -> Σ of the units' typed inputs; ("*", col) -> Σ over every row."""
+    out: dict = defaultdict(float)
+    for td in data.templates:
+        for vr in td.values:
+            if vr.appendix in codes and vr.role == "input" and unit_filter(vr) \
+                    and isinstance(vr.value, (int, float)):
+                out[(vr.row_key, vr.column_key)] += vr.value
+                out[("*", vr.column_key)] += vr.value
+    return out
+
+
+def rate(a, b):
+    return a / b * 100 if b else ""
+
+
+@pytest.fixture(scope="module")
+def data() -> RollupData:
+    return build_data()
+
+
+@pytest.fixture(scope="module")
+def book(tmp_path_factory, data) -> Path:
+    return write_rollup(data, tmp_path_factory.mktemp("rollup") / "tong-hop.xlsx")
+
+
+@pytest.fixture(scope="module")
+def cached(book) -> dict[str, list[list]]:
+    wb = CalamineWorkbook.from_path(str(book))
+    return {name: wb.get_sheet_by_name(name).to_python(skip_empty_area=False) for name in wb.sheet_names}
+
+
+@pytest.fixture(scope="module")
+def formulas(book):
+    return openpyxl.load_workbook(book, data_only=False)
+
+
+def block_rows(sheet: list[list], scope: str = PROVINCE_SCOPE) -> dict[str, list]:
+    """Row key -> cached row of a summary block (column A is the scope, E the row key)."""
+    out = {}
+    for row in sheet:
+        if row and "DỮ LIỆU CHI TIẾT" in str(row[0]):
+            break   # the detail table below the blocks
+        if row and row[0] == scope and row[4]:
+            out[row[4]] = row
+    return out
+
+
+def header_index(sheet: list[list], lay) -> dict[str, int]:
+    """Column key -> column index, from the summary block's header row."""
+    header = next(row for row in sheet if row and row[0] == "Phạm vi tổng hợp")
+    return {c.key: header.index(column_header(c)) for c in lay.value_cols}
+
+
+def close(a, b, tol=1e-9) -> bool:
+    if a in (None, "") or b in (None, ""):
+        return a in (None, "") and b in (None, "")
+    return math.isclose(float(a), float(b), rel_tol=tol, abs_tol=tol)
+
+
+# ---------------------------------------------------------------------------------------------
+# areas.yaml
+# ---------------------------------------------------------------------------------------------
+
+
+def test_areas_loaded_from_blueprints():
+    areas = load_areas()
+    assert areas.areas["II"] == "Cải cách thủ tục hành chính"
+    assert areas.lead_fields["SKHCN"].row_filter == "ISO"
+    assert areas.lead_fields["SNV"].areas == ("III", "IV")
+    assert area_key('\\"II\\"') == "II" and area_key(None) is None
+
+
+def test_areas_unknown_area_named_with_line(tmp_path):
+    from cchc_xl.yamlfile import ConfigError
+
+    p = tmp_path / "areas.yaml"
+    p.write_text("areas:\n  I: \"Thể chế\"\nlead_fields:\n  STP: {label: \"x\", areas: [I, IX]}\n",
+                 encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"areas.yaml:4: lead_fields.STP.areas: unknown area 'IX'"):
+        load_areas(p)
+    p.write_text("areas:\n  I: \"Thể chế\"\ntypo: 1\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="unknown key 'typo'"):
+        load_areas(p)
+
+
+# ---------------------------------------------------------------------------------------------
+# The workbook
+# ---------------------------------------------------------------------------------------------
+
+
+def test_sheets_and_headers(cached, formulas, data):
+    names = list(cached)
+    assert names[0] == STATUS_SHEET
+    for sheet in ("02-H", "01-S", "03-H", "01-TTPVHCC", "02-S", PROVINCE_SHEET, COMPARE_SHEET, PROBLEMS_SHEET):
+        assert sheet in names
+    for key in load_areas().lead_fields:
+        assert field_sheet_name(key) in names
+    ws = formulas["02-H"]
+    lay = _layout("02-H")
+    table = ws.tables[next(iter(ws.tables))]
+    headers = [c.name for c in table.tableColumns]
+    assert headers[:6] == list(DATA_HEADERS)
+    assert headers[6:6 + len(lay.value_cols)] == [column_header(c) for c in lay.value_cols]
+    assert "Số hồ sơ nhận giải quyết › Trong đó › Số kỳ trước chuyển qua" in headers
+    assert headers[6 + len(lay.value_cols)] == "Tệp nguồn"
+    assert table.autoFilter is not None
+    assert ws.freeze_panes is not None
+    assert ws.page_setup.orientation == "landscape" and ws.page_setup.paperSize == 9
+    assert ws.print_title_rows
+
+
+def test_province_totals_are_sums_of_units(cached, formulas, data):
+    for codes in (["02-H"], ["01-TTPVHCC"]):
+        sheet = cached[codes[0]]
+        lay = _layout(codes[0])
+        idx = header_index(sheet, lay)
+        rows = block_rows(sheet)
+        sums = province_sums(data, codes)
+        checked = 0
+        for r in lay.data_rows():
+            for spec in (s for s in lay.input_cells if s.ref.row == r.key):
+                assert close(rows[r.key][idx[spec.ref.col]], sums[(r.key, spec.ref.col)]), (codes, spec.ref)
+                checked += 1
+        for c in lay.value_cols:   # the total row: Σ over every row (computed sums included)
+            if c.spec.type == CellType.count and not c.spec.compute:
+                assert close(rows["tong"][idx[c.key]], sums[("*", c.key)])
+        assert checked > 100
+    # the formulas are SUMIFS over the detail table, criteria on Mã dòng
+    ws = formulas["02-H"]
+    lay = _layout("02-H")
+    row = next(r for r in ws.iter_rows() if r[0].value == PROVINCE_SCOPE and r[4].value == "ho_tich")
+    f = row[6 + [c.key for c in lay.value_cols].index("truc_tuyen")].value
+    assert f.startswith("=SUMIFS(") and "$E$" in f
+
+
+def test_rates_from_totals_not_mean_of_rates(cached, formulas, data):
+    sheet = cached["02-H"]
+    lay = _layout("02-H")
+    idx = header_index(sheet, lay)
+    rows = block_rows(sheet)
+    s = province_sums(data, ["02-H"])
+    expected = rate(s[("*", "truoc_han")] + s[("*", "dung_han")],
+                    s[("*", "truoc_han")] + s[("*", "dung_han")] + s[("*", "qua_han")])
+    got = rows["tong"][idx["ty_le_dung_han"]]
+    assert close(got, expected, 1e-9)
+    unit_rates = [vr.value for td in data.templates for vr in td.values
+                  if vr.appendix == "02-H" and vr.row_key == "tong" and vr.column_key == "ty_le_dung_han"]
+    assert len(unit_rates) == 2
+    assert abs(sum(unit_rates) / len(unit_rates) - got) > 0.01
+    # row rates too, and the formula is the blueprint's expression over the block's own cells
+    for r in ("ho_tich", "dat_dai"):
+        exp = rate(s[(r, "truoc_han")] + s[(r, "dung_han")],
+                   s[(r, "truoc_han")] + s[(r, "dung_han")] + s[(r, "qua_han")])
+        assert close(rows[r][idx["ty_le_dung_han"]], exp)
+    ws = formulas["02-H"]
+    cell = next(r for r in ws.iter_rows() if r[0].value == PROVINCE_SCOPE and r[4].value == "tong")[
+        idx["ty_le_dung_han"]]
+    assert cell.value.startswith("=IFERROR(") and "*100" in cell.value and "AVERAGE" not in cell.value
+    assert "!" not in cell.value and "$" not in cell.value  # refers to cells of the same block line
+
+
+def test_subtotals_by_unit_type_and_district(cached, data):
+    sheet = cached["01-S"]
+    lay = _layout("01-S")
+    idx = header_index(sheet, lay)
+    by_s = block_rows(sheet, "Sở, ban, ngành")
+    by_h = block_rows(sheet, "UBND cấp huyện")
+    s_sums = province_sums(data, ["01-S", "01-H"], lambda vr: vr.unit_type == "S")
+    h_sums = province_sums(data, ["01-S", "01-H"], lambda vr: vr.unit_type == "H")
+    for key in ("cong_bo", "mot_cua", "bcci"):
+        for col in ("cap_tinh", "cap_huyen", "cap_xa"):
+            assert close(by_s[key][idx[col]], s_sums[(key, col)])
+            assert close(by_h[key][idx[col]], h_sums[(key, col)])
+        # the computed "Tổng số" column of a subtotal is recomputed from its own sums
+        assert close(by_h[key][idx["tong"]], sum(h_sums[(key, c)] for c in ("cap_tinh", "cap_huyen", "cap_xa")))
+    # a computed row (II.1 = one-stop + inter-linked) recomputed from the summed rows
+    total = block_rows(sheet)
+    both = province_sums(data, ["01-S", "01-H"])
+    assert close(total["tong_mot_cua"][idx["cap_xa"]],
+                 sum(both[(k, "cap_xa")] for k in ("mot_cua", "lien_thong_cung_cap", "lien_thong_cac_cap")))
+
+    sheet = cached["03-H"]
+    lay = _layout("03-H")
+    idx = header_index(sheet, lay)
+    for district in COMMUNES:
+        rows = block_rows(sheet, district)
+        assert list(rows) == ["tong"]
+        d = province_sums(data, ["03-H"], lambda vr, u=district: vr.unit_code == u)
+        assert close(rows["tong"][idx["truc_tuyen"]], d[("*", "truc_tuyen")])
+        assert close(rows["tong"][idx["ty_le_dung_han"]],
+                     rate(d[("*", "truoc_han")] + d[("*", "dung_han")],
+                          d[("*", "truoc_han")] + d[("*", "dung_han")] + d[("*", "qua_han")]))
+    # every commune of both districts is in the detail table, once
+    detail = [row for row in sheet if row and row[0] in COMMUNES and str(row[4]).startswith("u_x_")]
+    assert sorted(r[4] for r in detail) == sorted(k for v in COMMUNES.values() for k, _ in v)
+
+
+def test_unit_text_stays_text(formulas, cached):
+    ws = formulas["02-S"]
+    hits = [c for row in ws.iter_rows() for c in row if c.value == EVIL]
+    assert len(hits) == 1 and hits[0].data_type == "s"
+    assert any(EVIL in row for row in cached["02-S"])
+    # file names and messages that start with + - @ are strings too
+    files = [c for row in formulas["02-H"].iter_rows() for c in row if str(c.value).startswith("+H-")]
+    assert files and all(c.data_type == "s" for c in files)
+    msgs = [c for row in formulas[PROBLEMS_SHEET].iter_rows() for c in row
+            if isinstance(c.value, str) and c.value[:1] in ("-", "@")]
+    assert len(msgs) == 2 and all(c.data_type == "s" for c in msgs)
+    assert not any(c.data_type == "f" for row in formulas[PROBLEMS_SHEET].iter_rows() for c in row)
+
+
+def test_pooled_template_totals(cached, data):
+    sheet = cached["02-S"]
+    lay = _layout("02-S")
+    idx = header_index(sheet, lay)
+    rows = block_rows(sheet)
+    assert list(rows) == ["tong"]         # a unit's own plans: only the total line is meaningful
+    s = province_sums(data, ["02-S"])
+    assert close(rows["tong"][idx["so_nhiem_vu"]], s[("*", "so_nhiem_vu")])
+    assert rows["tong"][idx["ten_ke_hoach"]] in ("", None)   # texts are not summed
+
+
+def test_status_sheet_counts(cached, formulas, data):
+    sheet = cached[STATUS_SHEET]
+    labels, values = sheet[2], sheet[3]
+    got = dict(zip(labels[1:9], values[1:9]))
+    assert got["Số báo cáo phải nộp"] == len(UNITS)
+    assert got["Đúng hạn"] == 3 and got["Trễ hạn"] == 2 and got["Chưa nộp"] == 1 and got["Bị từ chối"] == 1
+    assert close(got["Tỷ lệ nộp đúng hạn (%)"], 3 / 7 * 100)
+    assert got["Báo cáo có lỗi"] == 1
+    ws = formulas[STATUS_SHEET]
+    assert ws.cell(4, 3).value.startswith('=COUNTIF(') and "Đúng hạn" in ws.cell(4, 3).value
+    statuses = [row[5] for row in sheet[6:6 + len(UNITS)]]
+    assert statuses == ["Đúng hạn", "Trễ hạn", "Chưa nộp", "Bị từ chối", "Đúng hạn", "Trễ hạn", "Đúng hạn"]
+    assert [row[8] for row in sheet[6:9]] == ["Đạt", "Có cảnh báo", ""]
+    # by unit type: Sở on time 1 of 4; huyện 1 of 2
+    by_type = {row[15]: row[16:23] for row in sheet[6:12] if len(row) > 15 and row[15]}
+    assert by_type["Sở, ban, ngành"][0] == 4 and close(by_type["Sở, ban, ngành"][5], 25.0)
+    assert close(by_type["UBND cấp huyện"][5], 50.0)
+    assert len(ws._charts) == 2
+    assert ws.conditional_formatting
+    assert ws.tables
+
+
+def test_province_and_field_sheets(cached, formulas):
+    sheet = cached[PROVINCE_SHEET]
+    heads = [row[0] for row in sheet if row and str(row[0]).startswith(("II.", "VII."))]
+    assert heads == ["II. Cải cách thủ tục hành chính",
+                     "VII. Công tác chỉ đạo, điều hành cải cách hành chính"]
+    rows = {(row[0], row[4], row[5]): row[3] for row in sheet if row and row[4]}
+    h02 = block_rows(cached["02-H"])
+    idx = header_index(cached["02-H"], _layout("02-H"))
+    assert close(rows[("02-H", "tong", "ty_le_dung_han")], h02["tong"][idx["ty_le_dung_han"]])
+    assert ("02-H", "ho_tich", "truc_tuyen") not in rows   # lists show their total line only
+    assert ("01-S, 01-H", "cong_bo", "cap_xa") in rows      # fixed tables show every row
+    ws = formulas[PROVINCE_SHEET]
+    refs = [c.value for row in ws.iter_rows() for c in row if isinstance(c.value, str) and c.value.startswith("='02-H'!")]
+    assert refs
+    vp = {(row[0], row[4], row[5]): row[3] for row in cached[field_sheet_name("VP")] if row and row[4]}
+    assert vp[("02-H", "tong", "truc_tuyen")] == rows[("02-H", "tong", "truc_tuyen")]
+    skhcn = [row for row in cached[field_sheet_name("SKHCN")] if row and row[4]]
+    assert all("ISO" in str(row[1]) for row in skhcn[1:])   # row_filter
+
+
+def test_compare_sheet(cached, data):
+    sheet = cached[COMPARE_SHEET]
+    header = next(row for row in sheet if row and row[0] == "Biểu")
+    assert f"Kỳ này: {PERIOD.label}" in header and PREVIOUS.label in header and LAST_YEAR.label in header
+    assert "Riêng kỳ này (Quý IV)" in header
+    assert any("Quý III = 9 tháng − 6 tháng" in str(row[0]) for row in sheet[:4])
+    col = {h: i for i, h in enumerate(header)}
+    lines = {(row[0], row[col["Mã dòng"]], row[col["Mã cột"]]): row for row in sheet
+             if row and row[0] in ("02-H", "01-H", "01-S") and len(row) > col["Mã cột"]}
+    s = province_sums(data, ["02-H"])
+    prev = data.previous_totals
+    # quarter-only counts: cumulative minus previous
+    cur = lines[("02-H", "tong", "truc_tuyen")]
+    assert close(cur[3], s[("*", "truc_tuyen")])
+    assert close(cur[col["Riêng kỳ này (Quý IV)"]], s[("*", "truc_tuyen")] - prev[("02-H", "tong", "truc_tuyen")])
+    # quarter-only rate: recomputed from quarter-only counts, not the difference of two rates
+    q = {k: s[("*", k)] - prev[("02-H", "tong", k)] for k in ("truoc_han", "dung_han", "qua_han")}
+    expected = rate(q["truoc_han"] + q["dung_han"], q["truoc_han"] + q["dung_han"] + q["qua_han"])
+    r = lines[("02-H", "tong", "ty_le_dung_han")]
+    assert close(r[col["Riêng kỳ này (Quý IV)"]], expected)
+    assert not close(expected, r[3] - prev[("02-H", "tong", "ty_le_dung_han")])
+    assert close(r[col["Thay đổi so với kỳ trước"]], r[3] - prev[("02-H", "tong", "ty_le_dung_han")])
+    # last year: per appendix (01-H only, from the districts), though 01-S and 01-H share one sheet
+    ly = lines[("01-H", "cong_bo", "cap_huyen")]
+    h = province_sums(data, ["01-H"])
+    assert close(ly[3], h[("cong_bo", "cap_huyen")])
+    assert close(ly[col["Thay đổi so với cùng kỳ năm trước"]],
+                 h[("cong_bo", "cap_huyen")] - data.last_year_totals[("01-H", "cong_bo", "cap_huyen")])
+    assert not any(k[0] == "01-S" for k in lines)   # no figures of other periods for 01-S
+
+
+def test_problems_sheet(cached):
+    sheet = cached[PROBLEMS_SHEET]
+    header = next(row for row in sheet if row and row[0] == "STT")
+    assert header[:9] == ["STT", "Mã đơn vị", "Đơn vị", "Tệp", "Trang", "Ô", "Biểu", "Mã lỗi", "Mức độ"]
+    body = [row for row in sheet if row and isinstance(row[0], float)]
+    assert [row[8] for row in body] == ["Lỗi", "Cảnh báo", "Lỗi"]
+    assert body[0][5] == "E9" and body[0][7] == "rule.failed"
+
+
+def test_written_atomically(tmp_path, data, monkeypatch):
+    target = tmp_path / "out.xlsx"
+    target.write_bytes(b"old roll-up")
+
+    def boom(self):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(rollup_mod._Writer, "write", boom)
+    with pytest.raises(RuntimeError):
+        write_rollup(data, target)
+    assert target.read_bytes() == b"old roll-up"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.xlsx"]
+    monkeypatch.undo()
+    assert write_rollup(data, target) == target
+    assert target.read_bytes()[:2] == b"PK"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.xlsx"]
+
+
+def test_field_workbooks(tmp_path, data, cached):
+    paths = write_field_workbooks(data, tmp_path / "fields")
+    assert len(paths) == len(load_areas().lead_fields)
+    vp = next(p for p in paths if p.name.endswith("-VP.xlsx"))
+    wb = CalamineWorkbook.from_path(str(vp))
+    assert wb.sheet_names == [STATUS_SHEET, field_sheet_name("VP")]
+    rows = {(row[0], row[4], row[5]): row[3] for row in wb.get_sheet_by_name(field_sheet_name("VP")).to_python()
+            if row and row[4]}
+    full = {(row[0], row[4], row[5]): row[3] for row in cached[field_sheet_name("VP")] if row and row[4]}
+    assert rows == full and rows
+    ws = openpyxl.load_workbook(vp)[field_sheet_name("VP")]
+    assert not any(c.data_type == "f" for row in ws.iter_rows() for c in row)   # values, no broken links
+    with pytest.raises(ValueError, match="XYZ"):
+        write_rollup(data, tmp_path / "x.xlsx", only_field="XYZ")
+
+
+@pytest.mark.libreoffice
+def test_libreoffice_recalculation_matches_cached_values(tmp_path, book, cached):
+    require_libreoffice()
+    out = convert([book], "xlsx", tmp_path / "lo", recalc=True)[0]
+    wb = CalamineWorkbook.from_path(str(out))
+    compared = 0
+    for name in [n for n in cached if n not in (PROBLEMS_SHEET,)]:
+        fresh = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
+        mine = cached[name]
+        for r, row in enumerate(mine):
+            for c, v in enumerate(row):
+                other = fresh[r][c] if r < len(fresh) and c < len(fresh[r]) else ""
+                if isinstance(v, (int, float)) and not isinstance(v, bool):
+                    assert close(v, other, 1e-9), (name, r, c, v, other)
+                    compared += 1
+                elif v in ("", None):
+                    assert other in ("", None), (name, r, c, v, other)
+    assert compared > 1000
+    # spot check: the recomputed province rate of 02-H is the cached one
+    lay = _layout("02-H")
+    idx = header_index(cached["02-H"], lay)
+    fresh = block_rows(wb.get_sheet_by_name("02-H").to_python())
+    assert close(fresh["tong"][idx["ty_le_dung_han"]], block_rows(cached["02-H"])["tong"][idx["ty_le_dung_han"]])
