@@ -29,4 +29,4 @@ clean:
 	rm -rf $(VENV) generated/*
 
 docs: $(STAMP)
-	COLUMNS=100 $(PY) -m cchc_xl.docgen
+	$(PY) -m cchc_xl.docgen

@@ -21,7 +21,7 @@ def cli_reference() -> str:
 
     out = ["# CLI reference", "", "Generated from `--help` by `make docs` (a test checks it is current).", ""]
     for path, cmd in _walk(main, ["cchc_xl"]):
-        ctx = click.Context(cmd, info_name=" ".join(path))
+        ctx = click.Context(cmd, info_name=" ".join(path), terminal_width=100, max_content_width=100)
         out += [f"## `{' '.join(path)}`", "", "```", cmd.get_help(ctx).rstrip(), "```", ""]
     return "\n".join(out)
 

@@ -1,0 +1,64 @@
+"""The CLI: help and --version on every command, exit codes, docs generated from --help."""
+
+from __future__ import annotations
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from cchc_xl import __version__
+from cchc_xl.cli import main
+from cchc_xl.docgen import DOCS, _walk, cli_reference, problems_reference
+
+COMMANDS = [path for path, _ in _walk(main, [])]
+
+
+@pytest.mark.parametrize("path", COMMANDS, ids=lambda p: " ".join(p) or "cchc_xl")
+def test_every_command_has_help_and_version(path):
+    cmd = main
+    for name in path:
+        cmd = cmd.commands[name]
+    assert cmd.help and cmd.help.strip(), f"{path} has no help text"
+    runner = CliRunner()
+    res = runner.invoke(main, [*path, "--help"])
+    assert res.exit_code == 0 and "Usage" in res.output
+    res = runner.invoke(main, [*path, "--version"])
+    assert res.exit_code == 0 and __version__ in res.output
+
+
+def test_usage_errors_exit_2_and_runtime_errors_exit_1(tmp_path):
+    runner = CliRunner()
+    assert runner.invoke(main, ["generate"]).exit_code == 2                 # missing --period
+    assert runner.invoke(main, ["nope"]).exit_code == 2
+    res = runner.invoke(main, ["calendar", "2024-Q7"])
+    assert res.exit_code == 1 and "không hợp lệ" in res.output
+    res = runner.invoke(main, ["regime", "KHONG-CO", "2024-Y"])
+    assert res.exit_code == 1 and "KHONG-CO" in res.output
+    res = runner.invoke(main, ["units", "list", "--workspace", str(tmp_path)])
+    assert res.exit_code == 1 and "thư mục làm việc" in res.output
+
+
+def test_reporting_commands_speak_json():
+    import json
+
+    runner = CliRunner()
+    for args in (["units", "list"], ["calendar", "2024-Y"], ["regime", "SNV", "2024-Y"], ["blueprints", "show", "02-H"]):
+        res = runner.invoke(main, [*args, "--json"])
+        assert res.exit_code == 0, (args, res.output)
+        json.loads(res.stdout)
+
+
+def test_docs_are_generated_from_the_code_and_current():
+    assert (DOCS / "cli.md").read_text(encoding="utf-8") == cli_reference(), "docs/cli.md is stale: make docs"
+    assert (DOCS / "problems.md").read_text(encoding="utf-8") == problems_reference(), \
+        "docs/problems.md is stale: make docs"
+    for path in COMMANDS:
+        assert f"## `{' '.join(['cchc_xl', *path])}`" in cli_reference()
+
+
+def test_every_problem_code_is_documented():
+    from cchc_xl.problems import CATALOGUE
+
+    text = problems_reference()
+    assert all(code in text for code in CATALOGUE)
+    assert isinstance(main, click.Group)
