@@ -11,7 +11,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 
@@ -29,6 +29,7 @@ TITLE_ROWS = 4
 REQUIRED_MARK = " (bắt buộc)"  # code line, title, unit/period line, unit-of-measure line
 
 
+@lru_cache(maxsize=1 << 16)
 def a1(row: int, col: int, *, abs_row: bool = False, abs_col: bool = False) -> str:
     """0-based (row, col) to an A1 address; the only converter in the code base."""
     return xl_rowcol_to_cell(row, col, abs_row, abs_col)

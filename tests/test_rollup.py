@@ -56,16 +56,21 @@ UNITS = [
     ("TTPVHCC", "Trung tâm Phục vụ hành chính công tỉnh", "TTPVHCC", "on_time", 0, "ok"),
 ]
 SENDS = {
-    "S-KHDT": ["01-S", "02-S"], "S-YT": ["01-S", "02-S"],
-    "H-TPLS": ["01-H", "02-H", "03-H"], "H-TRANGDINH": ["01-H", "02-H", "03-H"],
+    "S-KHDT": ["01-S", "02-S"],
+    "S-YT": ["01-S", "02-S"],
+    "H-TPLS": ["01-H", "02-H", "03-H", "PL1-TK"],
+    "H-TRANGDINH": ["01-H", "02-H", "03-H", "PL1-TK"],
     "TTPVHCC": ["01-TTPVHCC"],
 }
 COMMUNES = {
-    "H-TPLS": [("u_x_tpls_01", "Phường Chi Lăng"), ("u_x_tpls_02", "Phường Hoàng Văn Thụ"),
-               ("u_x_tpls_06", "Xã Mai Pha")],
+    "H-TPLS": [
+        ("u_x_tpls_01", "Phường Chi Lăng"),
+        ("u_x_tpls_02", "Phường Hoàng Văn Thụ"),
+        ("u_x_tpls_06", "Xã Mai Pha"),
+    ],
     "H-TRANGDINH": [("u_x_trangdinh_01", "Thị trấn Thất Khê"), ("u_x_trangdinh_02", "Xã Quốc Khánh")],
 }
-TEMPLATE_CODES = [["02-H"], ["01-S", "01-H"], ["03-H"], ["01-TTPVHCC"], ["02-S"]]
+TEMPLATE_CODES = [["02-H"], ["01-S", "01-H"], ["03-H"], ["01-TTPVHCC"], ["02-S"], ["PL1-TK"]]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -91,9 +96,15 @@ def _inputs(lay, rng: random.Random, unit: str) -> dict:
         if used_rows is not None and spec.ref.row not in used_rows:
             continue
         if rng.random() < 0.08:
-            continue   # left blank by the unit
+            continue  # left blank by the unit
         if spec.type in (CellType.count, CellType.amount):
             out[spec.ref] = rng.randint(0, 60)
+        elif spec.type == CellType.yesno:
+            out[spec.ref] = rng.randint(0, 1)
+        elif spec.type == CellType.percent:
+            out[spec.ref] = round(rng.uniform(0, 100), 1)
+        elif spec.type == CellType.decimal:
+            out[spec.ref] = round(rng.uniform(0, 10), 2)
         elif spec.type == CellType.text:
             out[spec.ref] = f"Kế hoạch {spec.ref.row} của {unit}"
     if capacity and unit == "S-YT":
@@ -118,13 +129,29 @@ def build_data() -> RollupData:
                     continue
                 lr = lay.row(spec.ref.row)
                 lc = lay.col(spec.ref.col)
-                values[bp.id].append(ValueRow(
-                    period=str(PERIOD), unit_code=code, unit_name=name, unit_type=utype,
-                    parent=code if bp.row_source and bp.row_source.registry == "communes" else None,
-                    part="main", appendix=appx, table=bp.id, row_key=spec.ref.row, row_label=lr.label,
-                    column_key=spec.ref.col, column_label=lc.label, value=v, role=spec.role,
-                    source_file=f"+{code}_{PERIOD}.xlsx", source_sheet=appx, source_cell=spec.addr,
-                    submitted_at=sent_at, file_hash=f"h{code}"))
+                values[bp.id].append(
+                    ValueRow(
+                        period=str(PERIOD),
+                        unit_code=code,
+                        unit_name=name,
+                        unit_type=utype,
+                        parent=None,  # the unit's parent, as the merger gives it
+                        part="main",
+                        appendix=appx,
+                        table=bp.id,
+                        row_key=spec.ref.row,
+                        row_label=lr.label,
+                        column_key=spec.ref.col,
+                        column_label=lc.label,
+                        value=v,
+                        role=spec.role,
+                        source_file=f"+{code}_{PERIOD}.xlsx",
+                        source_sheet=appx,
+                        source_cell=spec.addr,
+                        submitted_at=sent_at,
+                        file_hash=f"h{code}",
+                    )
+                )
     templates = []
     for codes in TEMPLATE_CODES:
         bp = cat.for_code(codes[0])
@@ -132,43 +159,92 @@ def build_data() -> RollupData:
     subs = []
     for code, name, utype, status, late, verdict in UNITS:
         sent = status != "missing"
-        subs.append(Submission(
-            unit_code=code, unit_name=name, unit_type=utype, parent=None, part="main", owner=name,
-            expected_codes=tuple(SENDS.get(code, ["01-S"])), status=status, days_late=late,
-            received_at=sent_at + dt.timedelta(days=late) if sent else None,
-            file=f"{code}_{PERIOD}.xlsx" if sent else None, verdict=verdict,
-            errors=2 if verdict == "errors" else 0, warnings=1 if verdict == "warnings" else 0,
-            missing_codes=("02-S",) if code == "S-YT" else (), versions=2 if code == "H-TPLS" else int(sent)))
+        subs.append(
+            Submission(
+                unit_code=code,
+                unit_name=name,
+                unit_type=utype,
+                parent=None,
+                part="main",
+                owner=name,
+                expected_codes=tuple(SENDS.get(code, ["01-S"])),
+                status=status,
+                days_late=late,
+                received_at=sent_at + dt.timedelta(days=late) if sent else None,
+                file=f"{code}_{PERIOD}.xlsx" if sent else None,
+                verdict=verdict,
+                errors=2 if verdict == "errors" else 0,
+                warnings=1 if verdict == "warnings" else 0,
+                missing_codes=("02-S",) if code == "S-YT" else (),
+                versions=2 if code == "H-TPLS" else int(sent),
+            )
+        )
     problems = [
-        ProblemRow("H-TPLS", "UBND thành phố Lạng Sơn", "H-TPLS_2024-Y.xlsx", "02-H", "E9", "02-H",
-                   "rule.failed", "error", "Số hồ sơ nhận giải quyết phải bằng số đã giải quyết cộng số đang giải quyết.",
-                   "Kiểm tra lại số đã giải quyết."),
-        ProblemRow("S-YT", "Sở Y tế", "S-YT_2024-Y.xlsx", "01-S", "D8", "01-S", "rule.failed", "warning",
-                   "-Số TTHC \"4 tại chỗ\" lớn hơn số TTHC một cửa.", None),
-        ProblemRow("S-GTVT", "Sở Giao thông vận tải", "S-GTVT.xlsx", None, None, None, "file.wrong_period",
-                   "error", "@Tệp là báo cáo của kỳ khác.", "Gửi lại đúng tệp của kỳ 2024-Y."),
+        ProblemRow(
+            "H-TPLS",
+            "UBND thành phố Lạng Sơn",
+            "H-TPLS_2024-Y.xlsx",
+            "02-H",
+            "E9",
+            "02-H",
+            "rule.failed",
+            "error",
+            "Số hồ sơ nhận giải quyết phải bằng số đã giải quyết cộng số đang giải quyết.",
+            "Kiểm tra lại số đã giải quyết.",
+        ),
+        ProblemRow(
+            "S-YT",
+            "Sở Y tế",
+            "S-YT_2024-Y.xlsx",
+            "01-S",
+            "D8",
+            "01-S",
+            "rule.failed",
+            "warning",
+            '-Số TTHC "4 tại chỗ" lớn hơn số TTHC một cửa.',
+            None,
+        ),
+        ProblemRow(
+            "S-GTVT",
+            "Sở Giao thông vận tải",
+            "S-GTVT.xlsx",
+            None,
+            None,
+            None,
+            "file.wrong_period",
+            "error",
+            "@Tệp là báo cáo của kỳ khác.",
+            "Gửi lại đúng tệp của kỳ 2024-Y.",
+        ),
     ]
     data = RollupData(
-        province_id="lang-son", province_name="Tỉnh Lạng Sơn", period=PERIOD, deadline=dt.date(2024, 11, 30),
-        window=(dt.date(2023, 12, 15), dt.date(2024, 12, 14)), generated_at=dt.datetime(2024, 12, 2, 8, 0),
-        submissions=subs, templates=templates, problems=problems,
-        previous_period=PREVIOUS, last_year_period=LAST_YEAR,
+        province_id="lang-son",
+        province_name="Tỉnh Lạng Sơn",
+        period=PERIOD,
+        deadline=dt.date(2024, 11, 30),
+        window=(dt.date(2023, 12, 15), dt.date(2024, 12, 14)),
+        generated_at=dt.datetime(2024, 12, 2, 8, 0),
+        submissions=subs,
+        templates=templates,
+        problems=problems,
+        previous_period=PREVIOUS,
+        last_year_period=LAST_YEAR,
     )
-    data.previous_totals = _other_period_totals(data, "02-H", 0.6)
-    data.last_year_totals = {k: v for k, v in _other_period_totals(data, "01-H", 0.8).items()
-                             if k[1] == "cong_bo"}
+    # as the ledger keeps them: Σ of the units' inputs per (appendix, row, column), nothing computed
+    data.previous_totals = {
+        **_other_period_totals(data, "02-H", 0.6),
+        **_other_period_totals(data, "03-H", 0.5),
+    }
+    data.last_year_totals = {
+        k: v for k, v in _other_period_totals(data, "01-H", 0.8).items() if k[1] == "cong_bo"
+    }
     return data
 
 
 def _other_period_totals(data: RollupData, appendix: str, factor: float) -> dict:
-    """Province totals of another period: a fraction of this period's inputs, computed cells
-    recomputed by the layout (as the ledger would store them)."""
-    lay = _layout(appendix)
+    """Input totals of another period: a fraction of this period's."""
     sums = province_sums(data, [appendix])
-    inputs = {spec.ref: math.floor(sums.get((spec.ref.row, spec.ref.col), 0) * factor)
-              for spec in lay.input_cells if spec.type in (CellType.count, CellType.amount)}
-    full = lay.evaluate(inputs)
-    return {(appendix, ref.row, ref.col): v for ref, v in full.items() if isinstance(v, (int, float))}
+    return {(appendix, r, c): math.floor(v * factor) for (r, c), v in sums.items() if r != "*"}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -181,8 +257,12 @@ def province_sums(data: RollupData, codes: list[str], unit_filter=lambda vr: Tru
     out: dict = defaultdict(float)
     for td in data.templates:
         for vr in td.values:
-            if vr.appendix in codes and vr.role == "input" and unit_filter(vr) \
-                    and isinstance(vr.value, (int, float)):
+            if (
+                vr.appendix in codes
+                and vr.role == "input"
+                and unit_filter(vr)
+                and isinstance(vr.value, (int, float))
+            ):
                 out[(vr.row_key, vr.column_key)] += vr.value
                 out[("*", vr.column_key)] += vr.value
     return out
@@ -218,7 +298,7 @@ def block_rows(sheet: list[list], scope: str = PROVINCE_SCOPE) -> dict[str, list
     out = {}
     for row in sheet:
         if row and "DỮ LIỆU CHI TIẾT" in str(row[0]):
-            break   # the detail table below the blocks
+            break  # the detail table below the blocks
         if row and row[0] == scope and row[4]:
             out[row[4]] = row
     return out
@@ -253,11 +333,12 @@ def test_areas_unknown_area_named_with_line(tmp_path):
     from cchc_xl.yamlfile import ConfigError
 
     p = tmp_path / "areas.yaml"
-    p.write_text("areas:\n  I: \"Thể chế\"\nlead_fields:\n  STP: {label: \"x\", areas: [I, IX]}\n",
-                 encoding="utf-8")
+    p.write_text(
+        'areas:\n  I: "Thể chế"\nlead_fields:\n  STP: {label: "x", areas: [I, IX]}\n', encoding="utf-8"
+    )
     with pytest.raises(ConfigError, match=r"areas.yaml:4: lead_fields.STP.areas: unknown area 'IX'"):
         load_areas(p)
-    p.write_text("areas:\n  I: \"Thể chế\"\ntypo: 1\n", encoding="utf-8")
+    p.write_text('areas:\n  I: "Thể chế"\ntypo: 1\n', encoding="utf-8")
     with pytest.raises(ConfigError, match="unknown key 'typo'"):
         load_areas(p)
 
@@ -270,7 +351,16 @@ def test_areas_unknown_area_named_with_line(tmp_path):
 def test_sheets_and_headers(cached, formulas, data):
     names = list(cached)
     assert names[0] == STATUS_SHEET
-    for sheet in ("02-H", "01-S", "03-H", "01-TTPVHCC", "02-S", PROVINCE_SHEET, COMPARE_SHEET, PROBLEMS_SHEET):
+    for sheet in (
+        "02-H",
+        "01-S",
+        "03-H",
+        "01-TTPVHCC",
+        "02-S",
+        PROVINCE_SHEET,
+        COMPARE_SHEET,
+        PROBLEMS_SHEET,
+    ):
         assert sheet in names
     for key in load_areas().lead_fields:
         assert field_sheet_name(key) in names
@@ -279,7 +369,7 @@ def test_sheets_and_headers(cached, formulas, data):
     table = ws.tables[next(iter(ws.tables))]
     headers = [c.name for c in table.tableColumns]
     assert headers[:6] == list(DATA_HEADERS)
-    assert headers[6:6 + len(lay.value_cols)] == [column_header(c) for c in lay.value_cols]
+    assert headers[6 : 6 + len(lay.value_cols)] == [column_header(c) for c in lay.value_cols]
     assert "Số hồ sơ nhận giải quyết › Trong đó › Số kỳ trước chuyển qua" in headers
     assert headers[6 + len(lay.value_cols)] == "Tệp nguồn"
     assert table.autoFilter is not None
@@ -300,7 +390,7 @@ def test_province_totals_are_sums_of_units(cached, formulas, data):
             for spec in (s for s in lay.input_cells if s.ref.row == r.key):
                 assert close(rows[r.key][idx[spec.ref.col]], sums[(r.key, spec.ref.col)]), (codes, spec.ref)
                 checked += 1
-        for c in lay.value_cols:   # the total row: Σ over every row (computed sums included)
+        for c in lay.value_cols:  # the total row: Σ over every row (computed sums included)
             if c.spec.type == CellType.count and not c.spec.compute:
                 assert close(rows["tong"][idx[c.key]], sums[("*", c.key)])
         assert checked > 100
@@ -318,22 +408,31 @@ def test_rates_from_totals_not_mean_of_rates(cached, formulas, data):
     idx = header_index(sheet, lay)
     rows = block_rows(sheet)
     s = province_sums(data, ["02-H"])
-    expected = rate(s[("*", "truoc_han")] + s[("*", "dung_han")],
-                    s[("*", "truoc_han")] + s[("*", "dung_han")] + s[("*", "qua_han")])
+    expected = rate(
+        s[("*", "truoc_han")] + s[("*", "dung_han")],
+        s[("*", "truoc_han")] + s[("*", "dung_han")] + s[("*", "qua_han")],
+    )
     got = rows["tong"][idx["ty_le_dung_han"]]
     assert close(got, expected, 1e-9)
-    unit_rates = [vr.value for td in data.templates for vr in td.values
-                  if vr.appendix == "02-H" and vr.row_key == "tong" and vr.column_key == "ty_le_dung_han"]
+    unit_rates = [
+        vr.value
+        for td in data.templates
+        for vr in td.values
+        if vr.appendix == "02-H" and vr.row_key == "tong" and vr.column_key == "ty_le_dung_han"
+    ]
     assert len(unit_rates) == 2
     assert abs(sum(unit_rates) / len(unit_rates) - got) > 0.01
     # row rates too, and the formula is the blueprint's expression over the block's own cells
     for r in ("ho_tich", "dat_dai"):
-        exp = rate(s[(r, "truoc_han")] + s[(r, "dung_han")],
-                   s[(r, "truoc_han")] + s[(r, "dung_han")] + s[(r, "qua_han")])
+        exp = rate(
+            s[(r, "truoc_han")] + s[(r, "dung_han")],
+            s[(r, "truoc_han")] + s[(r, "dung_han")] + s[(r, "qua_han")],
+        )
         assert close(rows[r][idx["ty_le_dung_han"]], exp)
     ws = formulas["02-H"]
     cell = next(r for r in ws.iter_rows() if r[0].value == PROVINCE_SCOPE and r[4].value == "tong")[
-        idx["ty_le_dung_han"]]
+        idx["ty_le_dung_han"]
+    ]
     assert cell.value.startswith("=IFERROR(") and "*100" in cell.value and "AVERAGE" not in cell.value
     assert "!" not in cell.value and "$" not in cell.value  # refers to cells of the same block line
 
@@ -351,12 +450,16 @@ def test_subtotals_by_unit_type_and_district(cached, data):
             assert close(by_s[key][idx[col]], s_sums[(key, col)])
             assert close(by_h[key][idx[col]], h_sums[(key, col)])
         # the computed "Tổng số" column of a subtotal is recomputed from its own sums
-        assert close(by_h[key][idx["tong"]], sum(h_sums[(key, c)] for c in ("cap_tinh", "cap_huyen", "cap_xa")))
+        assert close(
+            by_h[key][idx["tong"]], sum(h_sums[(key, c)] for c in ("cap_tinh", "cap_huyen", "cap_xa"))
+        )
     # a computed row (II.1 = one-stop + inter-linked) recomputed from the summed rows
     total = block_rows(sheet)
     both = province_sums(data, ["01-S", "01-H"])
-    assert close(total["tong_mot_cua"][idx["cap_xa"]],
-                 sum(both[(k, "cap_xa")] for k in ("mot_cua", "lien_thong_cung_cap", "lien_thong_cac_cap")))
+    assert close(
+        total["tong_mot_cua"][idx["cap_xa"]],
+        sum(both[(k, "cap_xa")] for k in ("mot_cua", "lien_thong_cung_cap", "lien_thong_cac_cap")),
+    )
 
     sheet = cached["03-H"]
     lay = _layout("03-H")
@@ -366,12 +469,17 @@ def test_subtotals_by_unit_type_and_district(cached, data):
         assert list(rows) == ["tong"]
         d = province_sums(data, ["03-H"], lambda vr, u=district: vr.unit_code == u)
         assert close(rows["tong"][idx["truc_tuyen"]], d[("*", "truc_tuyen")])
-        assert close(rows["tong"][idx["ty_le_dung_han"]],
-                     rate(d[("*", "truoc_han")] + d[("*", "dung_han")],
-                          d[("*", "truoc_han")] + d[("*", "dung_han")] + d[("*", "qua_han")]))
+        assert close(
+            rows["tong"][idx["ty_le_dung_han"]],
+            rate(
+                d[("*", "truoc_han")] + d[("*", "dung_han")],
+                d[("*", "truoc_han")] + d[("*", "dung_han")] + d[("*", "qua_han")],
+            ),
+        )
     # every commune of both districts is in the detail table, once
     detail = [row for row in sheet if row and row[0] in COMMUNES and str(row[4]).startswith("u_x_")]
     assert sorted(r[4] for r in detail) == sorted(k for v in COMMUNES.values() for k, _ in v)
+    assert all(r[3] == r[0] for r in detail)  # Đơn vị cấp trên/Huyện: the district
 
 
 def test_unit_text_stays_text(formulas, cached):
@@ -382,8 +490,12 @@ def test_unit_text_stays_text(formulas, cached):
     # file names and messages that start with + - @ are strings too
     files = [c for row in formulas["02-H"].iter_rows() for c in row if str(c.value).startswith("+H-")]
     assert files and all(c.data_type == "s" for c in files)
-    msgs = [c for row in formulas[PROBLEMS_SHEET].iter_rows() for c in row
-            if isinstance(c.value, str) and c.value[:1] in ("-", "@")]
+    msgs = [
+        c
+        for row in formulas[PROBLEMS_SHEET].iter_rows()
+        for c in row
+        if isinstance(c.value, str) and c.value[:1] in ("-", "@")
+    ]
     assert len(msgs) == 2 and all(c.data_type == "s" for c in msgs)
     assert not any(c.data_type == "f" for row in formulas[PROBLEMS_SHEET].iter_rows() for c in row)
 
@@ -393,23 +505,23 @@ def test_pooled_template_totals(cached, data):
     lay = _layout("02-S")
     idx = header_index(sheet, lay)
     rows = block_rows(sheet)
-    assert list(rows) == ["tong"]         # a unit's own plans: only the total line is meaningful
+    assert list(rows) == ["tong"]  # a unit's own plans: only the total line is meaningful
     s = province_sums(data, ["02-S"])
     assert close(rows["tong"][idx["so_nhiem_vu"]], s[("*", "so_nhiem_vu")])
-    assert rows["tong"][idx["ten_ke_hoach"]] in ("", None)   # texts are not summed
+    assert rows["tong"][idx["ten_ke_hoach"]] in ("", None)  # texts are not summed
 
 
 def test_status_sheet_counts(cached, formulas, data):
     sheet = cached[STATUS_SHEET]
     labels, values = sheet[2], sheet[3]
-    got = dict(zip(labels[1:9], values[1:9]))
+    got = dict(zip(labels[1:9], values[1:9], strict=True))
     assert got["Số báo cáo phải nộp"] == len(UNITS)
     assert got["Đúng hạn"] == 3 and got["Trễ hạn"] == 2 and got["Chưa nộp"] == 1 and got["Bị từ chối"] == 1
     assert close(got["Tỷ lệ nộp đúng hạn (%)"], 3 / 7 * 100)
     assert got["Báo cáo có lỗi"] == 1
     ws = formulas[STATUS_SHEET]
-    assert ws.cell(4, 3).value.startswith('=COUNTIF(') and "Đúng hạn" in ws.cell(4, 3).value
-    statuses = [row[5] for row in sheet[6:6 + len(UNITS)]]
+    assert ws.cell(4, 3).value.startswith("=COUNTIF(") and "Đúng hạn" in ws.cell(4, 3).value
+    statuses = [row[5] for row in sheet[6 : 6 + len(UNITS)]]
     assert statuses == ["Đúng hạn", "Trễ hạn", "Chưa nộp", "Bị từ chối", "Đúng hạn", "Trễ hạn", "Đúng hạn"]
     assert [row[8] for row in sheet[6:9]] == ["Đạt", "Có cảnh báo", ""]
     # by unit type: Sở on time 1 of 4; huyện 1 of 2
@@ -424,21 +536,50 @@ def test_status_sheet_counts(cached, formulas, data):
 def test_province_and_field_sheets(cached, formulas):
     sheet = cached[PROVINCE_SHEET]
     heads = [row[0] for row in sheet if row and str(row[0]).startswith(("II.", "VII."))]
-    assert heads == ["II. Cải cách thủ tục hành chính",
-                     "VII. Công tác chỉ đạo, điều hành cải cách hành chính"]
+    assert heads == [
+        "II. Cải cách thủ tục hành chính",
+        "VII. Công tác chỉ đạo, điều hành cải cách hành chính",
+    ]
     rows = {(row[0], row[4], row[5]): row[3] for row in sheet if row and row[4]}
     h02 = block_rows(cached["02-H"])
     idx = header_index(cached["02-H"], _layout("02-H"))
     assert close(rows[("02-H", "tong", "ty_le_dung_han")], h02["tong"][idx["ty_le_dung_han"]])
-    assert ("02-H", "ho_tich", "truc_tuyen") not in rows   # lists show their total line only
-    assert ("01-S, 01-H", "cong_bo", "cap_xa") in rows      # fixed tables show every row
+    assert ("02-H", "ho_tich", "truc_tuyen") not in rows  # lists show their total line only
+    assert ("01-S, 01-H", "cong_bo", "cap_xa") in rows  # fixed tables show every row
     ws = formulas[PROVINCE_SHEET]
-    refs = [c.value for row in ws.iter_rows() for c in row if isinstance(c.value, str) and c.value.startswith("='02-H'!")]
+    refs = [
+        c.value
+        for row in ws.iter_rows()
+        for c in row
+        if isinstance(c.value, str) and c.value.startswith("='02-H'!")
+    ]
     assert refs
     vp = {(row[0], row[4], row[5]): row[3] for row in cached[field_sheet_name("VP")] if row and row[4]}
     assert vp[("02-H", "tong", "truc_tuyen")] == rows[("02-H", "tong", "truc_tuyen")]
-    skhcn = [row for row in cached[field_sheet_name("SKHCN")] if row and row[4]]
-    assert all("ISO" in str(row[1]) for row in skhcn[1:])   # row_filter
+    skhcn = [row for row in cached[field_sheet_name("SKHCN")] if row and row[4]][1:]
+    assert skhcn and all("ISO" in str(row[1]) for row in skhcn)  # row_filter
+    assert {row[4] for row in skhcn} == {"hdh_cong_bo_iso"}
+    assert not any(row[0] == "02-S" for row in cached[field_sheet_name("SKHCN")] if row)
+
+
+def test_multi_period_sums_counts_not_percentages(cached, data):
+    sheet = cached["PL1-TK"]
+    lay = _layout("PL1-TK")
+    idx = header_index(sheet, lay)
+    rows = block_rows(sheet)
+    s = province_sums(data, ["PL1-TK"])
+    seen = set()
+    for spec in lay.input_cells:
+        got = rows[spec.ref.row][idx[spec.ref.col]]
+        if spec.type in (CellType.count, CellType.yesno, CellType.decimal):
+            assert close(got, s[(spec.ref.row, spec.ref.col)]), spec.ref
+        else:  # an entered percentage or a text is never added up
+            assert got in ("", None), spec.ref
+        seen.add(spec.type)
+    assert {CellType.count, CellType.yesno, CellType.percent, CellType.decimal} <= seen
+    for spec in lay.computed_cells:  # computed rows recomputed from the summed rows
+        parts = [r.strip() for r in spec.expr.text.split("+")]
+        assert close(rows[spec.ref.row][idx[spec.ref.col]], sum(s[(p, spec.ref.col)] for p in parts))
 
 
 def test_compare_sheet(cached, data):
@@ -448,28 +589,59 @@ def test_compare_sheet(cached, data):
     assert "Riêng kỳ này (Quý IV)" in header
     assert any("Quý III = 9 tháng − 6 tháng" in str(row[0]) for row in sheet[:4])
     col = {h: i for i, h in enumerate(header)}
-    lines = {(row[0], row[col["Mã dòng"]], row[col["Mã cột"]]): row for row in sheet
-             if row and row[0] in ("02-H", "01-H", "01-S") and len(row) > col["Mã cột"]}
+    lines = {
+        (row[0], row[col["Mã dòng"]], row[col["Mã cột"]]): row
+        for row in sheet
+        if row and row[0] in ("02-H", "01-H", "01-S") and len(row) > col["Mã cột"]
+    }
     s = province_sums(data, ["02-H"])
-    prev = data.previous_totals
-    # quarter-only counts: cumulative minus previous
+    prev = defaultdict(float)  # the previous period's province totals, Σ over rows here
+    for (appx, r, c), v in data.previous_totals.items():
+        if appx == "02-H":
+            prev[c] += v
+    assert ("02-H", "tong", "truc_tuyen") not in data.previous_totals
+    # quarter-only counts: cumulative minus previous (the previous total row derived from its rows)
     cur = lines[("02-H", "tong", "truc_tuyen")]
     assert close(cur[3], s[("*", "truc_tuyen")])
-    assert close(cur[col["Riêng kỳ này (Quý IV)"]], s[("*", "truc_tuyen")] - prev[("02-H", "tong", "truc_tuyen")])
-    # quarter-only rate: recomputed from quarter-only counts, not the difference of two rates
-    q = {k: s[("*", k)] - prev[("02-H", "tong", k)] for k in ("truoc_han", "dung_han", "qua_han")}
-    expected = rate(q["truoc_han"] + q["dung_han"], q["truoc_han"] + q["dung_han"] + q["qua_han"])
+    assert close(cur[col[PREVIOUS.label]], prev["truc_tuyen"])
+    assert close(cur[col["Riêng kỳ này (Quý IV)"]], s[("*", "truc_tuyen")] - prev["truc_tuyen"])
+    # the previous rate is recomputed from the previous totals
     r = lines[("02-H", "tong", "ty_le_dung_han")]
+    prev_rate = rate(
+        prev["truoc_han"] + prev["dung_han"], prev["truoc_han"] + prev["dung_han"] + prev["qua_han"]
+    )
+    assert close(r[col[PREVIOUS.label]], prev_rate)
+    assert close(r[col["Thay đổi so với kỳ trước"]], r[3] - prev_rate)
+    # quarter-only rate: recomputed from quarter-only counts, not the difference of two rates
+    q = {k: s[("*", k)] - prev[k] for k in ("truoc_han", "dung_han", "qua_han")}
+    expected = rate(q["truoc_han"] + q["dung_han"], q["truoc_han"] + q["dung_han"] + q["qua_han"])
     assert close(r[col["Riêng kỳ này (Quý IV)"]], expected)
-    assert not close(expected, r[3] - prev[("02-H", "tong", "ty_le_dung_han")])
-    assert close(r[col["Thay đổi so với kỳ trước"]], r[3] - prev[("02-H", "tong", "ty_le_dung_han")])
+    assert not close(expected, r[3] - prev_rate)
+    # a row of the list, and the commune table's single total line
+    row = lines[("02-H", "dat_dai", "gq_tong")]
+    pg = sum(data.previous_totals[("02-H", "dat_dai", k)] for k in ("truoc_han", "dung_han", "qua_han"))
+    assert close(row[col[PREVIOUS.label]], pg)
+    x = province_sums(data, ["03-H"])
+    px = sum(v for (a, _r, c), v in data.previous_totals.items() if a == "03-H" and c == "truc_tuyen")
+    t = next(v for k, v in lines_all(sheet, col).items() if k == ("03-H", "tong", "truc_tuyen"))
+    assert close(t[3], x[("*", "truc_tuyen")]) and close(t[col[PREVIOUS.label]], px)
     # last year: per appendix (01-H only, from the districts), though 01-S and 01-H share one sheet
     ly = lines[("01-H", "cong_bo", "cap_huyen")]
     h = province_sums(data, ["01-H"])
     assert close(ly[3], h[("cong_bo", "cap_huyen")])
-    assert close(ly[col["Thay đổi so với cùng kỳ năm trước"]],
-                 h[("cong_bo", "cap_huyen")] - data.last_year_totals[("01-H", "cong_bo", "cap_huyen")])
-    assert not any(k[0] == "01-S" for k in lines)   # no figures of other periods for 01-S
+    assert close(
+        ly[col["Thay đổi so với cùng kỳ năm trước"]],
+        h[("cong_bo", "cap_huyen")] - data.last_year_totals[("01-H", "cong_bo", "cap_huyen")],
+    )
+    assert not any(k[0] == "01-S" for k in lines)  # no figures of other periods for 01-S
+
+
+def lines_all(sheet, col) -> dict:
+    return {
+        (row[0], row[col["Mã dòng"]], row[col["Mã cột"]]): row
+        for row in sheet
+        if row and len(row) > col["Mã cột"] and row[col["Mã cột"]]
+    }
 
 
 def test_problems_sheet(cached):
@@ -505,12 +677,15 @@ def test_field_workbooks(tmp_path, data, cached):
     vp = next(p for p in paths if p.name.endswith("-VP.xlsx"))
     wb = CalamineWorkbook.from_path(str(vp))
     assert wb.sheet_names == [STATUS_SHEET, field_sheet_name("VP")]
-    rows = {(row[0], row[4], row[5]): row[3] for row in wb.get_sheet_by_name(field_sheet_name("VP")).to_python()
-            if row and row[4]}
+    rows = {
+        (row[0], row[4], row[5]): row[3]
+        for row in wb.get_sheet_by_name(field_sheet_name("VP")).to_python()
+        if row and row[4]
+    }
     full = {(row[0], row[4], row[5]): row[3] for row in cached[field_sheet_name("VP")] if row and row[4]}
     assert rows == full and rows
     ws = openpyxl.load_workbook(vp)[field_sheet_name("VP")]
-    assert not any(c.data_type == "f" for row in ws.iter_rows() for c in row)   # values, no broken links
+    assert not any(c.data_type == "f" for row in ws.iter_rows() for c in row)  # values, no broken links
     with pytest.raises(ValueError, match="XYZ"):
         write_rollup(data, tmp_path / "x.xlsx", only_field="XYZ")
 
@@ -537,4 +712,17 @@ def test_libreoffice_recalculation_matches_cached_values(tmp_path, book, cached)
     lay = _layout("02-H")
     idx = header_index(cached["02-H"], lay)
     fresh = block_rows(wb.get_sheet_by_name("02-H").to_python())
-    assert close(fresh["tong"][idx["ty_le_dung_han"]], block_rows(cached["02-H"])["tong"][idx["ty_le_dung_han"]])
+    assert close(
+        fresh["tong"][idx["ty_le_dung_han"]], block_rows(cached["02-H"])["tong"][idx["ty_le_dung_han"]]
+    )
+
+
+def test_file_mode_follows_umask_not_tempfile(tmp_path, data):
+    import os
+
+    old = os.umask(0o022)
+    try:
+        p = write_rollup(data, tmp_path / "mode.xlsx")
+    finally:
+        os.umask(old)
+    assert p.stat().st_mode & 0o777 == 0o644

@@ -174,8 +174,16 @@ class Province:
         except KeyError:
             raise KeyError(f"đơn vị {code!r} không có trong danh mục đơn vị của {self.info.name}") from None
 
+    @cached_property
+    def _communes(self) -> dict[str, list[Unit]]:
+        out: dict[str, list[Unit]] = {}
+        for u in self.units:
+            if u.type == "X" and u.parent:
+                out.setdefault(u.parent, []).append(u)
+        return out
+
     def communes_of(self, code: str) -> list[Unit]:
-        return [u for u in self.units if u.parent == code and u.type == "X"]
+        return list(self._communes.get(code, []))
 
     def reporting_units(self) -> list[Unit]:
         return [u for u in self.units if u.type in self.regime.unit_types]

@@ -45,14 +45,14 @@ class LeadField(NamedTuple):
 
 @dataclass(frozen=True)
 class Areas:
-    areas: dict[str, str]                 # area key -> label, in file order
-    lead_fields: dict[str, LeadField]     # lead unit type -> its field
+    areas: dict[str, str]  # area key -> label, in file order
+    lead_fields: dict[str, LeadField]  # lead unit type -> its field
 
     def label(self, key: str | None) -> str | None:
         return self.areas.get(area_key(key)) if key else None
 
     def heading(self, key: str | None) -> str:
-        """"II. Cải cách thủ tục hành chính"; the key itself for an unknown area."""
+        """ "II. Cải cách thủ tục hành chính"; the key itself for an unknown area."""
         k = area_key(key)
         if not k:
             return "Chưa xếp lĩnh vực cải cách hành chính"
@@ -82,14 +82,20 @@ def load_areas(path: Path | str | None = None) -> Areas:
     for unit_type, lead in model.lead_fields.items():
         for i, a in enumerate(lead.areas):
             if a not in model.areas:
-                line = lines.get(("lead_fields", unit_type, "areas", i), lines.get(("lead_fields", unit_type), 1))
-                problems.append(f"{line}: lead_fields.{unit_type}.areas: unknown area {a!r} "
-                                f"(known: {', '.join(model.areas)})")
+                line = lines.get(
+                    ("lead_fields", unit_type, "areas", i), lines.get(("lead_fields", unit_type), 1)
+                )
+                problems.append(
+                    f"{line}: lead_fields.{unit_type}.areas: unknown area {a!r} "
+                    f"(known: {', '.join(model.areas)})"
+                )
     if problems:
         raise ConfigError(path, problems)
     return Areas(
         areas=dict(model.areas),
-        lead_fields={k: LeadField(v.label, tuple(v.areas), v.row_filter) for k, v in model.lead_fields.items()},
+        lead_fields={
+            k: LeadField(v.label, tuple(v.areas), v.row_filter) for k, v in model.lead_fields.items()
+        },
     )
 
 

@@ -105,8 +105,9 @@ def unit_type_label(unit_type: str | None) -> str:
 # =============================================================================================
 
 
-def write_rollup(data: RollupData, path: Path, *, only_field: str | None = None,
-                 areas: Areas | None = None) -> Path:
+def write_rollup(
+    data: RollupData, path: Path, *, only_field: str | None = None, areas: Areas | None = None
+) -> Path:
     """Write the roll-up workbook to ``path`` (atomically) and return the path.
 
     With ``only_field`` (a lead unit type, e.g. ``"STP"``) the workbook holds only the submission
@@ -115,8 +116,10 @@ def write_rollup(data: RollupData, path: Path, *, only_field: str | None = None,
     areas = areas or default_areas()
     fields = _lead_fields(data, areas)
     if only_field is not None and only_field not in fields:
-        raise ValueError(f"không có lĩnh vực của cơ quan chủ trì {only_field!r}; "
-                         f"các lĩnh vực: {', '.join(fields) or '(không có)'}")
+        raise ValueError(
+            f"không có lĩnh vực của cơ quan chủ trì {only_field!r}; "
+            f"các lĩnh vực: {', '.join(fields) or '(không có)'}"
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".~{path.stem}-", suffix=".xlsx", dir=path.parent)
     os.close(fd)
@@ -127,11 +130,29 @@ def write_rollup(data: RollupData, path: Path, *, only_field: str | None = None,
             _Writer(wb, data, areas, fields, only_field).write()
         finally:
             wb.close()
+        os.chmod(tmp, _file_mode(path))
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
     return path
+
+
+def _file_mode(path: Path) -> int:
+    """The mode the finished file gets: that of the file it replaces, else 0666 less the umask
+    (a temporary file is created 0600, which would hide the roll-up from colleagues)."""
+    try:
+        return path.stat().st_mode & 0o777
+    except OSError:
+        pass
+    umask = 0o022
+    try:
+        for line in Path("/proc/self/status").read_text(encoding="ascii").splitlines():
+            if line.startswith("Umask:"):
+                umask = int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    return 0o666 & ~umask
 
 
 def write_field_workbooks(data: RollupData, out_dir: Path, *, areas: Areas | None = None) -> list[Path]:
@@ -157,8 +178,9 @@ def _lead_fields(data: RollupData, areas: Areas) -> dict[str, LeadField]:
     for key, keys in data.lead_fields.items():
         known = areas.lead_fields.get(key)
         label = known.label if known else unit_type_label(key)
-        out[key] = LeadField(label, tuple(area_key(a) for a in keys if area_key(a)),
-                             known.row_filter if known else None)
+        out[key] = LeadField(
+            label, tuple(area_key(a) for a in keys if area_key(a)), known.row_filter if known else None
+        )
     return out
 
 
@@ -202,20 +224,33 @@ class _Fmt:
 
     def data(self, ctype: CellType):
         if ctype not in self._data:
-            self._data[ctype] = self._wb.add_format({
-                **self._base, "border": 1, "num_format": NUMBER_FORMATS.get(ctype, "General"),
-                "text_wrap": ctype in (CellType.text, CellType.choice, CellType.unit_ref),
-            })
+            self._data[ctype] = self._wb.add_format(
+                {
+                    **self._base,
+                    "border": 1,
+                    "num_format": NUMBER_FORMATS.get(ctype, "General"),
+                    "text_wrap": ctype in (CellType.text, CellType.choice, CellType.unit_ref),
+                }
+            )
         return self._data[ctype]
 
     def sum(self, ctype: CellType | None, *, bold: bool = False):
         key = (ctype, bold)
         if key not in self._sum:
-            num = NUMBER_FORMATS.get(ctype, "#,##0.##") if ctype in SUMMABLE | {CellType.percent} \
+            num = (
+                NUMBER_FORMATS.get(ctype, "#,##0.##")
+                if ctype in SUMMABLE | {CellType.percent}
                 else "#,##0.##"
-            self._sum[key] = self._wb.add_format({
-                **self._base, "border": 1, "num_format": num, "bg_color": COMPUTED_FILL, "bold": bold,
-            })
+            )
+            self._sum[key] = self._wb.add_format(
+                {
+                    **self._base,
+                    "border": 1,
+                    "num_format": num,
+                    "bg_color": COMPUTED_FILL,
+                    "bold": bold,
+                }
+            )
         return self._sum[key]
 
 
@@ -271,12 +306,28 @@ class _Widths:
             ws.set_column(col, col, w)
 
 
+def _text_lines(text: object, width: float) -> int:
+    """How many lines a wrapped text takes in a column of this width (Times New Roman 11)."""
+    if text is None or text == "":
+        return 1
+    per = max(1.0, width * 1.15)
+    return sum(max(1, math.ceil(len(part) / per)) for part in str(text).split("\n"))
+
+
+def _fit_row(ws, row: int, pieces: Iterable[tuple[object, float]], *, cap: float = 160) -> None:
+    """Give a row the height its wrapped texts need (neither Excel nor LibreOffice does it on load
+    for every client, and a printed page must not clip labels)."""
+    n = max((_text_lines(t, w) for t, w in pieces), default=1)
+    if n > 1:
+        ws.set_row(row, min(cap, n * 14.5 + 2))
+
+
 def _print_setup(ws, header_rows: tuple[int, int] | None = None) -> None:
-    ws.set_paper(9)          # A4
+    ws.set_paper(9)  # A4
     ws.set_landscape()
-    ws.fit_to_pages(1, 0)    # fit to width, as many pages tall as needed
+    ws.fit_to_pages(1, 0)  # fit to width, as many pages tall as needed
     ws.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
-    ws.set_footer("&C&\"Times New Roman\"Trang &P/&N")
+    ws.set_footer('&C&"Times New Roman"Trang &P/&N')
     if header_rows:
         ws.repeat_rows(*header_rows)
 
@@ -291,7 +342,7 @@ class _SheetNames:
         name, i = base, 2
         while name.casefold() in self._used or name.casefold() == "history":
             suffix = f" ({i})"
-            name = base[:31 - len(suffix)] + suffix
+            name = base[: 31 - len(suffix)] + suffix
             i += 1
         self._used.add(name.casefold())
         return name
@@ -317,15 +368,15 @@ class _Entry:
     source_file: str
     source_sheet: str
     values: dict[str, object] = field(default_factory=dict)
-    cells: dict[str, str] = field(default_factory=dict)   # column key -> source cell
+    cells: dict[str, str] = field(default_factory=dict)  # column key -> source cell
 
 
 @dataclass
 class _Line:
     """One line of a summary block."""
 
-    key: str          # unique within its block
-    row_key: str      # the row criterion (Mã dòng); "" for a line over every row
+    key: str  # unique within its block
+    row_key: str  # the row criterion (Mã dòng); "" for a line over every row
     label: str
     stt: str = ""
     kind: str = "data"  # heading | data | total | pooled
@@ -335,12 +386,12 @@ class _Line:
 @dataclass
 class _Block:
     lines: list[_Line]
-    group: str | None = None       # None (province) | "type" | "unit"
-    value: str = PROVINCE_SCOPE    # criterion in column A
-    name: str = ""                 # column B
-    units: int = 0                 # column D
+    group: str | None = None  # None (province) | "type" | "unit"
+    value: str = PROVINCE_SCOPE  # criterion in column A
+    name: str = ""  # column B
+    units: int = 0  # column D
     select: Callable[[_Entry], bool] = lambda e: True
-    rows: dict[str, int] = field(default_factory=dict)   # line key -> sheet row
+    rows: dict[str, int] = field(default_factory=dict)  # line key -> sheet row
     values: dict[tuple[str, str], object] = field(default_factory=dict)
 
     @property
@@ -366,11 +417,15 @@ class _Template:
         self.stock = "tại thời điểm" in (self.bp.subtitle or "").casefold()
         # Rows that mean the same thing in every unit's table are totalled row by row; rows that
         # do not (a district's communes, a unit's own plans, grouped entries) only in one line.
-        self.mode = "rows" if self.bp.kind in ("fixed", "multi_period") or (src and src.vocabulary) \
-            else "pooled"
+        self.mode = (
+            "rows" if self.bp.kind in ("fixed", "multi_period") or (src and src.vocabulary) else "pooled"
+        )
         self.entries = self._pivot(td.values, unit_order)
-        self.appendices = [c for c in dict.fromkeys([*td.codes, *(e.appendix for e in self.entries)])
-                           if any(e.appendix == c for e in self.entries)]
+        self.appendices = [
+            c
+            for c in dict.fromkeys([*td.codes, *(e.appendix for e in self.entries)])
+            if any(e.appendix == c for e in self.entries)
+        ]
         self.codes = list(dict.fromkeys(td.codes or self.bp.code_list))
         self.units = list(dict.fromkeys(e.unit_code for e in self.entries))
         self._extra_exprs: dict[tuple[str, str], Expr | None] = {}
@@ -385,16 +440,27 @@ class _Template:
         first_seen: dict[str, int] = {}
         for vr in values:
             if self._row_kind.get(vr.row_key) in ("total", "heading", "group"):
-                continue   # totals are recomputed from the rows, never taken from the units
+                continue  # totals are recomputed from the rows, never taken from the units
             if vr.column_key not in self.col_keys:
                 continue
             key = (vr.unit_code, vr.part, vr.row_key)
             e = entries.get(key)
             if e is None:
-                label = vr.row_label or (self.layout.row(vr.row_key).label
-                                         if vr.row_key in self._row_index else "")
-                e = entries[key] = _Entry(vr.unit_code, vr.part, vr.row_key, vr.unit_name, vr.unit_type,
-                                          vr.parent, vr.appendix, label, vr.source_file, vr.source_sheet)
+                label = vr.row_label or (
+                    self.layout.row(vr.row_key).label if vr.row_key in self._row_index else ""
+                )
+                e = entries[key] = _Entry(
+                    vr.unit_code,
+                    vr.part,
+                    vr.row_key,
+                    vr.unit_name,
+                    vr.unit_type,
+                    vr.parent,
+                    vr.appendix,
+                    label,
+                    vr.source_file,
+                    vr.source_sheet,
+                )
             first_seen.setdefault(vr.row_key, len(first_seen))
             e.values[vr.column_key] = vr.value
             if vr.source_cell:
@@ -402,8 +468,12 @@ class _Template:
         n = len(self._row_index)
 
         def order(e: _Entry):
-            return (unit_order.get(e.unit_code, len(unit_order)), e.unit_code, e.part,
-                    self._row_index.get(e.row_key, n + first_seen.get(e.row_key, 0)))
+            return (
+                unit_order.get(e.unit_code, len(unit_order)),
+                e.unit_code,
+                e.part,
+                self._row_index.get(e.row_key, n + first_seen.get(e.row_key, 0)),
+            )
 
         return sorted(entries.values(), key=order)
 
@@ -425,13 +495,14 @@ class _Template:
             kind = "heading" if r.kind in ("heading", "group") else "data"
             lines.append(_Line(r.key, r.key, r.label, r.stt, kind, r.level))
         known = set(self._row_index)
-        for e in self.entries:   # rows a unit sent that this layout does not know (another version)
+        for e in self.entries:  # rows a unit sent that this layout does not know (another version)
             if e.row_key not in known:
                 known.add(e.row_key)
                 lines.append(_Line(e.row_key, e.row_key, e.row_label or e.row_key, "", "data"))
         if self.total_key:
-            lines.append(_Line(self.total_key, self.total_key, self.layout.row(self.total_key).label,
-                               kind="total"))
+            lines.append(
+                _Line(self.total_key, self.total_key, self.layout.row(self.total_key).label, kind="total")
+            )
         return lines
 
     def group_lines(self) -> list[_Line]:
@@ -449,21 +520,34 @@ class _Template:
         return lines
 
     def build_groups(self) -> None:
-        types = sorted({e.unit_type for e in self.entries},
-                       key=lambda t: (UNIT_TYPES.index(t) if t in UNIT_TYPES else len(UNIT_TYPES), t))
+        types = sorted(
+            {e.unit_type for e in self.entries},
+            key=lambda t: (UNIT_TYPES.index(t) if t in UNIT_TYPES else len(UNIT_TYPES), t),
+        )
         blocks = []
         for t in types:
             n = len({e.unit_code for e in self.entries if e.unit_type == t})
-            blocks.append(_Block(self.group_lines(), "type", unit_type_label(t), f"{n} đơn vị", n,
-                                 select=lambda e, t=t: e.unit_type == t))
+            blocks.append(
+                _Block(
+                    self.group_lines(),
+                    "type",
+                    unit_type_label(t),
+                    f"{n} đơn vị",
+                    n,
+                    select=lambda e, t=t: e.unit_type == t,
+                )
+            )
         self.groups.append(("TỔNG HỢP THEO LOẠI ĐƠN VỊ", blocks))
         if self.communes:
             blocks = []
             for u in self.units:
                 name = next(e.unit_name for e in self.entries if e.unit_code == u)
-                blocks.append(_Block(self.group_lines(), "unit", u, name, 1,
-                                     select=lambda e, u=u: e.unit_code == u))
-            self.groups.append(("TỔNG HỢP THEO HUYỆN (ĐƠN VỊ CẤP HUYỆN, TỪ CÁC XÃ, PHƯỜNG, THỊ TRẤN)", blocks))
+                blocks.append(
+                    _Block(self.group_lines(), "unit", u, name, 1, select=lambda e, u=u: e.unit_code == u)
+                )
+            self.groups.append(
+                ("TỔNG HỢP THEO HUYỆN (ĐƠN VỊ CẤP HUYỆN, TỪ CÁC XÃ, PHƯỜNG, THỊ TRẤN)", blocks)
+            )
         self.province.units = len(self.units)
 
     # -- what a summary cell is -------------------------------------------------------------------
@@ -472,8 +556,11 @@ class _Template:
         key = (row_key, col)
         if key not in self._extra_exprs:
             spec = self.layout.col(col).spec
-            self._extra_exprs[key] = Expr(spec.compute, Scope("row", row_key), [row_key], self.col_keys) \
-                if spec and spec.compute else None
+            self._extra_exprs[key] = (
+                Expr(spec.compute, Scope("row", row_key), [row_key], self.col_keys)
+                if spec and spec.compute
+                else None
+            )
         return self._extra_exprs[key]
 
     def cell_type(self, line: _Line, col: str) -> CellType:
@@ -500,7 +587,7 @@ class _Template:
                 return None
             ctype = spec.type if spec is not None else base
             return ("sum_all",) if ctype in SUMMABLE and not lc.spec.compute else None
-        if line.row_key not in self._row_index:     # a row this layout does not know
+        if line.row_key not in self._row_index:  # a row this layout does not know
             e = self._extra_expr(line.row_key, col)
             if e is not None:
                 return ("expr", e, lambda ref, k=line.key: k)
@@ -524,17 +611,40 @@ class _Template:
 
     # -- Python evaluation (the cached values) ---------------------------------------------------
 
-    def evaluate(self, block: _Block, select: Callable[[_Entry], bool] | None = None) -> dict:
+    def evaluate(
+        self,
+        block: _Block,
+        select: Callable[[_Entry], bool] | None = None,
+        *,
+        totals: dict[tuple[str, str], float] | None = None,
+    ) -> dict:
+        """Every cell of a block, as its formulas compute it.
+
+        Inputs are summed over the entries ``select`` keeps (default: the block's own selection);
+        with ``totals`` ((row, column) -> province total of another period, as the ledger keeps
+        them) those are the inputs instead, and a computed cell the ledger also has is taken as is.
+        """
         select = select or block.select
         sums_row: dict[tuple[str, str], float] = {}
         sums_all: dict[str, float] = {}
-        for e in self.entries:
-            if not select(e):
-                continue
-            for col, v in e.values.items():
-                if _is_number(v):
-                    sums_row[(e.row_key, col)] = sums_row.get((e.row_key, col), 0) + v
+        given: dict[tuple[str, str], float] = {}
+        if totals is None:
+            for e in self.entries:
+                if not select(e):
+                    continue
+                for col, v in e.values.items():
+                    if _is_number(v):
+                        sums_row[(e.row_key, col)] = sums_row.get((e.row_key, col), 0) + v
+                        sums_all[col] = sums_all.get(col, 0) + v
+        else:
+            given = totals
+            sums_row = dict(totals)
+            for (row, col), v in totals.items():
+                if self._row_kind.get(row) not in ("total", "heading", "group") and row != "tong":
                     sums_all[col] = sums_all.get(col, 0) + v
+            for col in self.col_keys:
+                if self.total_key and (self.total_key, col) in totals:
+                    sums_all[col] = totals[(self.total_key, col)]
         by_key = {ln.key: ln for ln in block.lines}
         memo: dict[tuple[str, str], object] = {}
         pending = object()
@@ -553,11 +663,15 @@ class _Template:
                 v = sums_row.get((line.row_key, col), 0)
             elif kind[0] == "sum_all":
                 v = sums_all.get(col, 0)
+            elif (line.row_key, col) in given:
+                v = given[(line.row_key, col)]
             else:
                 memo[k] = pending
                 _, expr, mapper = kind
-                v = expr.evaluate(lambda ref: val(mapper(ref), ref.col),
-                                  lambda rng: [val(ln.key, rng.col) for ln in block.data_lines])
+                v = expr.evaluate(
+                    lambda ref: val(mapper(ref), ref.col),
+                    lambda rng: [val(ln.key, rng.col) for ln in block.data_lines],
+                )
             memo[k] = v
             return v
 
@@ -566,8 +680,10 @@ class _Template:
     # -- Excel ------------------------------------------------------------------------------------
 
     def data_range(self, col: int) -> str:
-        return f"{a1(self.data_first, col, abs_row=True, abs_col=True)}:" \
-               f"{a1(self.data_last, col, abs_row=True, abs_col=True)}"
+        return (
+            f"{a1(self.data_first, col, abs_row=True, abs_col=True)}:"
+            f"{a1(self.data_last, col, abs_row=True, abs_col=True)}"
+        )
 
     def formula(self, block: _Block, line: _Line, col: str) -> str | None:
         kind = self.cell_kind(line, col)
@@ -591,8 +707,10 @@ class _Template:
         return expr.to_excel(lambda ref: a1(block.rows[mapper(ref)], self.col_index[ref.col]), rng)
 
     def address(self, block: _Block, line: _Line, col: str) -> str:
-        return f"{quote_sheetname(self.sheet)}!" \
-               f"{a1(block.rows[line.key], self.col_index[col], abs_row=True, abs_col=True)}"
+        return (
+            f"{quote_sheetname(self.sheet)}!"
+            f"{a1(block.rows[line.key], self.col_index[col], abs_row=True, abs_col=True)}"
+        )
 
 
 # =============================================================================================
@@ -623,8 +741,9 @@ class _Item:
 
 
 class _Writer:
-    def __init__(self, wb, data: RollupData, areas: Areas, fields: dict[str, LeadField],
-                 only_field: str | None):
+    def __init__(
+        self, wb, data: RollupData, areas: Areas, fields: dict[str, LeadField], only_field: str | None
+    ):
         self.wb = wb
         self.data = data
         self.areas = areas
@@ -637,13 +756,18 @@ class _Writer:
         for s in data.submissions:
             order.setdefault(s.unit_code, len(order))
         self.templates: list[_Template] = []
-        reserved = [STATUS_SHEET, PROVINCE_SHEET, COMPARE_SHEET, PROBLEMS_SHEET,
-                    *(field_sheet_name(k) for k in fields)]
+        reserved = [
+            STATUS_SHEET,
+            PROVINCE_SHEET,
+            COMPARE_SHEET,
+            PROBLEMS_SHEET,
+            *(field_sheet_name(k) for k in fields),
+        ]
         for name in reserved:
             self.names.take(name)
         for td in data.templates:
             if td.layout.blueprint.kind == "outline":
-                continue   # narrative outlines have no figures to total
+                continue  # narrative outlines have no figures to total
             wanted = (td.codes or td.layout.blueprint.code_list or [td.blueprint_id])[0]
             tpl = _Template(td, self.names.take(wanted), order)
             tpl.build_groups()
@@ -655,8 +779,10 @@ class _Writer:
         d = self.data
         ws.write_string(0, 0, title, self.f.title)
         w0, w1 = d.window
-        sub = (f"{d.province_name} — {d.period.label} — hạn nộp {d.deadline:%d/%m/%Y} — "
-               f"số liệu từ {w0:%d/%m/%Y} đến {w1:%d/%m/%Y} — lập lúc {d.generated_at:%H:%M %d/%m/%Y}")
+        sub = (
+            f"{d.province_name} — {d.period.label} — hạn nộp {d.deadline:%d/%m/%Y} — "
+            f"số liệu từ {w0:%d/%m/%Y} đến {w1:%d/%m/%Y} — lập lúc {d.generated_at:%H:%M %d/%m/%Y}"
+        )
         ws.write_string(1, 0, sub, self.f.subtitle)
         ws.set_row(0, 21)
 
@@ -680,15 +806,24 @@ class _Writer:
             out.append(name)
         return out
 
-    def _add_table(self, ws, first_row: int, first_col: int, n_rows: int, headers: list[str],
-                   wanted_name: str) -> int:
+    def _add_table(
+        self, ws, first_row: int, first_col: int, n_rows: int, headers: list[str], wanted_name: str
+    ) -> int:
         """An Excel table (with filters) at ``first_row``; returns its last row (>= one data row)."""
         last = first_row + max(1, n_rows)
-        ws.add_table(first_row, first_col, last, first_col + len(headers) - 1, {
-            "name": self._table_name(wanted_name),
-            "style": "Table Style Light 9",
-            "columns": [{"header": h, "header_format": self.f.header} for h in self._unique_headers(headers)],
-        })
+        ws.add_table(
+            first_row,
+            first_col,
+            last,
+            first_col + len(headers) - 1,
+            {
+                "name": self._table_name(wanted_name),
+                "style": "Table Style Light 9",
+                "columns": [
+                    {"header": h, "header_format": self.f.header} for h in self._unique_headers(headers)
+                ],
+            },
+        )
         return last
 
     # -- workbook -----------------------------------------------------------------------------------
@@ -696,9 +831,12 @@ class _Writer:
     def write(self) -> None:
         d = self.data
         created = d.generated_at.replace(tzinfo=None) if isinstance(d.generated_at, dt.datetime) else None
-        props = {"title": f"Tổng hợp báo cáo cải cách hành chính {d.period.label}",
-                 "subject": f"{d.province_name} — {d.period.label}", "company": d.province_name,
-                 "comments": "Tạo bởi cchc_xl"}
+        props = {
+            "title": f"Tổng hợp báo cáo cải cách hành chính {d.period.label}",
+            "subject": f"{d.province_name} — {d.period.label}",
+            "company": d.province_name,
+            "comments": "Tạo bởi cchc_xl",
+        }
         if created:
             props["created"] = created
         self.wb.set_properties(props)
@@ -720,9 +858,22 @@ class _Writer:
         ws = self.wb.add_worksheet(STATUS_SHEET)
         f, subs = self.f, self.data.submissions
         self._title(ws, f"TÌNH HÌNH NỘP BÁO CÁO CẢI CÁCH HÀNH CHÍNH {self.data.period.label.upper()}")
-        headers = ["STT", "Mã đơn vị", "Tên đơn vị", "Loại đơn vị", "Phần báo cáo (bộ phận phụ trách)",
-                   "Trạng thái", "Số ngày trễ", "Biểu còn thiếu", "Kết luận kiểm tra", "Số lỗi",
-                   "Số cảnh báo", "Số lần gửi", "Tệp", "Thời điểm nhận"]
+        headers = [
+            "STT",
+            "Mã đơn vị",
+            "Tên đơn vị",
+            "Loại đơn vị",
+            "Phần báo cáo (bộ phận phụ trách)",
+            "Trạng thái",
+            "Số ngày trễ",
+            "Biểu còn thiếu",
+            "Kết luận kiểm tra",
+            "Số lỗi",
+            "Số cảnh báo",
+            "Số lần gửi",
+            "Tệp",
+            "Thời điểm nhận",
+        ]
         head = 5
         first = head + 1
         last = self._add_table(ws, head, 0, len(subs), headers, "NopBaoCao")
@@ -731,10 +882,22 @@ class _Writer:
             widths.see(i, h, cap=18)
         for i, s in enumerate(subs):
             r = first + i
-            row = [i + 1, s.unit_code, s.unit_name, unit_type_label(s.unit_type), s.owner,
-                   STATUS_LABELS.get(s.status, s.status), s.days_late, ", ".join(s.missing_codes),
-                   VERDICT_LABELS.get(s.verdict or "", s.verdict or ""), s.errors, s.warnings, s.versions,
-                   s.file or "", s.received_at]
+            row = [
+                i + 1,
+                s.unit_code,
+                s.unit_name,
+                unit_type_label(s.unit_type),
+                s.owner,
+                STATUS_LABELS.get(s.status, s.status),
+                s.days_late,
+                ", ".join(s.missing_codes),
+                VERDICT_LABELS.get(s.verdict or "", s.verdict or ""),
+                s.errors,
+                s.warnings,
+                s.versions,
+                s.file or "",
+                s.received_at,
+            ]
             ws.write_number(r, 0, i + 1, f.int)
             for c in (1, 2, 3, 4, 5, 7, 8, 12):
                 _text(ws, r, c, row[c], f.center if c in (1, 5, 8) else f.text)
@@ -748,16 +911,27 @@ class _Writer:
         verdict_rng = f"{a1(first, 8, abs_row=True, abs_col=True)}:{a1(last, 8, abs_row=True, abs_col=True)}"
 
         # conditional formats by status and verdict
-        for label, fmt in (("Đúng hạn", f.ok_cf), ("Trễ hạn", f.warn_cf), ("Chưa nộp", f.error_cf),
-                           ("Bị từ chối", f.reject_cf)):
-            ws.conditional_format(first, 5, last, 5, {"type": "cell", "criteria": "==",
-                                                      "value": f'"{label}"', "format": fmt})
-        for label, fmt in (("Đạt", f.ok_cf), ("Có cảnh báo", f.warn_cf), ("Có lỗi", f.error_cf),
-                           ("Bị từ chối", f.reject_cf)):
-            ws.conditional_format(first, 8, last, 8, {"type": "cell", "criteria": "==",
-                                                      "value": f'"{label}"', "format": fmt})
-        ws.conditional_format(first, 6, last, 6, {"type": "cell", "criteria": ">", "value": 0,
-                                                  "format": f.warn_cf})
+        for label, fmt in (
+            ("Đúng hạn", f.ok_cf),
+            ("Trễ hạn", f.warn_cf),
+            ("Chưa nộp", f.error_cf),
+            ("Bị từ chối", f.reject_cf),
+        ):
+            ws.conditional_format(
+                first, 5, last, 5, {"type": "cell", "criteria": "==", "value": f'"{label}"', "format": fmt}
+            )
+        for label, fmt in (
+            ("Đạt", f.ok_cf),
+            ("Có cảnh báo", f.warn_cf),
+            ("Có lỗi", f.error_cf),
+            ("Bị từ chối", f.reject_cf),
+        ):
+            ws.conditional_format(
+                first, 8, last, 8, {"type": "cell", "criteria": "==", "value": f'"{label}"', "format": fmt}
+            )
+        ws.conditional_format(
+            first, 6, last, 6, {"type": "cell", "criteria": ">", "value": 0, "format": f.warn_cf}
+        )
 
         # summary block (rows 2-3): COUNTIF formulas with their values cached
         counts = {k: sum(1 for s in subs if s.status == k) for k in STATUS_LABELS}
@@ -776,19 +950,26 @@ class _Writer:
         ]
         summary[5] = (summary[5][0], f"{a1(3, 2)}+{a1(3, 3)}", summary[5][2], f.int)
         summary[6] = (summary[6][0], f'IFERROR({a1(3, 2)}/{a1(3, 1)}*100,"")', rate, summary[6][3])
-        ws.write_string(2, 0, "Tổng hợp", f.header)
-        ws.write_string(3, 0, "Số lượng", f.header)
         for i, (label, formula, value, fmt) in enumerate(summary):
             ws.write_string(2, 1 + i, label, f.header)
             _formula(ws, 3, 1 + i, formula, fmt, value)
         ws.set_row(2, 45)
 
         # on-time rate by unit type (beside the table), with its chart
-        types = sorted({s.unit_type for s in subs},
-                       key=lambda t: (UNIT_TYPES.index(t) if t in UNIT_TYPES else len(UNIT_TYPES), t))
+        types = sorted(
+            {s.unit_type for s in subs},
+            key=lambda t: (UNIT_TYPES.index(t) if t in UNIT_TYPES else len(UNIT_TYPES), t),
+        )
         bc = len(headers) + 1
-        by_type_headers = ["Loại đơn vị", "Phải nộp", "Đúng hạn", "Trễ hạn", "Chưa nộp", "Bị từ chối",
-                           "Tỷ lệ nộp đúng hạn (%)"]
+        by_type_headers = [
+            "Loại đơn vị",
+            "Phải nộp",
+            "Đúng hạn",
+            "Trễ hạn",
+            "Chưa nộp",
+            "Bị từ chối",
+            "Tỷ lệ nộp đúng hạn (%)",
+        ]
         ws.write_string(head - 1, bc, "Theo loại đơn vị", f.section)
         for i, h in enumerate(by_type_headers):
             ws.write_string(head, bc + i, h, f.header)
@@ -801,22 +982,37 @@ class _Writer:
             of_type = [s for s in subs if s.unit_type == t]
             _formula(ws, r, bc + 1, f"COUNTIF({type_rng},{crit})", f.int, len(of_type))
             for k, key in enumerate(("on_time", "late", "missing", "rejected")):
-                _formula(ws, r, bc + 2 + k, f'COUNTIFS({type_rng},{crit},{status_rng},"{STATUS_LABELS[key]}")',
-                         f.int, sum(1 for s in of_type if s.status == key))
+                _formula(
+                    ws,
+                    r,
+                    bc + 2 + k,
+                    f'COUNTIFS({type_rng},{crit},{status_rng},"{STATUS_LABELS[key]}")',
+                    f.int,
+                    sum(1 for s in of_type if s.status == key),
+                )
             on_time = sum(1 for s in of_type if s.status == "on_time")
-            _formula(ws, r, bc + 6, f'IFERROR({a1(r, bc + 2)}/{a1(r, bc + 1)}*100,"")', f.sum(CellType.percent),
-                     on_time / len(of_type) * 100 if of_type else "")
+            _formula(
+                ws,
+                r,
+                bc + 6,
+                f'IFERROR({a1(r, bc + 2)}/{a1(r, bc + 1)}*100,"")',
+                f.sum(CellType.percent),
+                on_time / len(of_type) * 100 if of_type else "",
+            )
         for i in range(1, 7):
             ws.set_column(bc + i, bc + i, 11)
         widths.see(bc, "Loại đơn vị", cap=40)
 
         pie = self.wb.add_chart({"type": "pie"})
-        pie.add_series({
-            "name": "Tình hình nộp báo cáo",
-            "categories": [STATUS_SHEET, 2, 2, 2, 5], "values": [STATUS_SHEET, 3, 2, 3, 5],
-            "data_labels": {"value": True, "percentage": True},
-            "points": [{"fill": {"color": c}} for c in ("#70AD47", "#FFC000", "#FF0000", "#7F0000")],
-        })
+        pie.add_series(
+            {
+                "name": "Tình hình nộp báo cáo",
+                "categories": [STATUS_SHEET, 2, 2, 2, 5],
+                "values": [STATUS_SHEET, 3, 2, 3, 5],
+                "data_labels": {"value": True, "percentage": True},
+                "points": [{"fill": {"color": c}} for c in ("#70AD47", "#FFC000", "#FF0000", "#7F0000")],
+            }
+        )
         pie.set_title({"name": "Tình hình nộp báo cáo", "name_font": {"name": FONT, "size": 12}})
         pie.set_legend({"position": "bottom", "font": {"name": FONT}})
         pie.show_hidden_data()
@@ -824,24 +1020,33 @@ class _Writer:
         ws.insert_chart(anchor, bc, pie, {"x_scale": 1.1, "y_scale": 1.0, "object_position": 3})
         if types:
             col = self.wb.add_chart({"type": "column"})
-            col.add_series({
-                "name": "Tỷ lệ nộp đúng hạn (%)",
-                "categories": [STATUS_SHEET, first, bc, first + len(types) - 1, bc],
-                "values": [STATUS_SHEET, first, bc + 6, first + len(types) - 1, bc + 6],
-                "data_labels": {"value": True, "num_format": "0.0"},
-                "fill": {"color": "#4472C4"},
-            })
-            col.set_title({"name": "Tỷ lệ nộp đúng hạn theo loại đơn vị (%)",
-                           "name_font": {"name": FONT, "size": 12}})
+            col.add_series(
+                {
+                    "name": "Tỷ lệ nộp đúng hạn (%)",
+                    "categories": [STATUS_SHEET, first, bc, first + len(types) - 1, bc],
+                    "values": [STATUS_SHEET, first, bc + 6, first + len(types) - 1, bc + 6],
+                    "data_labels": {"value": True, "num_format": "0.0"},
+                    "fill": {"color": "#4472C4"},
+                }
+            )
+            col.set_title(
+                {"name": "Tỷ lệ nộp đúng hạn theo loại đơn vị (%)", "name_font": {"name": FONT, "size": 12}}
+            )
             col.set_y_axis({"min": 0, "max": 100, "num_font": {"name": FONT}})
             col.set_x_axis({"num_font": {"name": FONT}})
             col.set_legend({"none": True})
             col.show_hidden_data()
             ws.insert_chart(anchor + 16, bc, col, {"x_scale": 1.1, "y_scale": 1.0, "object_position": 3})
-        ws.write_string(last + 2, 0, "Ghi chú: số liệu tổng hợp và biểu đồ tính trên toàn bộ danh sách, "
-                                     "không phụ thuộc bộ lọc.", f.note)
-        widths.apply(ws, fixed={0: 5, 5: 12, 6: 9, 9: 8, 10: 9, 11: 8, 13: 17})
+        ws.write_string(
+            last + 2,
+            0,
+            "Ghi chú: số liệu tổng hợp và biểu đồ tính trên toàn bộ danh sách, không phụ thuộc bộ lọc.",
+            f.note,
+        )
+        widths.apply(ws, fixed={0: 5, 5: 12, 6: 10, 8: 14, 9: 8, 10: 10, 11: 9, 13: 17})
+        ws.set_row(head, 32)
         ws.freeze_panes(first, 3)
+        ws.print_area(0, 0, last + 2, len(headers) - 1)
         _print_setup(ws, (head, head))
 
     # -- one sheet per template -------------------------------------------------------------------
@@ -852,16 +1057,23 @@ class _Writer:
         lay = tpl.layout
         codes = ", ".join(tpl.codes)
         self._title(ws, f"Phụ lục {codes}: {lay.blueprint.title}")
-        ws.write_string(2, 0, f"Số đơn vị có số liệu: {len(tpl.units)}. "
-                              f"{lay.blueprint.subtitle or ''} Số tổng hợp là công thức SUMIFS trên bảng dữ liệu "
-                              "chi tiết ở cuối trang; các cột tính toán (tổng, tỷ lệ) được tính lại từ số tổng "
-                              "theo đúng công thức của biểu, không lấy trung bình các tỷ lệ.", f.note)
+        subtitle = (lay.blueprint.subtitle or "").rstrip(".")
+        ws.write_string(
+            2,
+            0,
+            f"Số đơn vị có số liệu: {len(tpl.units)}. "
+            + (f"{subtitle}. " if subtitle else "")
+            + "Số tổng hợp là công thức SUMIFS trên bảng dữ liệu "
+            "chi tiết ở cuối trang; các cột tính toán (tổng, tỷ lệ) được tính lại từ số tổng "
+            "theo đúng công thức của biểu, không lấy trung bình các tỷ lệ.",
+            f.note,
+        )
         headers_block = [*BLOCK_HEADERS, *(column_header(c) for c in tpl.cols)]
         widths = _Widths()
 
         # -- plan the rows: province block, subtotal blocks, detail table
         r = 4
-        sections: list[tuple[int, str, int, list[_Block]]] = []   # (heading row, title, header row, blocks)
+        sections: list[tuple[int, str, int, list[_Block]]] = []  # (heading row, title, header row, blocks)
         sections.append((r, "I. TỔNG HỢP TOÀN TỈNH", r + 1, [tpl.province]))
         r += 2
         for ln in tpl.province.lines:
@@ -887,28 +1099,42 @@ class _Writer:
             ws.write_string(heading_row, 0, title, f.section)
             for c, h in enumerate(headers_block):
                 ws.write_string(header_row, c, h, f.header)
-            ws.set_row(header_row, 60)
+            _fit_row(ws, header_row, [(h, 14) for h in headers_block[VALUE_COL0:]])
             for b in blocks:
                 b.values = tpl.evaluate(b)
                 self._write_block(ws, tpl, b, widths)
 
         # -- detail table
-        ws.write_string(detail_heading, 0, f"{roman[len(tpl.groups)]}. DỮ LIỆU CHI TIẾT THEO ĐƠN VỊ "
-                                           "(mỗi dòng là một dòng của biểu do một đơn vị gửi)", f.section)
+        ws.write_string(
+            detail_heading,
+            0,
+            f"{roman[len(tpl.groups)]}. DỮ LIỆU CHI TIẾT THEO ĐƠN VỊ "
+            "(mỗi dòng là một dòng của biểu do một đơn vị gửi)",
+            f.section,
+        )
         data_headers = [*DATA_HEADERS, *(column_header(c) for c in tpl.cols), *TRAIL_HEADERS]
         self._add_table(ws, detail_head, 0, len(tpl.entries), data_headers, tpl.sheet)
-        ws.set_row(detail_head, 60)
+        _fit_row(ws, detail_head, [(h, 14) for h in data_headers[VALUE_COL0 : tpl.trail0]])
         col_types = {c.key: (c.spec.type or CellType.count) for c in tpl.cols}
         for i, e in enumerate(tpl.entries):
             row = tpl.data_first + i
             _text(ws, row, C_UNIT, e.unit_code, f.text)
             _text(ws, row, C_NAME, e.unit_name, f.text)
             _text(ws, row, C_TYPE, unit_type_label(e.unit_type), f.text)
-            _text(ws, row, C_PARENT, e.parent or "", f.text)
+            # a commune row's district is the unit that reported it
+            parent = e.parent or (e.unit_code if tpl.communes else "")
+            _text(ws, row, C_PARENT, parent, f.text)
             _text(ws, row, C_ROW, e.row_key, f.text)
             _text(ws, row, C_LABEL, e.row_label, f.label[0])
-            for c, txt in ((C_UNIT, e.unit_code), (C_NAME, e.unit_name), (C_TYPE, unit_type_label(e.unit_type)),
-                           (C_PARENT, e.parent), (C_ROW, e.row_key), (C_LABEL, e.row_label)):
+            _fit_row(ws, row, [(e.row_label, 42)])
+            for c, txt in (
+                (C_UNIT, e.unit_code),
+                (C_NAME, e.unit_name),
+                (C_TYPE, unit_type_label(e.unit_type)),
+                (C_PARENT, parent),
+                (C_ROW, e.row_key),
+                (C_LABEL, e.row_label),
+            ):
                 widths.see(c, txt, cap=45)
             for lc in tpl.cols:
                 spec = lay.cells.get(Ref(e.row_key, lc.key))
@@ -934,11 +1160,19 @@ class _Writer:
             _text(ws, row, tpl.trail0 + 2, loc, f.text)
             widths.see(tpl.trail0, e.source_file, cap=40)
             widths.see(tpl.trail0 + 2, loc, cap=25)
-        fixed = {C_UNIT: 14, C_TYPE: 16, C_PARENT: 14, C_ROW: 14, C_LABEL: 42, tpl.trail0 + 1: 11}
+        row_w = max(
+            [14.0]
+            + [min(28.0, len(e.row_key) * 1.1 + 2) for e in tpl.entries]
+            + [min(28.0, len(ln.row_key) * 1.1 + 2) for ln in tpl.province.lines]
+        )
+        fixed = {C_TYPE: 16, C_PARENT: 14, C_ROW: row_w, C_LABEL: 42, tpl.trail0 + 1: 11}
         for lc in tpl.cols:
             c = tpl.col_index[lc.key]
-            fixed[c] = 14 if (lc.spec.type or CellType.count) in SUMMABLE | {CellType.percent} \
+            fixed[c] = (
+                14
+                if (lc.spec.type or CellType.count) in SUMMABLE | {CellType.percent}
                 else max(16, min(40, (lc.spec.width or 24)))
+            )
         widths.see(C_NAME, "Tên đơn vị, nhóm", cap=40)
         widths.apply(ws, fixed={**fixed, C_NAME: max(24, min(36, widths._w.get(C_NAME, 24)))})
         ws.freeze_panes(6, 0)
@@ -957,11 +1191,14 @@ class _Writer:
             else:
                 ws.write_blank(r, 3, None, f.int)
             _text(ws, r, C_ROW, ln.row_key, f.text)
-            label_fmt = f.label_bold if ln.kind in ("heading", "total", "pooled") else f.label[min(ln.level, 3)]
+            label_fmt = (
+                f.label_bold if ln.kind in ("heading", "total", "pooled") else f.label[min(ln.level, 3)]
+            )
             label = ln.label
             if ln.kind == "pooled" and tpl.mode == "pooled" and tpl.communes:
                 label = f"{ln.label} (các xã, phường, thị trấn)"
             _text(ws, r, C_LABEL, label, label_fmt)
+            _fit_row(ws, r, [(label, 42 - 2 * ln.level)])
             widths.see(0, block.value, cap=30)
             for col in tpl.col_keys:
                 c = tpl.col_index[col]
@@ -969,8 +1206,14 @@ class _Writer:
                 if formula is None:
                     ws.write_blank(r, c, None, f.text if ln.kind != "heading" else f.label_bold)
                     continue
-                _formula(ws, r, c, formula, f.sum(tpl.cell_type(ln, col), bold=bold),
-                         block.values.get((ln.key, col)))
+                _formula(
+                    ws,
+                    r,
+                    c,
+                    formula,
+                    f.sum(tpl.cell_type(ln, col), bold=bold),
+                    block.values.get((ln.key, col)),
+                )
 
     # -- province totals by area, and the lead agencies' fields ----------------------------------
 
@@ -1007,13 +1250,17 @@ class _Writer:
         r = start + 1
         count = 0
         for key, tpls in groups:
+            found = [(tpl, self._items(tpl, row_filter)) for tpl in tpls]
+            if row_filter:
+                found = [(tpl, items) for tpl, items in found if items]
+                if not found:
+                    continue
             ws.merge_range(r, 0, r, len(headers) - 1, self.areas.heading(key), f.area)
             r += 1
-            for tpl in tpls:
-                items = self._items(tpl, row_filter)
+            for tpl, items in found:
                 title = f"Phụ lục {', '.join(tpl.codes)}: {tpl.bp.title} ({len(tpl.units)} đơn vị có số liệu)"
                 ws.merge_range(r, 0, r, len(headers) - 1, title, f.subhead)
-                ws.set_row(r, 30)
+                _fit_row(ws, r, [(title, 170)])
                 r += 1
                 if not items:
                     ws.write_string(r, 1, "Không có dòng số liệu phù hợp.", f.note)
@@ -1029,9 +1276,10 @@ class _Writer:
                         _put(ws, r, 3, it.value, fmt)
                     _text(ws, r, 4, it.row_key, f.text)
                     _text(ws, r, 5, it.col, f.text)
+                    _fit_row(ws, r, [(it.line.label, 55), (it.col_label, 45)])
                     r += 1
                     count += 1
-        if count == 0 and not groups:
+        if count == 0:
             ws.write_string(r, 0, "Chưa có biểu số liệu nào thuộc phạm vi này trong kỳ báo cáo.", f.note)
             r += 1
         ws.set_column(0, 0, 14)
@@ -1045,8 +1293,13 @@ class _Writer:
         ws = self.wb.add_worksheet(PROVINCE_SHEET)
         self._ensure_evaluated()
         self._title(ws, "TỔNG HỢP TOÀN TỈNH THEO LĨNH VỰC CẢI CÁCH HÀNH CHÍNH")
-        ws.write_string(2, 0, "Giá trị là công thức tham chiếu tới dòng \"Toàn tỉnh\" trên trang của từng biểu; "
-                              "các tỷ lệ được tính lại từ số tổng.", self.f.note)
+        ws.write_string(
+            2,
+            0,
+            'Giá trị là công thức tham chiếu tới dòng "Toàn tỉnh" trên trang của từng biểu; '
+            "các tỷ lệ được tính lại từ số tổng.",
+            self.f.note,
+        )
         self._totals_table(ws, 4, self._by_area(), formulas=True, row_filter=None)
         ws.freeze_panes(5, 0)
         _print_setup(ws, (4, 4))
@@ -1058,13 +1311,19 @@ class _Writer:
         self._title(ws, f"TỔNG HỢP LĨNH VỰC: {lead.label.upper()}")
         own = [s for s in self.data.submissions if s.unit_type == key]
         agency = own[0].unit_name if own else unit_type_label(key)
-        status = "; ".join(f"{s.owner or s.unit_name}: {STATUS_LABELS.get(s.status, s.status)}" for s in own) \
+        status = (
+            "; ".join(f"{s.owner or s.unit_name}: {STATUS_LABELS.get(s.status, s.status)}" for s in own)
             or "không có trong danh sách phải nộp"
+        )
         areas = ", ".join(self.areas.heading(a) for a in lead.areas)
-        ws.write_string(2, 0, f"Cơ quan chủ trì tổng hợp: {agency} (tình hình nộp: {status}). "
-                              f"Lĩnh vực cải cách hành chính: {areas}."
-                              + (f" Chỉ gồm các dòng có \"{lead.row_filter}\"." if lead.row_filter else ""),
-                        f.note)
+        ws.write_string(
+            2,
+            0,
+            f"Cơ quan chủ trì tổng hợp: {agency} (tình hình nộp: {status}). "
+            f"Lĩnh vực cải cách hành chính: {areas}."
+            + (f' Chỉ gồm các dòng có "{lead.row_filter}".' if lead.row_filter else ""),
+            f.note,
+        )
         self._totals_table(ws, 4, self._by_area(lead.areas), formulas=formulas, row_filter=lead.row_filter)
         ws.freeze_panes(5, 0)
         _print_setup(ws, (4, 4))
@@ -1079,30 +1338,50 @@ class _Writer:
         prev, ly = d.previous_totals or {}, d.last_year_totals or {}
         prev_label = d.previous_period.label if d.previous_period else "Kỳ trước"
         ly_label = d.last_year_period.label if d.last_year_period else "Cùng kỳ năm trước"
-        quarter = bool(prev) and d.previous_period is not None and d.period.kind in CUMULATIVE \
+        quarter = (
+            bool(prev)
+            and d.previous_period is not None
+            and d.period.kind in CUMULATIVE
             and d.period.previous() == d.previous_period
+        )
         q_name = QUARTER_ONLY.get(d.period.kind, "kỳ này")
         if quarter:
-            note = (f"Cột \"Riêng kỳ này\" là số liệu riêng {q_name}, suy ra từ hai kỳ lũy kế: {d.period.label} − "
-                    f"{d.previous_period.label} (ví dụ Quý III = 9 tháng − 6 tháng). Tỷ lệ riêng kỳ được tính "
-                    "lại từ các số riêng kỳ, không lấy hiệu hai tỷ lệ; biểu số liệu tại thời điểm báo cáo "
-                    "(số hiện có) không có số riêng kỳ.")
+            note = (
+                f'Cột "Riêng kỳ này" là số liệu riêng {q_name}, suy ra từ hai kỳ lũy kế: {d.period.label} − '
+                f"{d.previous_period.label} (ví dụ Quý III = 9 tháng − 6 tháng). Tỷ lệ riêng kỳ được tính "
+                "lại từ các số riêng kỳ, không lấy hiệu hai tỷ lệ; biểu số liệu tại thời điểm báo cáo "
+                "(số hiện có) không có số riêng kỳ."
+            )
         elif prev:
-            note = (f"Kỳ so sánh ({prev_label}) không phải kỳ lũy kế liền trước của {d.period.label} nên không "
-                    "suy ra số liệu riêng kỳ.")
+            note = (
+                f"Kỳ so sánh ({prev_label}) không phải kỳ lũy kế liền trước của {d.period.label} nên không "
+                "suy ra số liệu riêng kỳ."
+            )
         else:
             note = "Chưa có số liệu kỳ trước trong sổ theo dõi."
         ws.write_string(2, 0, note, f.note)
         if not prev and not ly:
             ws.write_string(3, 0, "Không có số liệu kỳ trước hoặc cùng kỳ năm trước để so sánh.", f.note)
 
-        # items: (appendix, line, col) with a comparable figure
+        # items: (appendix, line, col) of every appendix that the other periods have figures for
+        def other(tpl: _Template, appx: str, totals: dict) -> dict | None:
+            mine = {(r, c): v for (a, r, c), v in totals.items() if a == appx and _is_number(v)}
+            if not mine:
+                return None
+            return tpl.evaluate(tpl.province, totals=mine)
+
         rows: list[dict] = []
         for tpl in self.templates:
             per_appendix = len(tpl.appendices) > 1
             for appx in tpl.appendices:
-                values = tpl.evaluate(tpl.province, lambda e, a=appx: e.appendix == a) if per_appendix \
+                p_vals, l_vals = other(tpl, appx, prev), other(tpl, appx, ly)
+                if p_vals is None and l_vals is None:
+                    continue
+                values = (
+                    tpl.evaluate(tpl.province, lambda e, a=appx: e.appendix == a)
+                    if per_appendix
                     else tpl.province.values
+                )
                 for ln in tpl.province.lines:
                     if ln.kind == "heading":
                         continue
@@ -1110,12 +1389,20 @@ class _Writer:
                         kind = tpl.cell_kind(ln, col)
                         if not tpl._resolvable(tpl.province, kind):
                             continue
-                        key = (appx, ln.row_key or "tong", col)
-                        if key not in prev and key not in ly:
-                            continue
-                        rows.append({"tpl": tpl, "appx": appx, "line": ln, "col": col, "kind": kind,
-                                     "key": key, "cur": values.get((ln.key, col)), "formula": not per_appendix,
-                                     "prev": prev.get(key), "ly": ly.get(key)})
+                        rows.append(
+                            {
+                                "tpl": tpl,
+                                "appx": appx,
+                                "line": ln,
+                                "col": col,
+                                "kind": kind,
+                                "key": (appx, ln.row_key or "tong", col),
+                                "cur": values.get((ln.key, col)),
+                                "formula": not per_appendix,
+                                "prev": p_vals.get((ln.key, col)) if p_vals is not None else None,
+                                "ly": l_vals.get((ln.key, col)) if l_vals is not None else None,
+                            }
+                        )
 
         headers = ["Biểu", "Nội dung", "Cột", f"Kỳ này: {d.period.label}"]
         c_prev = c_dprev = c_q = c_ly = c_dly = None
@@ -1141,20 +1428,28 @@ class _Writer:
 
         # quarter-only values: linear figures are differences; figures with a division are recomputed
         qmemo: dict[tuple, object] = {}
+        kmemo: dict[int, object] = {}
 
-        def q_kind(it):
+        def q_kind(it, depth: int = 0):
+            """("diff",) | ("expr", expr, mapper) | None: how this line's quarter-only figure is made."""
+            i = id(it)
+            if i in kmemo:
+                return kmemo[i]
             tpl, kind = it["tpl"], it["kind"]
-            if tpl.stock or it["prev"] is None:
-                return None
-            if kind[0] == "expr" and kind[1].has_division:
+            out = None
+            if tpl.stock or depth > 20:
+                out = None
+            elif kind[0] == "expr" and kind[1].has_division:
                 expr, mapper = kind[1], kind[2]
-                if expr.ranges:
-                    return None
                 keys = [(it["appx"], mapper(ref), ref.col) for ref in expr.refs]
-                if any(k not in where or rows[where[k] - first]["prev"] is None for k in keys):
-                    return None
-                return ("expr", expr, mapper)
-            return ("diff",)
+                if not expr.ranges and all(
+                    k in where and q_kind(rows[where[k] - first], depth + 1) is not None for k in keys
+                ):
+                    out = ("expr", expr, mapper)
+            elif _is_number(it["prev"]):
+                out = ("diff",)
+            kmemo[i] = out
+            return out
 
         def q_value(it):
             k = (it["appx"], it["line"].key, it["col"])
@@ -1167,7 +1462,9 @@ class _Writer:
             elif qk[0] == "diff":
                 v = diff(it["cur"], it["prev"])
             else:
-                v = qk[1].evaluate(lambda ref: q_value(rows[where[(it["appx"], qk[2](ref), ref.col)] - first]))
+                v = qk[1].evaluate(
+                    lambda ref: q_value(rows[where[(it["appx"], qk[2](ref), ref.col)] - first])
+                )
             qmemo[k] = v
             return v
 
@@ -1178,6 +1475,7 @@ class _Writer:
             _text(ws, r, 0, it["appx"], f.text)
             _text(ws, r, 1, ln.label, f.label[0])
             _text(ws, r, 2, column_header(tpl.layout.col(col)), f.wrap)
+            _fit_row(ws, r, [(ln.label, 45), (column_header(tpl.layout.col(col)), 40)])
             cur = a1(r, 3)
             if it["formula"]:
                 _formula(ws, r, 3, tpl.address(tpl.province, ln, col), fmt, it["cur"])
@@ -1185,9 +1483,15 @@ class _Writer:
                 _put(ws, r, 3, it["cur"], fmt)
             if c_prev is not None:
                 _put(ws, r, c_prev, it["prev"], f.plain_number)
-                if it["prev"] is not None:
-                    _formula(ws, r, c_dprev, f'IFERROR({cur}-{a1(r, c_prev)},"")', f.plain_number,
-                             diff(it["cur"], it["prev"]))
+                if _is_number(it["prev"]):
+                    _formula(
+                        ws,
+                        r,
+                        c_dprev,
+                        f'IFERROR({cur}-{a1(r, c_prev)},"")',
+                        f.plain_number,
+                        diff(it["cur"], it["prev"]),
+                    )
                 else:
                     ws.write_blank(r, c_dprev, None, f.plain_number)
             if c_q is not None:
@@ -1197,13 +1501,20 @@ class _Writer:
                 elif qk[0] == "diff":
                     _formula(ws, r, c_q, f'IFERROR({cur}-{a1(r, c_prev)},"")', fmt, q_value(it))
                 else:
-                    body = qk[1].to_excel(lambda ref: a1(where[(it["appx"], qk[2](ref), ref.col)], c_q))
+                    appx, mapper = it["appx"], qk[2]
+                    body = qk[1].to_excel(lambda ref, a=appx, m=mapper: a1(where[(a, m(ref), ref.col)], c_q))
                     _formula(ws, r, c_q, body, fmt, q_value(it))
             if c_ly is not None:
                 _put(ws, r, c_ly, it["ly"], f.plain_number)
-                if it["ly"] is not None:
-                    _formula(ws, r, c_dly, f'IFERROR({cur}-{a1(r, c_ly)},"")', f.plain_number,
-                             diff(it["cur"], it["ly"]))
+                if _is_number(it["ly"]):
+                    _formula(
+                        ws,
+                        r,
+                        c_dly,
+                        f'IFERROR({cur}-{a1(r, c_ly)},"")',
+                        f.plain_number,
+                        diff(it["cur"], it["ly"]),
+                    )
                 else:
                     ws.write_blank(r, c_dly, None, f.plain_number)
             _text(ws, r, c_rk, it["key"][1], f.text)
@@ -1224,10 +1535,26 @@ class _Writer:
         probs: list[ProblemRow] = self.data.problems
         self._title(ws, "DANH SÁCH LỖI VÀ CẢNH BÁO TRONG CÁC TỆP BÁO CÁO")
         n_err = sum(1 for p in probs if p.severity == "error")
-        ws.write_string(2, 0, f"{n_err} lỗi, {len(probs) - n_err} cảnh báo/thông tin. Lọc theo đơn vị, biểu "
-                              "hoặc mã lỗi bằng nút lọc ở dòng tiêu đề.", f.note)
-        headers = ["STT", "Mã đơn vị", "Đơn vị", "Tệp", "Trang", "Ô", "Biểu", "Mã lỗi", "Mức độ", "Nội dung",
-                   "Gợi ý khắc phục"]
+        ws.write_string(
+            2,
+            0,
+            f"{n_err} lỗi, {len(probs) - n_err} cảnh báo/thông tin. Lọc theo đơn vị, biểu "
+            "hoặc mã lỗi bằng nút lọc ở dòng tiêu đề.",
+            f.note,
+        )
+        headers = [
+            "STT",
+            "Mã đơn vị",
+            "Đơn vị",
+            "Tệp",
+            "Trang",
+            "Ô",
+            "Biểu",
+            "Mã lỗi",
+            "Mức độ",
+            "Nội dung",
+            "Gợi ý khắc phục",
+        ]
         head = 4
         first = head + 1
         last = self._add_table(ws, head, 0, len(probs), headers, "Loi")
@@ -1235,15 +1562,28 @@ class _Writer:
         for i, p in enumerate(probs):
             r = first + i
             ws.write_number(r, 0, i + 1, f.int)
-            vals = [p.unit_code, p.unit_name, p.file, p.sheet, p.cell, p.table, p.code,
-                    SEVERITY_LABELS.get(p.severity, p.severity), p.message, p.hint]
+            vals = [
+                p.unit_code,
+                p.unit_name,
+                p.file,
+                p.sheet,
+                p.cell,
+                p.table,
+                p.code,
+                SEVERITY_LABELS.get(p.severity, p.severity),
+                p.message,
+                p.hint,
+            ]
             for c, v in enumerate(vals, 1):
                 _text(ws, r, c, v or "", f.wrap if c in (9, 10) else f.text)
                 widths.see(c, v, cap=40)
-        ws.conditional_format(first, 8, last, 8, {"type": "cell", "criteria": "==", "value": '"Lỗi"',
-                                                  "format": f.error_cf})
-        ws.conditional_format(first, 8, last, 8, {"type": "cell", "criteria": "==", "value": '"Cảnh báo"',
-                                                  "format": f.warn_cf})
+            _fit_row(ws, r, [(p.message, 60), (p.hint, 50)])
+        ws.conditional_format(
+            first, 8, last, 8, {"type": "cell", "criteria": "==", "value": '"Lỗi"', "format": f.error_cf}
+        )
+        ws.conditional_format(
+            first, 8, last, 8, {"type": "cell", "criteria": "==", "value": '"Cảnh báo"', "format": f.warn_cf}
+        )
         widths.apply(ws, fixed={0: 5, 4: 14, 5: 8, 8: 10, 9: 60, 10: 50})
         ws.freeze_panes(first, 3)
         _print_setup(ws, (head, head))

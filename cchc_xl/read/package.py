@@ -33,7 +33,7 @@ import re
 import struct
 import uuid
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from typing import IO
 from xml.etree.ElementTree import Element, ParseError
@@ -615,8 +615,12 @@ class _guard:
         raise UnreadableFile("file.corrupt", f"{kind}: {exc}") from None
 
 
-def inspect_package(path: str | os.PathLike[str], limits: Limits = LIMITS) -> PackageInfo:
-    """Sheets, protection, formula text, merged ranges and custom properties of ``path``."""
+def inspect_package(path: str | os.PathLike[str], limits: Limits = LIMITS,
+                    only: Collection[str] | None = None) -> PackageInfo:
+    """Sheets, protection, formula text, merged ranges and custom properties of ``path``.
+
+    With ``only``, worksheets outside it are listed (name, state) but not scanned: their
+    ``protected``, ``formulas`` and ``merged`` are None (they are never parsed at all)."""
     path = os.fspath(path)
     size = _size_checked(path, limits)  # a missing path raises FileNotFoundError here
     with _guard():
@@ -627,7 +631,7 @@ def inspect_package(path: str | os.PathLike[str], limits: Limits = LIMITS) -> Pa
             elif fmt == "xls":
                 info = _inspect_xls(path, handle)
             else:
-                info = _inspect_xlsx(path, fmt, handle, limits)
+                info = _inspect_xlsx(path, fmt, handle, limits, only)
         finally:
             handle.close()
         if not info.sheets:
@@ -650,7 +654,7 @@ class _Budget:
 _STATES = {"visible": "visible", "hidden": "hidden", "veryhidden": "veryHidden"}
 
 
-def _inspect_xlsx(path: str, fmt: str, zp: _Zip, limits: Limits) -> PackageInfo:
+def _inspect_xlsx(path: str, fmt: str, zp: _Zip, limits: Limits, only: Collection[str] | None = None) -> PackageInfo:
     wb_part = _office_document(zp)
     root = _parse_small(zp, wb_part)
     rels = _rels(zp, wb_part)
@@ -677,6 +681,9 @@ def _inspect_xlsx(path: str, fmt: str, zp: _Zip, limits: Limits) -> PackageInfo:
         rel = rels.get(rid or "")
         if rel is None:
             raise UnreadableFile("file.corrupt", f"sheet {name!r} has no part")
+        if only is not None and name not in only:
+            sheets.append(SheetInfo(name, state, None, None, None))
+            continue
         protected, formulas, merged = _scan_worksheet(zp, rel[1], budget)
         sheets.append(SheetInfo(name, state, protected, formulas, merged))
     props_part = _custom_props_part(zp)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from pathlib import Path
 
 from python_calamine import CalamineWorkbook
@@ -25,6 +26,31 @@ def read_grids(path: Path | str, sheets: list[str] | None = None) -> dict[str, G
         close = getattr(wb, "close", None)
         if close:
             close()
+
+
+class LazyGrids(Mapping[str, Grid]):
+    """Sheet name -> grid, each sheet read on first access (the workbook is opened once)."""
+
+    def __init__(self, path: Path | str):
+        self._wb = CalamineWorkbook.from_path(str(path))
+        self._names = list(self._wb.sheet_names)
+        self._cache: dict[str, Grid] = {}
+
+    def __getitem__(self, name: str) -> Grid:
+        if name not in self._cache:
+            if name not in self._names:
+                raise KeyError(name)
+            self._cache[name] = self._wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
+        return self._cache[name]
+
+    def __iter__(self):
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._names
 
 
 def cell(grid: Grid, row: int, col: int) -> object:

@@ -18,10 +18,10 @@ from ..config.period import Period, PeriodError, parse_period
 from ..config.workspace import Workspace
 from ..generate.round import Builder
 from ..identity import META_SHEET, Metadata, pairs_from_grid, pairs_from_properties
-from ..layout import LABEL_COL, TableLayout, rule_passes
+from ..layout import LABEL_COL, TableLayout, a1, rule_passes
 from ..problems import ValidationReport, make_problem
 from ..read.package import PackageInfo, UnreadableFile, inspect_package
-from ..read.values import Grid, as_text, cell, read_grids
+from ..read.values import Grid, LazyGrids, as_text, cell
 from .locate import Location, find_sheet_for, locate, norm
 from .values import check_value, several_agencies
 
@@ -95,13 +95,17 @@ class _Validator:
     # -- identity ------------------------------------------------------------------------------
 
     def run(self, content_hash: str | None) -> None:
-        pkg = inspect_package(self.path)
-        grids = read_grids(self.path)
+        pkg = inspect_package(self.path, only=())        # safety checks, sheet list, properties
+        grids = LazyGrids(self.path)
         meta = self._metadata(pkg, grids)
         prov = self.ctx.workspace.province
         if meta is None:
-            self._salvage(pkg, grids)
+            self._salvage(inspect_package(self.path), grids)
             return
+        if pkg.format in ("xlsx", "xlsm"):                 # formulas of the table sheets only
+            pkg = inspect_package(self.path, only={t.sheet for t in meta.tables})
+        else:
+            pkg = inspect_package(self.path)
         self.report.unit, self.report.period, self.report.part = meta.unit, meta.period, meta.part
         try:
             period = parse_period(meta.period)
@@ -324,8 +328,6 @@ class _Validator:
 
 
 def _a1(row: int, col: int) -> str:
-    from ..layout import a1
-
     return a1(row, col)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 from dataclasses import dataclass, field
 
 from ..layout import LABEL_COL, STT_COL, TableLayout
@@ -17,9 +18,18 @@ from ..read.values import Grid, as_text, cell
 SEARCH = 60  # rows searched around the expected position
 
 
+_SPACES = re.compile(r"\s+")
+
+
+@lru_cache(maxsize=65536)
+def _norm_text(s: str) -> str:
+    return _SPACES.sub(" ", unicodedata.normalize("NFC", s).strip().lower())
+
+
 def norm(text: object) -> str:
-    s = unicodedata.normalize("NFC", as_text(text)).strip().lower()
-    return re.sub(r"\s+", " ", s)
+    if text is None or text == "":
+        return ""
+    return _norm_text(text if isinstance(text, str) else as_text(text))
 
 
 @dataclass
@@ -41,6 +51,16 @@ def _find_header_cols(lay: TableLayout, grid: Grid) -> dict[str, int]:
     """Columns by their leaf header text, searched near the header band (tolerates shifts)."""
     out: dict[str, int] = {}
     top = lay.header_top + lay.header_depth - 1
+    # fast path: every leaf header where the layout puts it (or in its merged band above)
+    fast = {}
+    for c in lay.cols:
+        want = norm(c.text)
+        for r in range(lay.header_top, top + 1):
+            if norm(cell(grid, r, c.col)) == want:
+                fast[c.key] = c.col
+                break
+    if len(fast) == len(lay.cols):
+        return fast
     band = [r for r in range(max(0, top - 3), min(len(grid), top + SEARCH)) ]
     for c in lay.cols:
         want = norm(c.text)
