@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import random
+import zipfile
 from collections import defaultdict
 from pathlib import Path
 
@@ -511,7 +512,7 @@ def test_pooled_template_totals(cached, data):
     assert rows["tong"][idx["ten_ke_hoach"]] in ("", None)  # texts are not summed
 
 
-def test_status_sheet_counts(cached, formulas, data):
+def test_status_sheet_counts(book, cached, formulas, data):
     sheet = cached[STATUS_SHEET]
     labels, values = sheet[2], sheet[3]
     got = dict(zip(labels[1:9], values[1:9], strict=True))
@@ -528,7 +529,8 @@ def test_status_sheet_counts(cached, formulas, data):
     by_type = {row[15]: row[16:23] for row in sheet[6:12] if len(row) > 15 and row[15]}
     assert by_type["Sở, ban, ngành"][0] == 4 and close(by_type["Sở, ban, ngành"][5], 25.0)
     assert close(by_type["UBND cấp huyện"][5], 50.0)
-    assert len(ws._charts) == 2
+    with zipfile.ZipFile(book) as z:
+        assert len([n for n in z.namelist() if n.startswith("xl/charts/chart")]) == 2
     assert ws.conditional_formatting
     assert ws.tables
 
@@ -596,7 +598,7 @@ def test_compare_sheet(cached, data):
     }
     s = province_sums(data, ["02-H"])
     prev = defaultdict(float)  # the previous period's province totals, Σ over rows here
-    for (appx, r, c), v in data.previous_totals.items():
+    for (appx, _r, c), v in data.previous_totals.items():
         if appx == "02-H":
             prev[c] += v
     assert ("02-H", "tong", "truc_tuyen") not in data.previous_totals
@@ -726,3 +728,27 @@ def test_file_mode_follows_umask_not_tempfile(tmp_path, data):
     finally:
         os.umask(old)
     assert p.stat().st_mode & 0o777 == 0o644
+
+
+def test_empty_round_still_writes_a_workbook(tmp_path):
+    cat = default_catalogue()
+    bp = cat.for_code("02-H")
+    data = RollupData(
+        province_id="lang-son",
+        province_name="Tỉnh Lạng Sơn",
+        period=Period(2024, "Q1"),
+        deadline=dt.date(2024, 3, 5),
+        window=(dt.date(2023, 12, 15), dt.date(2024, 3, 14)),
+        generated_at=dt.datetime(2024, 3, 6, 8, 0),
+        submissions=[],
+        templates=[TemplateData(bp.id, bp.title, ["02-H"], _layout("02-H"), bp.area, [])],
+        problems=[],
+    )
+    p = write_rollup(data, tmp_path / "empty.xlsx")
+    wb = CalamineWorkbook.from_path(str(p))
+    assert STATUS_SHEET in wb.sheet_names and "02-H" in wb.sheet_names
+    rows = block_rows(wb.get_sheet_by_name("02-H").to_python())
+    idx = header_index(wb.get_sheet_by_name("02-H").to_python(), _layout("02-H"))
+    assert rows["tong"][idx["truc_tuyen"]] == 0 and rows["tong"][idx["ty_le_dung_han"]] in ("", None)
+    compare = wb.get_sheet_by_name(COMPARE_SHEET).to_python()
+    assert any("Không có số liệu kỳ trước" in str(r[0]) for r in compare if r)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import yaml
+
 from ..layout import build_layout
 from ..yamlfile import ConfigError
 from .catalogue import Catalogue, load_catalogue
@@ -30,8 +32,13 @@ def check_catalogue(root: Path | None = None, regimes: list[tuple[Path, object]]
     except ConfigError as exc:
         return CheckResult(str(root or ""), problems=str(exc).splitlines())
     res = CheckResult(str(cat.root), blueprints=len(cat.blueprints), codes=len(cat.by_code))
+    areas_file = cat.root / "areas.yaml"
+    area_keys = set((yaml.safe_load(areas_file.read_text(encoding="utf-8")) or {}).get("areas", {})) \
+        if areas_file.exists() else None
     for bid, bp in cat.blueprints.items():
         where = cat.files[bid]
+        if bp.area is not None and area_keys is not None and bp.area not in area_keys:
+            res.problems.append(f"{where}: unknown area {bp.area!r} (areas.yaml has {sorted(area_keys)})")
         vocabs = [c.vocabulary for c in bp.columns if c.vocabulary]
         if bp.row_source and bp.row_source.vocabulary:
             vocabs.append(bp.row_source.vocabulary)

@@ -9,7 +9,7 @@ from ..config.period import Period
 from ..layout import TableLayout
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ValueRow:
     """One value of a counted submission, with its provenance (one row of the tidy export)."""
 
@@ -32,6 +32,10 @@ class ValueRow:
     source_cell: str
     submitted_at: dt.datetime
     file_hash: str
+
+    @property
+    def submitted_iso(self) -> str:
+        return self.submitted_at.isoformat()
 
 
 @dataclass

@@ -96,6 +96,17 @@ def column_header(lc: LayoutCol) -> str:
     return " › ".join([*lc.header, lc.label])
 
 
+def template_codes(td: TemplateData) -> list[str]:
+    """The appendix codes of a template in the blueprint's order (the first one names its sheet)."""
+    listed = td.layout.blueprint.code_list
+    present = list(dict.fromkeys(td.codes))
+    return (
+        [c for c in listed if c in present] + [c for c in present if c not in listed]
+        or listed
+        or [td.blueprint_id]
+    )
+
+
 def unit_type_label(unit_type: str | None) -> str:
     return UNIT_TYPE_LABELS.get(unit_type or "", unit_type or "")
 
@@ -426,7 +437,7 @@ class _Template:
             for c in dict.fromkeys([*td.codes, *(e.appendix for e in self.entries)])
             if any(e.appendix == c for e in self.entries)
         ]
-        self.codes = list(dict.fromkeys(td.codes or self.bp.code_list))
+        self.codes = template_codes(td)
         self.units = list(dict.fromkeys(e.unit_code for e in self.entries))
         self._extra_exprs: dict[tuple[str, str], Expr | None] = {}
         self.province = _Block(self._province_lines())
@@ -765,11 +776,10 @@ class _Writer:
         ]
         for name in reserved:
             self.names.take(name)
-        for td in data.templates:
-            if td.layout.blueprint.kind == "outline":
-                continue  # narrative outlines have no figures to total
-            wanted = (td.codes or td.layout.blueprint.code_list or [td.blueprint_id])[0]
-            tpl = _Template(td, self.names.take(wanted), order)
+        tds = [td for td in data.templates if td.layout.blueprint.kind != "outline"]  # outlines: no figures
+        tds.sort(key=lambda td: (areas.order(td.area or td.layout.blueprint.area), template_codes(td)[0]))
+        for td in tds:
+            tpl = _Template(td, self.names.take(template_codes(td)[0]), order)
             tpl.build_groups()
             self.templates.append(tpl)
 

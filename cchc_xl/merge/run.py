@@ -205,11 +205,14 @@ def build_rollup_data(ws: Workspace, ledger: Ledger, period: Period) -> RollupDa
         submissions.append(sub)
         for (code, severity, sheet, cell, appendix, _row, _col, message, hint) in ledger.problems(c.hash):
             problems.append(ProblemRow(u.code, u.name, c.first_path, sheet, cell, appendix, code, severity, message, hint))
+        layouts: dict[str, object] = {}
         for appendix, sheet, row_key, col_key, cell, num, text, role in rows:
             bp = cat.by_code.get(appendix)
             if bp is None or bp.kind == "outline":
                 continue
-            lay = b.layout(appendix, u)
+            lay = layouts.get(appendix)
+            if lay is None:
+                lay = layouts[appendix] = b.layout(appendix, u)
             t = templates.get(bp.id)
             if t is None:
                 t = templates[bp.id] = TemplateData(bp.id, bp.title, [], b.layout(bp.code_list[0], u)
@@ -222,8 +225,9 @@ def build_rollup_data(ws: Workspace, ledger: Ledger, period: Period) -> RollupDa
                 col = lay.col(col_key)
             except KeyError:
                 continue
+            parent = u.code if bp.row_source is not None and bp.row_source.registry == "communes" else u.parent
             t.values.append(ValueRow(
-                str(period), u.code, u.name, u.type, u.parent, obl.part, appendix, bp.id, row_key, row.label or row.stt,
+                str(period), u.code, u.name, u.type, parent, obl.part, appendix, bp.id, row_key, row.label or row.stt,
                 col_key, col.label, num if num is not None else text, role, c.first_path, sheet, cell,
                 c.received_at, c.hash))
     data = RollupData(prov.id, prov.info.name, period, dates.deadline, (dates.window_start, dates.window_end),
@@ -263,9 +267,18 @@ def write_tidy(data: RollupData, path: Path) -> Path:
         w = csv.writer(f)
         w.writerow(TIDY_COLUMNS)
         for v in rows:
-            w.writerow([_tidy_row(v)[k] for k in TIDY_COLUMNS])
+            w.writerow(_tidy_values(v))
     os.replace(tmp, path)
     return path
+
+
+def _tidy_values(v: ValueRow) -> list:
+    value = v.value
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return [v.period, v.unit_code, v.unit_name, v.unit_type, v.appendix, v.table, v.row_key, v.row_label,
+            v.column_key, v.column_label, "" if value is None else value, v.source_file, v.source_sheet,
+            v.source_cell, v.submitted_iso, v.file_hash]
 
 
 def _tidy_row(v: ValueRow) -> dict:
