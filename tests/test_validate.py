@@ -328,3 +328,43 @@ def test_xlsx_written_without_cached_values_is_recomputed(tmp_path):
     assert "<f>" in xml and not re.search(r"</f><v>", xml)
     rep = check(path)
     assert rep.status == "ok", rep.flatten(["code", "cell", "message"])
+
+
+def test_header_changed_is_reported_at_its_cell(tmp_path):
+    path = filled(tmp_path)
+    wb = openpyxl.load_workbook(path)
+    ws = embedded()
+    lay = Builder(ws, parse_period(PERIOD)).layout("02-H", ws.province.unit("H-TPLS"))
+    col = lay.col("truoc_han")
+    from cchc_xl.layout import a1
+
+    addr = a1(lay.header_top + lay.header_depth - 1, col.col)
+    wb["02-H"][addr] = "Trước hạn (sửa)"
+    wb.save(path)
+    rep = check(path)
+    assert ["structure.header_changed", addr] in codes_cells(rep, "structure.")
+
+
+def test_value_types_beyond_counts():
+    import datetime as dt
+
+    from cchc_xl.blueprint.model import CellType
+    from cchc_xl.layout import CellSpec
+    from cchc_xl.validate.values import check_value
+
+    ws = embedded()
+    dates = ws.province.dates(parse_period(PERIOD))
+    spec = CellSpec(Ref("r", "c"), 9, 3, "input", CellType.date)
+    assert check_value(dt.date(2024, 3, 1), spec, dates).problems == []
+    assert check_value(dt.date(2023, 3, 1), spec, dates).problems[0][0] == "value.date_outside_window"
+    assert check_value("15/03/2024", spec, dates).value == dt.date(2024, 3, 15)
+    assert check_value("32/13/2024", spec, dates).problems[0][0] == "value.date_invalid"
+    choice = CellSpec(Ref("r", "c"), 9, 3, "input", CellType.choice, vocabulary="v")
+    assert check_value("Hộ tịch", choice, dates, ["Hộ tịch", "Đất đai"]).problems == []
+    assert check_value("Hộ tich", choice, dates, ["Hộ tịch"]).problems[0][0] == "value.choice_unknown"
+    mr = CellSpec(Ref("r", "c"), 9, 3, "input", CellType.month_range)
+    assert check_value("01/2024 - 06/2024", mr, dates).value == "01/2024 - 06/2024"
+    assert check_value("06/2024 - 01/2024", mr, dates).problems[0][0] == "value.month_range_invalid"
+    assert check_value("01/2023 - 06/2023", mr, dates).problems[0][0] == "value.month_range_invalid"
+    yn = CellSpec(Ref("r", "c"), 9, 3, "input", CellType.yesno)
+    assert check_value(2, yn, dates).problems[0][0] == "value.yesno_invalid"

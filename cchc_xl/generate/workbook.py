@@ -325,7 +325,11 @@ def _validation(cell: CellSpec, spec: WorkbookSpec, vocab_ranges) -> dict | None
                 "error_message": "Chỉ chọn giá trị có trong danh sách."}
     if t == CellType.month_range:
         y = d.period.year
-        return {"validate": "length", "criteria": "between", "minimum": 15, "maximum": 17,
+        x = cell.addr   # relative to the top-left cell of the validated range
+        formula = (f'=IFERROR(AND(LEN({x})=17,MID({x},3,1)="/",MID({x},8,3)=" - ",MID({x},13,1)="/",'
+                   f'VALUE(MID({x},4,4))={y},VALUE(MID({x},14,4))={y},VALUE(LEFT({x},2))>=1,'
+                   f'VALUE(MID({x},11,2))<=12,VALUE(MID({x},11,2))>=VALUE(LEFT({x},2))),FALSE)')
+        return {"validate": "custom", "value": formula,
                 "input_title": "Từ tháng/năm tới tháng/năm",
                 "input_message": f"Nhập dạng MM/YYYY - MM/YYYY trong năm {y}, ví dụ 01/{y} - 06/{y}.",
                 "error_title": "Thời gian không hợp lệ",

@@ -254,7 +254,12 @@ def write_tidy(data: RollupData, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     rows = [v for t in data.templates for v in t.values]
     if path.suffix.lower() == ".parquet":
+        import importlib.util
+
         import pandas as pd
+
+        if not any(importlib.util.find_spec(m) for m in ("pyarrow", "fastparquet")):
+            raise FileNotFoundError("xuất .parquet cần gói pyarrow (pip install pyarrow); hãy dùng .csv")
 
         df = pd.DataFrame([_tidy_row(v) for v in rows], columns=TIDY_COLUMNS)
         df["value"] = df["value"].astype(str)

@@ -192,6 +192,9 @@ class _Validator:
             addr = _a1(loc.rows[key], label_col if label_col is not None else 0)
             self.problem("structure.label_changed", sheet=sheet, table=lay.code, row=key, cell=addr,
                          value=found or "(trống)", expected=expected)
+        for _key, r, c, expected, found in loc.header_changes:
+            self.problem("structure.header_changed", sheet=sheet, table=lay.code, cell=_a1(r, c),
+                         value=found or "(trống)", expected=expected)
         info = pkg.sheet(sheet)
         if info is not None and info.protected is False:
             self.problem("structure.protection_removed", sheet=sheet, table=lay.code)

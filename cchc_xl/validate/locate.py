@@ -37,6 +37,7 @@ class Location:
     rows: dict[str, int] = field(default_factory=dict)    # layout row key -> actual 0-based row
     cols: dict[str, int] = field(default_factory=dict)    # layout col key -> actual 0-based col
     missing_rows: list[str] = field(default_factory=list)
+    header_changes: list[tuple[str, int, int, str, str]] = field(default_factory=list)  # (col, row, col idx, expected, found)
     label_changes: list[tuple[str, str, str]] = field(default_factory=list)  # (row key, expected, found)
     row_shift: int = 0        # net rows inserted (+) or deleted (-) above the table's data
     col_shift: int = 0
@@ -83,6 +84,13 @@ def locate(lay: TableLayout, grid: Grid) -> Location:
     loc.col_shift = max(set(shifts), key=shifts.count) if shifts else 0
     for c in lay.cols:   # a uniform shift (columns inserted or the table moved), never a reshuffle
         loc.cols[c.key] = c.col + loc.col_shift
+    leaf = lay.header_top + lay.header_depth - 1
+    for c in lay.cols:
+        if c.key not in header_cols or header_cols[c.key] != loc.cols[c.key]:
+            col = loc.cols[c.key]
+            found = next((as_text(cell(grid, r, col)) for r in range(leaf, lay.header_top - 1, -1)
+                          if cell(grid, r, col) is not None), "")
+            loc.header_changes.append((c.key, leaf, col, c.text, found))
 
     has_label = LABEL_COL in lay._col_by_key
     used: set[int] = set()
