@@ -18,6 +18,7 @@ from .blueprint.catalogue import default_catalogue
 from .config.period import PeriodError, parse_period
 from .config.province import UNIT_TYPE_LABELS
 from .config.workspace import PublicKeyWarning, init_workspace, load_workspace
+from .merge.ledger import LedgerBusy
 from .yamlfile import ConfigError
 
 # ---------------------------------------------------------------------------------------------
@@ -49,7 +50,7 @@ def handle_errors(f):
     def wrapper(*args, **kwargs):
         try:
             return f(*args, **kwargs)
-        except (ConfigError, PeriodError, KeyError, FileNotFoundError, PermissionError) as exc:
+        except (ConfigError, PeriodError, KeyError, FileNotFoundError, PermissionError, LedgerBusy) as exc:
             msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
             click.echo(f"Lỗi: {msg}", err=True)
             sys.exit(1)
@@ -438,18 +439,12 @@ def _merge_summary(res, ws) -> None:
 @workspace_options
 @json_option
 def merge_cmd(inbox, period, out, tidy, full, split_by_field, workers, workspace_dir, province, as_json):
-    from .merge.ledger import LedgerBusy
     from .merge.run import merge, scan
 
     ws = get_workspace(workspace_dir, province)
-    n = len(scan(inbox))
-    try:
-        with progress_bar(n, "Đang kiểm tra và ghi sổ", not as_json) as bar:
-            res = merge(ws, inbox, period=parse_period(period) if period else None, out=out, tidy=tidy,
-                        full=full, split_by_field=split_by_field, workers=workers, progress=bar.update)
-    except LedgerBusy as exc:
-        click.echo(f"Lỗi: {exc}", err=True)
-        sys.exit(1)
+    with progress_bar(len(scan(inbox)), "Đang kiểm tra và ghi sổ", not as_json) as bar:
+        res = merge(ws, inbox, period=parse_period(period) if period else None, out=out, tidy=tidy,
+                    full=full, split_by_field=split_by_field, workers=workers, progress=bar.update)
     if as_json:
         emit_json(res.as_dict())
     else:
@@ -462,15 +457,10 @@ def merge_cmd(inbox, period, out, tidy, full, split_by_field, workers, workspace
 @workspace_options
 @json_option
 def status_cmd(inbox, period, workspace_dir, province, as_json):
-    from .merge.ledger import LedgerBusy
     from .merge.run import merge
 
     ws = get_workspace(workspace_dir, province)
-    try:
-        res = merge(ws, inbox, period=parse_period(period) if period else None, write=False)
-    except LedgerBusy as exc:
-        click.echo(f"Lỗi: {exc}", err=True)
-        sys.exit(1)
+    res = merge(ws, inbox, period=parse_period(period) if period else None, write=False)
     if as_json:
         emit_json(res.as_dict())
     else:

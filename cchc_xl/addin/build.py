@@ -323,8 +323,8 @@ def compile_vba(template_modules: list[VbaModule], extra: dict[str, str], projec
     from ms_ovba.Models.Entities.reference_registered import ReferenceRegistered
     from ms_ovba.Models.Entities.std_module import StdModule
     from ms_ovba.Models.Fields.libid_reference import LibidReference
-    from ms_ovba.Views.project_ole_file import ProjectOleFile
     from ms_ovba.vbaProject import VbaProject
+    from ms_ovba.Views.project_ole_file import ProjectOleFile
 
     project = VbaProject()
     project.project_id = "{" + str(uuid.uuid5(uuid.NAMESPACE_URL, "cchc_xl.xlam")).upper() + "}"
@@ -387,7 +387,7 @@ def _core_xml() -> bytes:
             f'<dc:description>Add-in Excel của cchc_xl {__version__} (xlwings RunPython)</dc:description>'
             '<dc:creator>cchc_xl</dc:creator>'
             '<dcterms:created xsi:type="dcterms:W3CDTF">2000-01-01T00:00:00Z</dcterms:created>'
-            '</cp:coreProperties>').encode("utf-8")
+            '</cp:coreProperties>').encode()
 
 
 def build(out_path: Path | str | None = None, *, compile: bool | None = None) -> AddinBuild:

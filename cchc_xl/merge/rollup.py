@@ -1491,19 +1491,17 @@ class _Writer:
                 _formula(ws, r, 3, tpl.address(tpl.province, ln, col), fmt, it["cur"])
             else:
                 _put(ws, r, 3, it["cur"], fmt)
-            if c_prev is not None:
-                _put(ws, r, c_prev, it["prev"], f.plain_number)
-                if _is_number(it["prev"]):
-                    _formula(
-                        ws,
-                        r,
-                        c_dprev,
-                        f'IFERROR({cur}-{a1(r, c_prev)},"")',
-                        f.plain_number,
-                        diff(it["cur"], it["prev"]),
-                    )
+            def other(c_val, c_diff, value, r=r, cur=cur, it=it):
+                """A value of another period and the change from it (a formula with its result)."""
+                _put(ws, r, c_val, value, f.plain_number)
+                if _is_number(value):
+                    _formula(ws, r, c_diff, f'IFERROR({cur}-{a1(r, c_val)},"")', f.plain_number,
+                             diff(it["cur"], value))
                 else:
-                    ws.write_blank(r, c_dprev, None, f.plain_number)
+                    ws.write_blank(r, c_diff, None, f.plain_number)
+
+            if c_prev is not None:
+                other(c_prev, c_dprev, it["prev"])
             if c_q is not None:
                 qk = q_kind(it)
                 if qk is None:
@@ -1515,18 +1513,7 @@ class _Writer:
                     body = qk[1].to_excel(lambda ref, a=appx, m=mapper: a1(where[(a, m(ref), ref.col)], c_q))
                     _formula(ws, r, c_q, body, fmt, q_value(it))
             if c_ly is not None:
-                _put(ws, r, c_ly, it["ly"], f.plain_number)
-                if _is_number(it["ly"]):
-                    _formula(
-                        ws,
-                        r,
-                        c_dly,
-                        f'IFERROR({cur}-{a1(r, c_ly)},"")',
-                        f.plain_number,
-                        diff(it["cur"], it["ly"]),
-                    )
-                else:
-                    ws.write_blank(r, c_dly, None, f.plain_number)
+                other(c_ly, c_dly, it["ly"])
             _text(ws, r, c_rk, it["key"][1], f.text)
             _text(ws, r, c_rk + 1, col, f.text)
         ws.set_column(0, 0, 12)

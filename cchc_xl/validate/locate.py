@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from ..layout import LABEL_COL, STT_COL, TableLayout
 from ..read.values import Grid, as_text, cell
