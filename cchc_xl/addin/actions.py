@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import traceback
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -345,7 +344,7 @@ def default_opener(book: Any) -> Callable[[str], object]:
 
 def merge_folder(book: BookLike, folder: Path | str, workspace_dir: Path | str | None = None,
                  open_result: bool = True, *, period: str | None = None,
-                 opener: Callable[[str], object] | None = None) -> MergeSummary:
+                 opener: Callable[[str], object] | None = None, workers: int | None = None) -> MergeSummary:
     """Merge a folder of returned files into the provincial roll-up; open it; say how it went."""
     from ..merge.run import merge
 
@@ -357,7 +356,7 @@ def merge_folder(book: BookLike, folder: Path | str, workspace_dir: Path | str |
             show(book, message)
             return MergeSummary(False, message, folder=str(folder))
         ws = find_workspace(workspace_dir, folder)
-        res = merge(ws, folder, period=parse_period(period) if period else None, workers=1)
+        res = merge(ws, folder, period=parse_period(period) if period else None, workers=workers)
         summary = MergeSummary(True, "", str(folder), res.period, res.rollup, res.tidy, res.expected, res.accepted,
                                res.with_errors, res.rejected, list(res.missing), list(res.late),
                                list(res.on_time), False, str(ws.root) if ws.root else None, res)
@@ -395,12 +394,13 @@ def _merge_message(s: MergeSummary) -> str:
 # -- "Tình hình nộp báo cáo" -----------------------------------------------------------------------------
 
 
-def status_rows(ws: Workspace, folder: Path, period: Period | None = None) -> tuple[str, list[StatusRow]]:
+def status_rows(ws: Workspace, folder: Path, period: Period | None = None,
+                workers: int | None = None) -> tuple[str, list[StatusRow]]:
     """One row per expected submission of the period, after recording the folder in the ledger."""
     from ..merge.ledger import Ledger, workspace_lock
     from ..merge.run import build_rollup_data, ledger_path, merge
 
-    res = merge(ws, folder, period=period, write=False, workers=1)
+    res = merge(ws, folder, period=period, write=False, workers=workers)
     per = parse_period(res.period)
     lpath = ledger_path(ws, folder)
     with workspace_lock(lpath.with_suffix(".lock")):
@@ -432,7 +432,7 @@ def _status_sheet(book: Any) -> Any:
 
 
 def submission_status(book: BookLike, folder: Path | str, workspace_dir: Path | str | None = None, *,
-                      period: str | None = None) -> StatusResult:
+                      period: str | None = None, workers: int | None = None) -> StatusResult:
     """Write who sent what, on time or not, into the sheet "Tình hình nộp" of the active book."""
     what = f"Không lập được tình hình nộp báo cáo cho thư mục {folder}."
     try:
@@ -442,7 +442,7 @@ def submission_status(book: BookLike, folder: Path | str, workspace_dir: Path | 
             show(book, message)
             return StatusResult(False, message, folder=str(folder))
         ws = find_workspace(workspace_dir, folder)
-        per, rows = status_rows(ws, folder, parse_period(period) if period else None)
+        per, rows = status_rows(ws, folder, parse_period(period) if period else None, workers)
         res = StatusResult(True, "", str(folder), per, STATUS_SHEET, rows, str(ws.root) if ws.root else None)
         counts = (f"{res.count('on_time')} đúng hạn, {res.count('late')} trễ hạn, "
                   f"{res.count('missing')} chưa nộp, {res.count('rejected')} bị từ chối")
@@ -492,7 +492,3 @@ def no_folder(book: Any) -> str:
                f"hoặc đặt biến môi trường {WORKSPACE_ENV}.")
     show(book, message)
     return message
-
-
-def _format_exc() -> str:  # kept for debugging from a Python prompt; never shown in a message box
-    return traceback.format_exc()

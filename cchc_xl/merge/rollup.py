@@ -84,6 +84,7 @@ WORKBOOK_OPTIONS = {
     "default_format_properties": {"font_name": FONT, "font_size": 11},
 }
 
+WIDTH_SAMPLE = 400  # column widths are measured on the first rows of a long detail table
 _BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
 
 
@@ -1126,32 +1127,37 @@ class _Writer:
         self._add_table(ws, detail_head, 0, len(tpl.entries), data_headers, tpl.sheet)
         _fit_row(ws, detail_head, [(h, 14) for h in data_headers[VALUE_COL0 : tpl.trail0]])
         col_types = {c.key: (c.spec.type or CellType.count) for c in tpl.cols}
+        numeric = SUMMABLE | {CellType.percent}
+        cols = [(lc.key, tpl.col_index[lc.key]) for lc in tpl.cols]
+        types: dict[tuple[str, str], CellType] = {}
+        fitted: dict[str, int] = {}
         for i, e in enumerate(tpl.entries):
             row = tpl.data_first + i
+            type_label = unit_type_label(e.unit_type)
             _text(ws, row, C_UNIT, e.unit_code, f.text)
             _text(ws, row, C_NAME, e.unit_name, f.text)
-            _text(ws, row, C_TYPE, unit_type_label(e.unit_type), f.text)
+            _text(ws, row, C_TYPE, type_label, f.text)
             # a commune row's district is the unit that reported it
             parent = e.parent or (e.unit_code if tpl.communes else "")
             _text(ws, row, C_PARENT, parent, f.text)
             _text(ws, row, C_ROW, e.row_key, f.text)
             _text(ws, row, C_LABEL, e.row_label, f.label[0])
-            _fit_row(ws, row, [(e.row_label, 42)])
-            for c, txt in (
-                (C_UNIT, e.unit_code),
-                (C_NAME, e.unit_name),
-                (C_TYPE, unit_type_label(e.unit_type)),
-                (C_PARENT, parent),
-                (C_ROW, e.row_key),
-                (C_LABEL, e.row_label),
-            ):
-                widths.see(c, txt, cap=45)
-            for lc in tpl.cols:
-                spec = lay.cells.get(Ref(e.row_key, lc.key))
-                ctype = spec.type if spec is not None else col_types[lc.key]
-                v = e.values.get(lc.key)
-                c = tpl.col_index[lc.key]
-                if ctype in SUMMABLE | {CellType.percent}:
+            if e.row_label not in fitted:        # one height per label, and widths from the first rows
+                fitted[e.row_label] = i
+                _fit_row(ws, row, [(e.row_label, 42)])
+            elif _text_lines(e.row_label, 42) > 1:
+                _fit_row(ws, row, [(e.row_label, 42)])
+            if i < WIDTH_SAMPLE:
+                for c, txt in ((C_UNIT, e.unit_code), (C_NAME, e.unit_name), (C_TYPE, type_label),
+                               (C_PARENT, parent), (C_ROW, e.row_key), (C_LABEL, e.row_label)):
+                    widths.see(c, txt, cap=45)
+            for key, c in cols:
+                ctype = types.get((e.row_key, key))
+                if ctype is None:
+                    spec = lay.cells.get(Ref(e.row_key, key))
+                    ctype = types[(e.row_key, key)] = spec.type if spec is not None else col_types[key]
+                v = e.values.get(key)
+                if ctype in numeric:
                     # only real numbers are numbers: a text here stays text (SUMIFS and Python skip it)
                     if _is_number(v) or v is None:
                         _put(ws, row, c, v, f.data(ctype))
@@ -1159,7 +1165,7 @@ class _Writer:
                         _text(ws, row, c, v, f.data(CellType.text))
                 else:
                     _put(ws, row, c, v, f.data(ctype))
-                    if isinstance(v, str):
+                    if isinstance(v, str) and i < WIDTH_SAMPLE:
                         widths.see(c, v, cap=40)
             _text(ws, row, tpl.trail0, e.source_file, f.text)
             _text(ws, row, tpl.trail0 + 1, e.appendix, f.text)
@@ -1168,8 +1174,9 @@ class _Writer:
             if cells:
                 loc = f"{loc}!{cells[0]}" + (f":{cells[-1]}" if len(cells) > 1 else "")
             _text(ws, row, tpl.trail0 + 2, loc, f.text)
-            widths.see(tpl.trail0, e.source_file, cap=40)
-            widths.see(tpl.trail0 + 2, loc, cap=25)
+            if i < WIDTH_SAMPLE:
+                widths.see(tpl.trail0, e.source_file, cap=40)
+                widths.see(tpl.trail0 + 2, loc, cap=25)
         row_w = max(
             [14.0]
             + [min(28.0, len(e.row_key) * 1.1 + 2) for e in tpl.entries]

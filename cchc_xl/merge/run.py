@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import os
@@ -297,6 +298,26 @@ def _tidy_row(v: ValueRow) -> dict:
             "submitted_at": v.submitted_at.isoformat(), "file_hash": v.file_hash}
 
 
+@contextlib.contextmanager
+def _beside(fn, *args):
+    """Run ``fn(*args)`` in a forked process (the data is shared copy-on-write, never pickled)
+    while the body runs; where fork is unavailable, run it first. Errors surface either way."""
+    import multiprocessing as mp
+
+    if "fork" not in mp.get_all_start_methods():
+        fn(*args)
+        yield
+        return
+    proc = mp.get_context("fork").Process(target=fn, args=args)
+    proc.start()
+    try:
+        yield
+    finally:
+        proc.join()
+    if proc.exitcode != 0:
+        raise RuntimeError(f"xuất dữ liệu chi tiết thất bại (mã {proc.exitcode})")
+
+
 def merge(ws: Workspace, inbox: Path, *, period: Period | None = None, out: Path | None = None,
           tidy: Path | None = None, full: bool = False, write: bool = True, split_by_field: Path | None = None,
           workers: int | None = None, progress: Callable[[int], None] | None = None) -> MergeResult:
@@ -331,8 +352,9 @@ def merge(ws: Workspace, inbox: Path, *, period: Period | None = None, out: Path
                 base = ws.rollup if ws.root else inbox.resolve().parent / "rollup"
                 out = Path(out) if out else base / f"tong-hop_{ws.province.id}_{period}.xlsx"
                 out.parent.mkdir(parents=True, exist_ok=True)
-                res.rollup = str(write_rollup(data, out))
-                inside = write_tidy(data, base / f"tidy_{ws.province.id}_{period}.csv")
+                inside = base / f"tidy_{ws.province.id}_{period}.csv"
+                with _beside(write_tidy, data, inside):     # on the other core while the roll-up is written
+                    res.rollup = str(write_rollup(data, out))
                 res.tidy = str(write_tidy(data, Path(tidy)) if tidy else inside)
                 if split_by_field:
                     res.field_workbooks = [str(p) for p in write_field_workbooks(data, Path(split_by_field))]
