@@ -368,3 +368,11 @@ def test_value_types_beyond_counts():
     assert check_value("01/2023 - 06/2023", mr, dates).problems[0][0] == "value.month_range_invalid"
     yn = CellSpec(Ref("r", "c"), 9, 3, "input", CellType.yesno)
     assert check_value(2, yn, dates).problems[0][0] == "value.yesno_invalid"
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in (Path(__file__).parent / "data" / "resaved").glob("good-*")))
+def test_fixtures_resaved_by_libreoffice_validate_clean(name):
+    """Files LibreOffice re-saved (kept as fixtures, so this runs without LibreOffice too)."""
+    rep = check(Path(__file__).parent / "data" / "resaved" / name)
+    assert rep.status == "ok", rep.flatten(["code", "sheet", "cell", "message"])
+    assert rep.unit == "H-TPLS" and rep.period == PERIOD
