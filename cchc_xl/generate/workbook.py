@@ -518,6 +518,9 @@ def _write_cover(ws, spec: WorkbookSpec, st: Styles) -> None:
     for i, (k, v) in enumerate(rows):
         ws.write_string(3 + i, 1, k, st.bold)
         ws.write_string(3 + i, 2, v, st.wrap)
+        lines = -(-len(v) // 95)            # column C holds ~95 characters a line
+        if lines > 1:
+            ws.set_row(3 + i, 16 * lines)
     r = 3 + len(rows) + 1
     ws.write_string(r, 1, "Cách điền", st.bold)
     steps = [
