@@ -503,5 +503,9 @@ def demo_cmd(directory, period, as_json):
         click.echo(f"Ghi chú: {note}")
 
 
+from .addin.cli import addin_group  # noqa: E402 - registered after the root group exists
+
+main.add_command(addin_group)
+
 if __name__ == "__main__":  # pragma: no cover
     main()

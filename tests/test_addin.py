@@ -22,8 +22,8 @@ import pytest
 from click.testing import CliRunner
 
 from cchc_xl import __version__
-from cchc_xl.addin import actions, build as addin_build
-from cchc_xl.addin import entry
+from cchc_xl.addin import actions, entry
+from cchc_xl.addin import build as addin_build
 from cchc_xl.addin.actions import STATUS_HEADER, STATUS_SHEET, BookLike
 from cchc_xl.addin.build import ADDIN_FILE, VBA_MODULE, _compress, _decompress, build, build_addin
 from cchc_xl.addin.cli import addin_group
@@ -313,6 +313,18 @@ def test_merge_folder_opens_the_rollup_and_summarises(inbox):
     assert "Trễ hạn: STP" in book.alert and res.rollup in book.alert
 
 
+def test_merge_folder_never_counts_annotated_copies_inside_the_folder(inbox):
+    """An annotated copy in inbox/kiem-tra/ is not a submission: merge's scan skips it."""
+    path, _ = _with_negative(inbox / "bao cao H-TPLS.xlsx", inbox / "bao cao H-TPLS.xlsx")
+    copy = actions.check_active_book(FakeBook(path)).annotated
+    assert copy.startswith(str(inbox / actions.CHECK_DIR))
+    book = FakeBook(inbox.parent / "Book1.xlsx")
+    res = actions.merge_folder(book, inbox, opener=lambda p: None)
+    files = res.result.files
+    assert res.ok and all(f["path"] != copy for f in files)
+    assert sum(1 for f in files if f["unit"] == "H-TPLS") == 1
+
+
 def test_merge_folder_without_opening(inbox):
     book = FakeBook(inbox.parent / "Book1.xlsx")
     res = actions.merge_folder(book, inbox, open_result=False, opener=lambda p: pytest.fail("opened"))
@@ -371,23 +383,21 @@ def test_submission_status_replaces_the_sheet_and_marks_rejected_files(inbox, tm
     assert [s.name for s in book.sheets].count(STATUS_SHEET) == 1
 
 
-def test_submission_status_for_a_resent_file_rejected_by_identity(filled, tmp_path):
-    ws = _embedded()
-    deadline = dt.datetime.combine(ws.province.dates(parse_period(PERIOD)).deadline, dt.time(9))
+def test_submission_status_marks_a_unit_whose_only_file_was_rejected(tmp_path):
+    """A file that names its unit and period but holds none of its tables: rejected, shown as such."""
     box = tmp_path / "hop-thu"
-    wb = openpyxl.load_workbook(filled["S-XD"])
-    meta = wb["_cchc"]
-    for row in meta.iter_rows(min_row=1):                      # break the signature: a forged unit
-        if row[0].value == "unit_name":
-            row[1].value = "Sở Giả Mạo"
     box.mkdir()
-    wb.save(box / "gia.xlsx")
-    _touch(box / "gia.xlsx", deadline)
+    wb = openpyxl.Workbook()
+    wb.active["A1"] = "Đơn vị báo cáo: Sở Xây dựng"
+    wb.active["A2"] = "Kỳ báo cáo: Năm 2024"
+    wb.save(box / "so xay dung.xlsx")
     book = FakeBook(tmp_path / "Book1.xlsx")
     res = actions.submission_status(book, box, period=PERIOD)
     assert res.ok, res.message
     row = next(r for r in res.rows if r.code == "S-XD")
-    assert row.status_vi == "Bị từ chối" and row.file == "gia.xlsx"
+    assert (row.status_vi, row.days_late, row.file) == ("Bị từ chối", None, "so xay dung.xlsx")
+    assert book.sheets[STATUS_SHEET].range(f"C{res.rows.index(row) + 2}").value == "Bị từ chối"
+    assert res.count("rejected") == 1 and "1 bị từ chối" in book.alert
 
 
 def test_folder_fallback_reads_a_defined_name(tmp_path, monkeypatch):
@@ -408,6 +418,38 @@ def test_folder_fallback_reads_a_defined_name(tmp_path, monkeypatch):
     ws = init_workspace(tmp_path / "vp", "lang-son")
     monkeypatch.setenv(actions.WORKSPACE_ENV, str(ws.root))
     assert actions.folder_from_book(FakeBook(tmp_path / "y.xlsx")) == str(ws.inbox)
+
+
+def test_entry_folder_dialog_and_its_fallback(tmp_path):
+    """The glue's folder choice, with fakes for Excel's FileDialog (the real one needs Excel)."""
+
+    class Dialog:
+        Title = AllowMultiSelect = None
+
+        def __init__(self, answer):
+            self.answer = answer
+
+        def Show(self):                                          # noqa: N802 - Excel's COM names
+            return -1 if self.answer else 0
+
+        def SelectedItems(self, i):                              # noqa: N802
+            return self.answer
+
+    class Api:
+        def __init__(self, answer):
+            self.answer = answer
+
+        def FileDialog(self, kind):                              # noqa: N802
+            assert kind == entry.MSO_FILE_DIALOG_FOLDER_PICKER
+            return Dialog(self.answer)
+
+    book = FakeBook(tmp_path / "x.xlsx")
+    book.app.api = Api(str(tmp_path))
+    assert entry._ask_folder(book) == str(tmp_path) and not book.app.alerts
+    book.app.api = Api(None)                                     # cancelled: nothing, no message
+    assert entry._ask_folder(book) is None and not book.app.alerts
+    del book.app.api                                             # no COM: the book's name, else a message
+    assert entry._ask_folder(book) is None and "Chưa chọn thư mục" in book.alert
 
 
 # ---------------------------------------------------------------------------------------------
@@ -485,8 +527,9 @@ def test_built_addin_vba_read_back_with_olevba(built):
         original = {Path(n).stem: c for (_f, _s, n, c) in template.extract_macros()}["xlwings"]
     finally:
         template.close()
-    assert modules["xlwings"] == original.replace('PROJECT_NAME As String = "myaddin"',
-                                                  'PROJECT_NAME As String = "cchc_xl"')
+    # the same xlwings code as the template's, line for line (stored with CRLF, as the VBA editor does)
+    assert modules["xlwings"].split("\r\n") == original.replace(
+        'PROJECT_NAME As String = "myaddin"', 'PROJECT_NAME As String = "cchc_xl"').split("\n")
 
 
 def test_build_is_deterministic_and_accepts_a_folder(built, tmp_path):
@@ -505,13 +548,20 @@ def test_build_keeping_the_template_vba(tmp_path):
         assert [b.get("label") for b in buttons] == LABELS
 
 
+def test_build_with_compile_required_but_no_ms_ovba_says_what_to_install(tmp_path, monkeypatch):
+    monkeypatch.setattr(addin_build, "can_compile_vba", lambda: False)
+    with pytest.raises(addin_build.AddinBuildError, match="ms-ovba"):
+        build(tmp_path / ADDIN_FILE, compile=True)
+    assert build(tmp_path / ADDIN_FILE).vba == "template"      # auto: falls back, and says so in notes
+
+
 def test_build_refuses_a_name_that_is_not_xlam(tmp_path):
     with pytest.raises(addin_build.AddinBuildError, match=".xlam"):
         build(tmp_path / "x.xlsm")
 
 
 @pytest.mark.parametrize("data", [b"", b"a", b"abcabcabc" * 2000, bytes(range(256)) * 40,
-                                  "Sub X()\r\n  MsgBox 1\r\nEnd Sub\r\n".encode() * 300])
+                                  b"Sub X()\r\n  MsgBox 1\r\nEnd Sub\r\n" * 300])
 def test_vba_compression_round_trips(data):
     assert _decompress(_compress(data)) == data
     olevba = pytest.importorskip("oletools.olevba")
@@ -542,8 +592,8 @@ def test_install_copies_into_xlstart_and_writes_the_config_once(built, tmp_path)
     conf = config_path("cchc_xl", home=tmp_path)
     res = install_addin(built.path, xlstart, conf, interpreter=r"C:\Python311\python.exe")
     assert Path(res.addin).read_bytes() == built.path.read_bytes()
-    assert res.config_written and conf.read_text(encoding="cp1252") == config_text(r"C:\Python311\python.exe")
-    assert conf.read_bytes().endswith(b'python.exe"\r\n')
+    assert res.config_written and conf.read_bytes() == config_text(r"C:\Python311\python.exe").encode("cp1252")
+    assert conf.read_bytes() == b'"INTERPRETER_WIN","C:\\Python311\\python.exe"\r\n'
     conf.write_text('"INTERPRETER_WIN","D:\\khac\\python.exe"\r\n', encoding="cp1252")
     again = install_addin(built.path, xlstart, conf)
     assert not again.config_written and "khac" in conf.read_text(encoding="cp1252")

@@ -21,11 +21,12 @@ from typing import Any, Protocol, runtime_checkable
 
 from ..config.period import Period, PeriodError, parse_period
 from ..config.workspace import PublicKeyWarning, Workspace, is_workspace, load_workspace
+from ..validate.annotate import ANNOTATED_DIR
 from ..yamlfile import ConfigError
 
 TITLE = "cchc_xl — Báo cáo CCHC"
 STATUS_SHEET = "Tình hình nộp"
-CHECK_DIR = "kiem-tra"
+CHECK_DIR = ANNOTATED_DIR
 WORKSPACE_ENV = "CCHC_XL_WORKSPACE"
 FOLDER_NAME = "cchc_thu_muc"          # defined name whose cell holds a folder: the fallback of the folder dialog
 STATUS_HEADER = ["Mã", "Tên đơn vị", "Trạng thái", "Số ngày trễ", "Tệp"]
@@ -395,8 +396,9 @@ def _merge_message(s: MergeSummary) -> str:
 
 
 def status_rows(ws: Workspace, folder: Path, period: Period | None = None,
-                workers: int | None = None) -> tuple[str, list[StatusRow]]:
-    """One row per expected submission of the period, after recording the folder in the ledger."""
+                workers: int | None = None) -> tuple[str, list[StatusRow], list[dict]]:
+    """One row per expected submission of the period, after recording the folder in the ledger;
+    with the files seen in the folder (MergeResult.files)."""
     from ..merge.ledger import Ledger, workspace_lock
     from ..merge.run import build_rollup_data, ledger_path, merge
 
@@ -420,7 +422,7 @@ def status_rows(ws: Workspace, folder: Path, period: Period | None = None,
             file = str(f.relative_to(base)) if f.is_relative_to(base) else str(f)
         days = s.days_late if s.status in ("on_time", "late") else None
         rows.append(StatusRow(key, name, s.status, days, file))
-    return res.period, rows
+    return res.period, rows, res.files
 
 
 def _status_sheet(book: Any) -> Any:
@@ -442,7 +444,7 @@ def submission_status(book: BookLike, folder: Path | str, workspace_dir: Path | 
             show(book, message)
             return StatusResult(False, message, folder=str(folder))
         ws = find_workspace(workspace_dir, folder)
-        per, rows = status_rows(ws, folder, parse_period(period) if period else None, workers)
+        per, rows, files = status_rows(ws, folder, parse_period(period) if period else None, workers)
         res = StatusResult(True, "", str(folder), per, STATUS_SHEET, rows, str(ws.root) if ws.root else None)
         counts = (f"{res.count('on_time')} đúng hạn, {res.count('late')} trễ hạn, "
                   f"{res.count('missing')} chưa nộp, {res.count('rejected')} bị từ chối")

@@ -19,6 +19,7 @@ be seen in Excel itself (docs/addin.md says what was tested where).
 from __future__ import annotations
 
 import contextlib
+import gc
 import io
 import os
 import re
@@ -26,6 +27,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import warnings
 import zipfile
 from dataclasses import dataclass, field
 from importlib import resources
@@ -73,7 +75,11 @@ class AddinBuild:
 
 
 def _source(name: str) -> bytes:
-    return resources.files("cchc_xl.addin").joinpath(name).read_bytes()
+    try:
+        return resources.files("cchc_xl.addin").joinpath(name).read_bytes()
+    except OSError as exc:
+        raise AddinBuildError(f"thiếu tệp nguồn của add-in cchc_xl/addin/{name} (gói cài đặt thiếu dữ liệu "
+                              "package-data của cchc_xl.addin)") from exc
 
 
 def ribbon_xml() -> str:
@@ -363,7 +369,10 @@ def compile_vba(template_modules: list[VbaModule], extra: dict[str, str], projec
             uuid.UUID("2DF8D04C-5BFA-101B-BDE5-00AA0044DE52"), "2.0", "0",
             "C:\\Program Files\\Common Files\\Microsoft Shared\\OFFICE16\\MSO.DLL",
             "Microsoft Office 16.0 Object Library")), "Office"))
-        ProjectOleFile.write_file(project)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ResourceWarning)   # ms-cfb 0.0.6 leaves files to the GC
+            ProjectOleFile.write_file(project)
+            gc.collect()                                       # closed before the folder is removed (Windows)
         return (Path(tmp) / "vbaProject.bin").read_bytes()
 
 

@@ -17,6 +17,7 @@ from ..blueprint.catalogue import default_catalogue
 from ..config.period import Period, parse_period
 from ..config.workspace import Workspace
 from ..generate.round import Builder
+from ..validate.annotate import ANNOTATED_DIR, ANNOTATED_SUFFIX
 from ..validate.engine import ValidationContext, file_hash, validate_file
 from .ledger import Ledger, workspace_lock
 from .model import ProblemRow, RollupData, Submission, TemplateData, ValueRow
@@ -61,11 +62,13 @@ def ledger_path(ws: Workspace, inbox: Path) -> Path:
 
 
 def scan(inbox: Path) -> list[Path]:
+    """Every file received, except our own annotated copies (``kiem-tra/``, ``*_kiem-tra.xlsx``)
+    and lock/temporary files of office programs."""
     out = []
     for root, dirs, files in os.walk(inbox):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d != ANNOTATED_DIR)
         for name in sorted(files):
-            if not name.startswith(SKIP_PREFIXES):
+            if not name.startswith(SKIP_PREFIXES) and not name.endswith(ANNOTATED_SUFFIX):
                 out.append(Path(root) / name)
     return out
 

@@ -21,8 +21,12 @@ ERRORS_SHEET = "Lỗi"
 SEVERITY_VI = {"error": "Lỗi", "warning": "Cảnh báo"}
 
 
+ANNOTATED_SUFFIX = "_kiem-tra.xlsx"   # merge's inbox scan skips these copies
+ANNOTATED_DIR = "kiem-tra"
+
+
 def annotated_name(path: Path) -> str:
-    return f"{path.stem}_kiem-tra.xlsx"
+    return f"{path.stem}{ANNOTATED_SUFFIX}"
 
 
 def _open(path: Path) -> openpyxl.Workbook:
