@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
+import pickle
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from .. import __version__
 from ..resources import blueprints_dir
 from ..yamlfile import ConfigError, load_model
 from .model import Blueprint, Vocabulary
@@ -81,4 +85,28 @@ def load_catalogue(root: Path | None = None) -> Catalogue:
 
 @lru_cache(maxsize=8)
 def default_catalogue(root: str | None = None) -> Catalogue:
-    return load_catalogue(Path(root) if root else None)
+    """The catalogue, loaded once per process; parsed YAML is cached on disk by the files' stamps
+    (every worker process of a merge would otherwise re-parse ~30 YAML files)."""
+    base = Path(root) if root else blueprints_dir()
+    files = sorted(base.glob("*/*.yaml"))
+    stamp = hashlib.sha256(repr([(str(f), f.stat().st_mtime_ns, f.stat().st_size) for f in files]).encode())
+    # a per-user directory (never a shared temp dir: a planted pickle would run code)
+    cache_dir = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "cchc_xl"
+    cache = cache_dir / f"catalogue-{__version__}-{stamp.hexdigest()[:20]}.pickle"
+    try:
+        with open(cache, "rb") as fh:
+            cat = pickle.load(fh)
+        if isinstance(cat, Catalogue):
+            return cat
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
+        pass
+    cat = load_catalogue(base)
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        tmp = cache.with_suffix(f".{os.getpid()}.tmp")
+        with open(tmp, "wb") as fh:
+            pickle.dump(cat, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, cache)
+    except OSError:
+        pass
+    return cat
