@@ -227,3 +227,22 @@ def test_cli_merge_json_summary_shape(ws, tmp_path):
     assert all(set(f) >= {"path", "unit", "status"} for f in data["files"])
     st = CliRunner().invoke(main, ["status", str(inbox), "--workspace", str(ws.root), "--json"])
     assert st.exit_code == 0 and json.loads(st.stdout)["accepted"] == 2
+
+
+def test_the_same_figures_sent_by_two_units_are_flagged(ws, tmp_path):
+    # S-YT filled its template with exactly S-XD's figures (same seed → same inputs)
+    a = filled(tmp_path / "a", unit="S-XD", ws=ws, seed=7)
+    b = filled(tmp_path / "b", unit="S-YT", ws=ws, seed=7)
+    shutil.copyfile(a, ws.inbox / "a.xlsx")
+    shutil.copyfile(b, ws.inbox / "b.xlsx")
+    from cchc_xl.merge.run import build_rollup_data
+
+    merge(ws, ws.inbox, period=parse_period(PERIOD), write=False)
+    led = Ledger(ws.root / LEDGER_NAME)
+    try:
+        data = build_rollup_data(ws, led, parse_period(PERIOD))
+    finally:
+        led.close()
+    dups = [p for p in data.problems if p.code == "identity.duplicate_submission"]
+    assert len(dups) == 1 and dups[0].severity == "warning"
+    assert {dups[0].unit_code} <= {"S-XD", "S-YT"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import hashlib
 import datetime as dt
 import os
 import time
@@ -17,6 +18,7 @@ from ..blueprint.catalogue import default_catalogue
 from ..config.period import Period, parse_period
 from ..config.workspace import Workspace
 from ..generate.round import Builder
+from ..problems import make_problem
 from ..validate.annotate import ANNOTATED_DIR, ANNOTATED_SUFFIX
 from ..validate.engine import ValidationContext, file_hash, validate_file
 from .ledger import Ledger, workspace_lock
@@ -182,6 +184,7 @@ def build_rollup_data(ws: Workspace, ledger: Ledger, period: Period) -> RollupDa
     versions = ledger.versions(str(period))
     all_contents = {c.submission: c for c in ledger.contents(str(period)) if c.submission}
     b = Builder(ws, period, cat)
+    seen_data: dict[str, tuple[str, str]] = {}
     submissions: list[Submission] = []
     templates: dict[str, TemplateData] = {}
     problems: list[ProblemRow] = []
@@ -204,6 +207,7 @@ def build_rollup_data(ws: Workspace, ledger: Ledger, period: Period) -> RollupDa
         sub.received_at, sub.file, sub.file_hash = c.received_at, c.first_path, c.hash
         sub.verdict, sub.errors, sub.warnings = c.status, c.n_errors, c.n_warnings
         rows = ledger.values(c.hash)
+        _same_data_as_another_unit(rows, sub, c, seen_data, problems)
         present_codes = {r[0] for r in rows}
         sub.missing_codes = tuple(code for code in obl.tables if code not in present_codes)
         submissions.append(sub)
@@ -241,6 +245,22 @@ def build_rollup_data(ws: Workspace, ledger: Ledger, period: Period) -> RollupDa
             setattr(data, f"{attr}_period", other)
             setattr(data, f"{attr}_totals", province_totals(ledger, str(other)))
     return data
+
+
+def _same_data_as_another_unit(rows, sub: Submission, content, seen: dict, problems: list) -> None:
+    """Two units whose typed figures are identical: one copied the other's file or data."""
+    inputs = sorted((r[0], r[2], r[3], r[5], r[6]) for r in rows if r[7] == "input" and (r[5] or r[6]))
+    if sum(1 for r in inputs if r[3]) < 10:        # too few figures to call it a copy
+        return
+    digest = hashlib.sha256(repr(inputs).encode()).hexdigest()
+    first = seen.setdefault(digest, (sub.unit_code, content.first_path))
+    if first[0] == sub.unit_code:
+        return
+    p = make_problem("identity.duplicate_submission", severity="warning", file=content.first_path,
+                     unit=sub.unit_code, value=first[0])
+    problems.append(ProblemRow(sub.unit_code, sub.unit_name, content.first_path, None, None, None, p.code,
+                               p.severity, p.message, p.hint))
+    sub.warnings += 1
 
 
 def province_totals(ledger: Ledger, period: str) -> dict[tuple[str, str, str], float]:
