@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import hashlib
 import datetime as dt
+import hashlib
 import os
 import time
 from collections import Counter
