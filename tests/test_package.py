@@ -980,3 +980,21 @@ def test_libreoffice_xls_damage_never_escapes(lo_files, tmp_path: Path):
     path.write_bytes(data[: len(data) // 3])
     with pytest.raises(UnreadableFile):
         inspect_package(path)
+
+
+def test_fast_worksheet_scan_matches_the_parser(tmp_path: Path):
+    """The regex path and the defused parser read the same formulas, merges and protection."""
+    from cchc_xl.read import package as pk
+
+    path = make_report_book(tmp_path / "report.xlsx")
+    with zipfile.ZipFile(path) as zf:
+        parts = [n for n in zf.namelist() if n.startswith("xl/worksheets/sheet")]
+        for part in parts:
+            data = zf.read(part)
+            fast = pk._scan_fast(data, pk._Budget(pk.LIMITS))
+            assert fast is not None, part
+            scan = pk._SheetScan(part, pk._Budget(pk.LIMITS))
+            import io
+
+            pk._feed(io.BytesIO(data), scan)
+            assert fast == (scan.protected, scan.formulas, scan.merged), part

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import codecs
 import datetime as dt
+import html
 import os
 import posixpath
 import re
@@ -785,11 +786,52 @@ def _feed(fh: IO[bytes], target: object) -> None:
     parser.close()
 
 
+_FAST_LIMIT = 8 << 20          # parts up to this size may take the regex path
+_FAST_CELL = re.compile(rb'<c\s+r="([A-Z]{1,3}[0-9]{1,7})"[^>]*?>\s*<f\b([^>]*)>([^<]*)</f>')
+_FAST_MERGE = re.compile(rb'<mergeCell\s+ref="([^"]*)"')
+_FAST_PROTECTION = re.compile(rb"<sheetProtection\b([^>]*)>")
+_FAST_ATTR = re.compile(rb'\b(sheet|content)="([^"]*)"')
+
+
 def _scan_worksheet(zp: _Zip, part: str, budget: _Budget) -> tuple[bool, dict[str, str], list[str]]:
+    info = zp.info(part)
+    if info is not None and info.file_size <= _FAST_LIMIT:
+        with zp.open(part) as fh:
+            data = fh.read(_FAST_LIMIT + 1)
+        fast = _scan_fast(data, budget)
+        if fast is not None:
+            return fast
     scan = _SheetScan(part, budget)
     with zp.open(part) as fh:
         _feed(fh, scan)
     return scan.protected, scan.formulas, scan.merged
+
+
+def _scan_fast(data: bytes, budget: _Budget) -> tuple[bool, dict[str, str], list[str]] | None:
+    """The common worksheet (every cell addressed, no shared formulas, no DTD) by regular
+    expressions over the raw part: ~10x faster than a Python parser target. Anything unusual
+    returns None and goes through the full (defused) parser, which also rejects DTDs."""
+    if b"<!" in data.replace(b"<![CDATA[", b"") or b't="shared"' in data or b"&#" in data:
+        return None
+    if not data.rstrip().endswith(b"</worksheet>") and not data.rstrip().endswith(b":worksheet>"):
+        return None          # truncated or odd: the parser says exactly what is wrong
+    if data.count(b"<c ") + data.count(b"<c>") != data.count(b'<c r="'):
+        return None
+    formulas: dict[str, str] = {}
+    for m in _FAST_CELL.finditer(data):
+        text = m.group(3)
+        if text:
+            formulas[m.group(1).decode()] = html.unescape(text.decode("utf-8"))
+    if data.count(b"<f") - data.count(b"<formula") != len(formulas):
+        return None          # a formula the pattern did not see: let the parser read it
+    merged = [m.group(1).decode() for m in _FAST_MERGE.finditer(data)]
+    budget.take(len(formulas) + len(merged))
+    protected = False
+    pm = _FAST_PROTECTION.search(data)
+    if pm:
+        attrs = dict((k.decode(), v.decode()) for k, v in _FAST_ATTR.findall(pm.group(1)))
+        protected = _true(attrs.get("sheet")) or _true(attrs.get("content"))
+    return protected, formulas, merged
 
 
 _VT_INT = {"i1", "i2", "i4", "i8", "int", "ui1", "ui2", "ui4", "ui8", "uint"}
