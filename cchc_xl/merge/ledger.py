@@ -77,8 +77,13 @@ class ContentRow:
     status: str
     n_errors: int
     n_warnings: int
-    report: dict
+    report_json: str
     first_path: str
+
+    @property
+    def report(self) -> dict:
+        """The stored validation report (parsed on demand: most callers need only the verdict)."""
+        return json.loads(self.report_json)
 
 
 def _now() -> str:
@@ -211,7 +216,7 @@ class Ledger:
 
 def _content(r) -> ContentRow:
     return ContentRow(r[0], r[1], dt.datetime.fromisoformat(r[2]), r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10],
-                      json.loads(r[11]), r[12])
+                      r[11], r[12])
 
 
 @contextlib.contextmanager

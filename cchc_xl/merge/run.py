@@ -176,7 +176,9 @@ def _guess_period(ledger: Ledger, files: list[dict]) -> Period | None:
     return None
 
 
-def build_rollup_data(ws: Workspace, ledger: Ledger, period: Period) -> RollupData:
+def build_rollup_data(ws: Workspace, ledger: Ledger, period: Period, *, values: bool = True) -> RollupData:
+    """Everything the roll-up shows, from the ledger; ``values=False`` skips the per-cell values
+    (completeness and timeliness only, for ``status``)."""
     prov = ws.province
     cat = default_catalogue()
     dates = prov.dates(period)
@@ -206,6 +208,9 @@ def build_rollup_data(ws: Workspace, ledger: Ledger, period: Period) -> RollupDa
         sub.days_late = days
         sub.received_at, sub.file, sub.file_hash = c.received_at, c.first_path, c.hash
         sub.verdict, sub.errors, sub.warnings = c.status, c.n_errors, c.n_warnings
+        if not values:
+            submissions.append(sub)
+            continue
         rows = ledger.values(c.hash)
         _same_data_as_another_unit(rows, sub, c, seen_data, problems)
         present_codes = {r[0] for r in rows}
@@ -241,7 +246,7 @@ def build_rollup_data(ws: Workspace, ledger: Ledger, period: Period) -> RollupDa
     data = RollupData(prov.id, prov.info.name, period, dates.deadline, (dates.window_start, dates.window_end),
                       dt.datetime.now().replace(microsecond=0), submissions, list(templates.values()), problems)
     for attr, other in (("previous", period.previous()), ("last_year", period.previous_year())):
-        if other is not None and str(other) in ledger.periods():
+        if values and other is not None and str(other) in ledger.periods():
             setattr(data, f"{attr}_period", other)
             setattr(data, f"{attr}_totals", province_totals(ledger, str(other)))
     return data
@@ -356,7 +361,7 @@ def merge(ws: Workspace, inbox: Path, *, period: Period | None = None, out: Path
             period = period or _guess_period(ledger, files)
             if period is None:
                 raise FileNotFoundError(f"không có tệp báo cáo nào trong {inbox} và chưa rõ kỳ báo cáo (--period)")
-            data = build_rollup_data(ws, ledger, period)
+            data = build_rollup_data(ws, ledger, period, values=write)
             res = MergeResult(str(period), None, None, str(lpath), files=files, new_files=n_new)
             res.expected = len(data.submissions)
             for s in data.submissions:
