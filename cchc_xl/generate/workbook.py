@@ -35,6 +35,8 @@ VOCAB_SHEET = "_dm"
 CHECK_FIRST_ROW = 6          # 0-based row of the first rule line on the self-check sheet
 OK_TEXT = "Đạt"
 SEVERITY_VI = {"error": "Lỗi", "warning": "Cảnh báo"}
+LABEL_CHARS_PER_LINE = 56     # Times New Roman 12 in the 46-wide label column
+ROW_LINE_HEIGHT = 15.75
 
 
 class FastWorksheet(Worksheet):
@@ -166,6 +168,9 @@ def _write_table(ws, lay: TableLayout, spec: WorkbookSpec, st: Styles, vocab_ran
             label_fmt = st.heading if r.kind in ("heading", "group") else \
                 st.total_label if r.kind == "total" else st.label[min(r.level, 3)]
             ws.write_string(r.row, lay.col(LABEL_COL).col, r.label, label_fmt)
+            lines = -(-len(r.label) // LABEL_CHARS_PER_LINE)
+            if lines > 1:   # wrapped labels need the height: not every client fits rows on load
+                ws.set_row(r.row, ROW_LINE_HEIGHT * lines + 2)
         if OFFICE_COL in lay._col_by_key:
             ws.write_string(r.row, lay.col(OFFICE_COL).col, r.office or "", st.office)
         if r.kind in ("heading", "group"):
