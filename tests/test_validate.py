@@ -376,3 +376,30 @@ def test_fixtures_resaved_by_libreoffice_validate_clean(name):
     rep = check(Path(__file__).parent / "data" / "resaved" / name)
     assert rep.status == "ok", rep.flatten(["code", "sheet", "cell", "message"])
     assert rep.unit == "H-TPLS" and rep.period == PERIOD
+
+
+def test_sample_fill_defects_are_found_by_the_validator(tmp_path):
+    """sample-fill --defects: every injected mistake is reported at its cell (manifest as a dot-file)."""
+    from cchc_xl.generate import generate_round
+    from cchc_xl.generate.sample import DEFECTS_MANIFEST, fill_files
+
+    ws = embedded()
+    gen = generate_round(ws, parse_period(PERIOD), ["H-TPLS", "S-XD", "SNV", "STP"], out=tmp_path / "g", workers=1)
+    results = fill_files(ws, [Path(f["path"]) for f in gen.files], tmp_path / "f", seed=4, defects=1.0)
+    manifest = json.loads((tmp_path / "f" / DEFECTS_MANIFEST).read_text(encoding="utf-8"))
+    expected_code = {"text_unit": "value.text_repaired", "thousands_dot": "value.text_repaired",
+                     "negative": "value.negative", "percent_fraction": "value.percent_as_fraction",
+                     "formula_overwritten": "structure.formula_overwritten", "identity_broken": "rule.failed",
+                     "outline_empty": "outline.section_empty", "nfd_text": "outline.nfd_normalised",
+                     "legacy_text": "outline.legacy_encoding"}
+    checked = 0
+    for r in results:
+        rep = check(Path(r.path))
+        got = rep.flatten(["code", "sheet", "cell"])
+        for d in manifest.get(Path(r.path).name, []):
+            if d["kind"] == "identity_broken":
+                assert any(c == "rule.failed" and s == d["sheet"] for c, s, _ in got), (d, got)
+            else:
+                assert [expected_code[d["kind"]], d["sheet"], d["cell"]] in got, (d, got)
+            checked += 1
+    assert checked >= 4

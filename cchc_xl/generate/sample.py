@@ -36,6 +36,7 @@ TEXT_BANK = {
 }
 OUTLINE_TEXT = ("Trong kỳ báo cáo, đơn vị đã triển khai đầy đủ các nhiệm vụ theo kế hoạch; "
                 "kết quả cụ thể được tổng hợp tại các phụ lục kèm theo. (Nội dung mẫu do cchc_xl tạo.)")
+DEFECTS_MANIFEST = ".cchc_defects.json"
 DEFECT_KINDS = ("text_unit", "thousands_dot", "negative", "percent_fraction", "formula_overwritten",
                 "identity_broken", "outline_empty", "nfd_text", "legacy_text")
 
@@ -234,6 +235,8 @@ def _inject(kind: str, layouts: list[TableLayout], inputs: dict, overrides: dict
     numeric = [(l, c) for l in tables for c in l.input_cells
                if c.type in (CellType.count, CellType.amount) and isinstance(inputs[l.code].get(c.ref), int)
                and inputs[l.code][c.ref] >= 0]
+    if kind == "identity_broken":     # only a cell that an identity (==) rule really depends on
+        numeric = [(l, c) for l, c in numeric if c.ref in _identity_inputs(l)]
     if kind in ("text_unit", "thousands_dot", "negative", "identity_broken") and numeric:
         lay, c = rng.choice(numeric)
         v = inputs[lay.code][c.ref]
@@ -268,6 +271,15 @@ def _inject(kind: str, layouts: list[TableLayout], inputs: dict, overrides: dict
                 "Nh÷ng khã kh¨n, v­íng m¾c trong c«ng t¸c c¶i c¸ch hµnh chÝnh"
             return {"kind": kind, "sheet": lay.sheet, "cell": c.addr}
     return None
+
+
+def _identity_inputs(lay: TableLayout) -> set[Ref]:
+    out: set[Ref] = set()
+    for ri in lay.rules:
+        node = ri.expr.tree.body
+        if ri.rule.severity.value == "error" and isinstance(node, ast.Compare) and isinstance(node.ops[0], ast.Eq):
+            out.update(_inputs_behind(lay, ri.expr.refs))
+    return out
 
 
 # -- files -----------------------------------------------------------------------------------------
@@ -321,5 +333,6 @@ def fill_files(ws: Workspace, sources: list[Path], out_dir: Path, seed: int = 1,
             progress(1)
     if defects:
         manifest = {Path(r.path).name: r.defects for r in results if r.defects}
-        (out_dir / "_defects.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+        # a dot-file: the manifest sits beside the files without ever being taken for a submission
+        (out_dir / DEFECTS_MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
     return results
