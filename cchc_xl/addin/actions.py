@@ -107,25 +107,39 @@ class CheckResult:
 
 @dataclass
 class MergeSummary:
+    """What "Tổng hợp thư mục…" did: the merge's own result (``result``) plus the button's outcome.
+    The merge figures (period, rollup, expected, late, …) are read through to ``result``."""
+
     ok: bool
     message: str
     folder: str | None = None
-    period: str | None = None
-    rollup: str | None = None
-    tidy: str | None = None
-    expected: int = 0
-    accepted: int = 0
-    with_errors: int = 0
-    rejected: int = 0
-    missing: list[str] = field(default_factory=list)
-    late: list[str] = field(default_factory=list)
-    on_time: list[str] = field(default_factory=list)
     opened: bool = False
     workspace: str | None = None
     result: Any = field(default=None, repr=False)
 
+    def __getattr__(self, name: str):
+        result = self.__dict__.get("result")
+        if result is not None and hasattr(result, name):
+            return getattr(result, name)
+        if name in _MERGE_DEFAULTS:
+            return _MERGE_DEFAULTS[name]()
+        raise AttributeError(name)
+
     def as_dict(self) -> dict:
-        return {k: v for k, v in self.__dict__.items() if k != "result"}
+        base = self.result.as_dict() if self.result is not None else {}
+        base.pop("files", None)
+        return {**base, **{k: v for k, v in self.__dict__.items() if k != "result"}}
+
+
+_MERGE_DEFAULTS = {"period": lambda: None, "rollup": lambda: None, "tidy": lambda: None, "expected": lambda: 0,
+                   "accepted": lambda: 0, "with_errors": lambda: 0, "rejected": lambda: 0, "missing": list,
+                   "late": list, "on_time": list}
+
+
+def _no_folder(book, folder: Path, result_type):
+    message = f"Không tìm thấy thư mục {folder}. Hãy chọn thư mục chứa các tệp báo cáo nhận về."
+    show(book, message)
+    return result_type(False, message, folder=str(folder))
 
 
 @dataclass
@@ -353,14 +367,10 @@ def merge_folder(book: BookLike, folder: Path | str, workspace_dir: Path | str |
     try:
         folder = Path(folder)
         if not folder.is_dir():
-            message = f"Không tìm thấy thư mục {folder}. Hãy chọn thư mục chứa các tệp báo cáo nhận về."
-            show(book, message)
-            return MergeSummary(False, message, folder=str(folder))
+            return _no_folder(book, folder, MergeSummary)
         ws = find_workspace(workspace_dir, folder)
         res = merge(ws, folder, period=parse_period(period) if period else None, workers=workers)
-        summary = MergeSummary(True, "", str(folder), res.period, res.rollup, res.tidy, res.expected, res.accepted,
-                               res.with_errors, res.rejected, list(res.missing), list(res.late),
-                               list(res.on_time), False, str(ws.root) if ws.root else None, res)
+        summary = MergeSummary(True, "", str(folder), False, str(ws.root) if ws.root else None, res)
         opened_note = ""
         if open_result and res.rollup:
             try:
@@ -440,9 +450,7 @@ def submission_status(book: BookLike, folder: Path | str, workspace_dir: Path | 
     try:
         folder = Path(folder)
         if not folder.is_dir():
-            message = f"Không tìm thấy thư mục {folder}. Hãy chọn thư mục chứa các tệp báo cáo nhận về."
-            show(book, message)
-            return StatusResult(False, message, folder=str(folder))
+            return _no_folder(book, folder, StatusResult)
         ws = find_workspace(workspace_dir, folder)
         per, rows, files = status_rows(ws, folder, parse_period(period) if period else None, workers)
         res = StatusResult(True, "", str(folder), per, STATUS_SHEET, rows, str(ws.root) if ws.root else None)
