@@ -246,3 +246,31 @@ def test_the_same_figures_sent_by_two_units_are_flagged(ws, tmp_path):
     dups = [p for p in data.problems if p.code == "identity.duplicate_submission"]
     assert len(dups) == 1 and dups[0].severity == "warning"
     assert {dups[0].unit_code} <= {"S-XD", "S-YT"}
+
+
+def test_full_revalidation_keeps_one_record_per_content(ws, tmp_path):
+    inbox = _inbox(ws, tmp_path, units=["S-XD", "STP"])
+    first = merge(ws, inbox, period=parse_period(PERIOD), write=False)
+    again = merge(ws, inbox, period=parse_period(PERIOD), write=False, full=True)
+    assert again.new_files == 2 and again.accepted == first.accepted
+    db = sqlite3.connect(ws.root / LEDGER_NAME)
+    assert db.execute("SELECT COUNT(*) FROM contents").fetchone()[0] == 2
+    dup = db.execute("SELECT COUNT(*) FROM (SELECT hash, appendix, cell, COUNT(*) c FROM cell_values "
+                     "GROUP BY hash, appendix, cell HAVING c > 1)").fetchone()[0]
+    assert dup == 0
+
+
+def test_cli_split_by_field_and_tidy_formats(ws, tmp_path):
+    inbox = _inbox(ws, tmp_path, units=["H-TPLS", "STP"])
+    runner = CliRunner()
+    res = runner.invoke(main, ["merge", str(inbox), "--workspace", str(ws.root), "--json",
+                               "--split-by-field", str(tmp_path / "linh-vuc"), "--tidy", str(tmp_path / "x.csv")])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout)
+    assert len(data["field_workbooks"]) == 6 and all(Path(p).exists() for p in data["field_workbooks"])
+    assert data["tidy"] == str(tmp_path / "x.csv") and (tmp_path / "x.csv").exists()
+    import importlib.util
+
+    if not importlib.util.find_spec("pyarrow"):
+        res = runner.invoke(main, ["merge", str(inbox), "--workspace", str(ws.root), "--tidy", str(tmp_path / "x.parquet")])
+        assert res.exit_code == 1 and "pyarrow" in res.output
