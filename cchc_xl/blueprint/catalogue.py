@@ -88,7 +88,8 @@ def default_catalogue(root: str | None = None) -> Catalogue:
     """The catalogue, loaded once per process; parsed YAML is cached on disk by the files' stamps
     (every worker process of a merge would otherwise re-parse ~30 YAML files)."""
     base = Path(root) if root else blueprints_dir()
-    files = sorted(base.glob("*/*.yaml"))
+    # the stamp covers the data and the code that shapes the cached objects
+    files = sorted(base.glob("*/*.yaml")) + [Path(__file__), Path(__file__).with_name("model.py")]
     stamp = hashlib.sha256(repr([(str(f), f.stat().st_mtime_ns, f.stat().st_size) for f in files]).encode())
     # a per-user directory (never a shared temp dir: a planted pickle would run code)
     cache_dir = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "cchc_xl"
