@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 
@@ -413,7 +413,6 @@ def _scope_sets(layout: TableLayout) -> tuple[list[str], list[str]]:
 
 
 def _cells(layout: TableLayout) -> None:
-    bp = layout.blueprint
     rows, cols = _scope_sets(layout)
     for lr in layout.rows:
         if lr.kind in ("heading", "group"):
@@ -443,7 +442,6 @@ def _cells(layout: TableLayout) -> None:
                     max=lr.max if lr.max is not None else spec.max,
                     required=lr.required or spec.required,
                 )
-    del bp
 
 
 def _rules(layout: TableLayout) -> None:
@@ -500,9 +498,3 @@ def _outline_layout(bp: Blueprint, code: str) -> TableLayout:
                         hint="Nhập nội dung cho mục này (không để trống).")
             layout.rules.append(RuleInstance(rule, Expr(rule.check, Scope("row", r.key), rk, ck), r.key))
     return layout
-
-
-def iter_layouts(layouts: Iterable[TableLayout]) -> Iterable[tuple[TableLayout, CellSpec]]:
-    for lay in layouts:
-        for spec in lay.cells.values():
-            yield lay, spec

@@ -9,7 +9,7 @@ import yaml
 
 from ..layout import build_layout
 from ..yamlfile import ConfigError
-from .catalogue import Catalogue, load_catalogue
+from .catalogue import load_catalogue
 from .expr import ExprError
 
 
@@ -58,7 +58,3 @@ def check_catalogue(root: Path | None = None, regimes: list[tuple[Path, object]]
             if code not in cat.by_code:
                 res.problems.append(f"{path}: code {code} has no blueprint")
     return res
-
-
-def catalogue_codes(cat: Catalogue) -> list[str]:
-    return cat.codes()

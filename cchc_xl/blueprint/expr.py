@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import ast
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 __all__ = [
@@ -420,7 +420,3 @@ def _excel_round(x: float, digits: int) -> float:
 
 def bind(text: str, scope: Scope, rows: Iterable[str], cols: Iterable[str]) -> Expr:
     return Expr(text, scope, rows, cols)
-
-
-def values_lookup(values: Mapping[Ref, object]) -> Callable[[Ref], object]:
-    return lambda ref: values.get(ref)

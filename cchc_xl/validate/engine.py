@@ -162,8 +162,7 @@ class _Validator:
 
     # -- tables --------------------------------------------------------------------------------
 
-    def _table(self, lay: TableLayout, pkg: PackageInfo, grids: dict[str, Grid], sheet: str, b: Builder,
-               salvaged: bool = False) -> None:
+    def _table(self, lay: TableLayout, pkg: PackageInfo, grids: dict[str, Grid], sheet: str, b: Builder) -> None:
         if sheet not in grids:
             found = find_sheet_for(lay, {k: g for k, g in grids.items() if k != META_SHEET})
             if found is None:
@@ -321,7 +320,7 @@ class _Validator:
             if sheet is None:
                 continue
             found += 1
-            self._table(lay, pkg, grids, sheet, b, salvaged=True)
+            self._table(lay, pkg, grids, sheet, b)
         if not found:
             self.problem("identity.metadata_missing")
             self.report.rejected = True
