@@ -16,8 +16,9 @@ from functools import cached_property, lru_cache
 from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 
 from .blueprint.catalogue import Catalogue
-from .blueprint.expr import ColumnRange, Expr, Ref, Scope
-from .blueprint.model import NUMERIC_TYPES, Blueprint, CellType, Column, Rule
+from .blueprint.expr import ColumnRange, Expr, Ref, Scope, XLError
+from .blueprint.model import NUMERIC_TYPES, Blueprint, CellType, Column, Missing, Rule
+from .problems import make_problem
 
 OUTLINE_SHEET = "Đề cương"
 OUTLINE_COL = "noi_dung"
@@ -275,8 +276,6 @@ class TableLayout:
 
 def rule_passes(ri: RuleInstance, value, col_values) -> bool:
     """Python side of a rule, matching :func:`rule_formula` in Excel."""
-    from .blueprint.expr import XLError
-    from .blueprint.model import Missing
 
     if ri.rule.missing == Missing.skip:
         if any(value(ref) in (None, "") for ref in ri.expr.refs):
@@ -301,7 +300,6 @@ def _zero_blank(value):
 
 def rule_formula(layout: TableLayout, ri: RuleInstance, *, cell=None) -> str:
     """Excel side of a rule: a boolean formula body, TRUE when the rule passes."""
-    from .blueprint.model import Missing
 
     addr = cell or layout.addr
     if ri.rule.missing == Missing.zero:
@@ -493,8 +491,8 @@ def _outline_layout(bp: Blueprint, code: str) -> TableLayout:
     rk, ck = _scope_sets(layout)
     for r in rows:
         if r.required and r.kind == "data":
+            p = make_problem("outline.section_empty", cell=a1(r.row, 2), row_label=f"{r.stt} {r.label}".strip())
             rule = Rule(id="bat_buoc", check=f"present({OUTLINE_COL})", missing="check",
-                        message=f"Mục \"{r.stt} {r.label}\" là bắt buộc nhưng chưa có nội dung.",
-                        hint="Nhập nội dung cho mục này (không để trống).")
+                        message=p.message, hint=p.hint)
             layout.rules.append(RuleInstance(rule, Expr(rule.check, Scope("row", r.key), rk, ck), r.key))
     return layout

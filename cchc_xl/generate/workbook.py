@@ -25,7 +25,6 @@ from ..layout import (
     CellSpec,
     TableLayout,
     col_letter,
-    rule_passes,
 )
 from .styles import Styles
 
@@ -446,14 +445,14 @@ def _write_check(ws, spec: WorkbookSpec, st: Styles) -> None:
     _merge(ws, 0, 0, 0, 6, "KIỂM TRA SỐ LIỆU TRƯỚC KHI GỬI", st.title)
     _merge(ws, 1, 0, 1, 6, "Bảng này tự tính lại khi nhập số liệu. Mọi dòng phải là \"Đạt\" trước khi gửi báo cáo.",
                    st.subtitle)
-    value_cache: dict[str, dict] = {}
+    verdicts: dict[str, dict] = {}
     lines = []
     for lay, ri, where in check_lines(spec.layouts):
-        values = value_cache.get(lay.code)
-        if values is None:
+        if lay.code not in verdicts:
             inputs = spec.inputs.get(lay.code)
-            values = value_cache[lay.code] = lay.evaluate(inputs) if inputs else lay.empty_values
-        lines.append((lay, ri, where, _passes(lay, ri, values)))
+            values = lay.evaluate(inputs) if inputs else lay.empty_values
+            verdicts[lay.code] = {id(r): ok for r, ok in lay.check(values)}
+        lines.append((lay, ri, where, verdicts[lay.code][id(ri)]))
     first, last = CHECK_FIRST_ROW, CHECK_FIRST_ROW + max(len(lines), 1) - 1
     res = f"$E${first + 1}:$E${last + 1}"
     sev = f"$D${first + 1}:$D${last + 1}"
@@ -494,13 +493,6 @@ def _write_check(ws, spec: WorkbookSpec, st: Styles) -> None:
     ws.fit_to_pages(1, 0)
     ws.repeat_rows(first - 1)
     _protect(ws, spec)
-
-
-def _passes(lay: TableLayout, ri, values) -> bool:
-    def col_values(rng):
-        return [values.get(Ref(r.key, rng.col)) for r in lay.data_rows(rng.group)]
-
-    return rule_passes(ri, values.get, col_values)
 
 
 def _write_cover(ws, spec: WorkbookSpec, st: Styles) -> None:

@@ -13,12 +13,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..blueprint.catalogue import Catalogue, default_catalogue
-from ..blueprint.expr import ColumnRange, Ref
+from ..blueprint.expr import Ref
 from ..config.period import Period, PeriodError, parse_period
 from ..config.workspace import Workspace
 from ..generate.round import Builder
+from ..generate.workbook import CHECK_SHEET, COVER_SHEET, VOCAB_SHEET
 from ..identity import META_SHEET, Metadata, pairs_from_grid, pairs_from_properties
-from ..layout import LABEL_COL, TableLayout, a1, rule_passes
+from ..layout import LABEL_COL, TableLayout, a1
 from ..problems import ValidationReport, make_problem
 from ..read.package import PackageInfo, UnreadableFile, inspect_package
 from ..read.values import Grid, LazyGrids, as_text, cell
@@ -188,11 +189,11 @@ class _Validator:
             self.problem("structure.columns_changed", sheet=sheet, table=lay.code, value=loc.col_shift)
         label_col = loc.cols.get(LABEL_COL)
         for key, expected, found in loc.label_changes:
-            addr = _a1(loc.rows[key], label_col if label_col is not None else 0)
+            addr = a1(loc.rows[key], label_col if label_col is not None else 0)
             self.problem("structure.label_changed", sheet=sheet, table=lay.code, row=key, cell=addr,
                          value=found or "(trống)", expected=expected)
         for _key, r, c, expected, found in loc.header_changes:
-            self.problem("structure.header_changed", sheet=sheet, table=lay.code, cell=_a1(r, c),
+            self.problem("structure.header_changed", sheet=sheet, table=lay.code, cell=a1(r, c),
                          value=found or "(trống)", expected=expected)
         info = pkg.sheet(sheet)
         if info is not None and info.protected is False:
@@ -203,7 +204,7 @@ class _Validator:
         for r, row in enumerate(grid):
             for c, v in enumerate(row):
                 if v != "" and v is not None and (r > max_row or c > max_col):
-                    self.problem("structure.data_outside_input", sheet=sheet, table=lay.code, cell=_a1(r, c),
+                    self.problem("structure.data_outside_input", sheet=sheet, table=lay.code, cell=a1(r, c),
                                  value=as_text(v)[:40])
                     return
 
@@ -219,7 +220,7 @@ class _Validator:
             r, c = pos(spec.ref)
             row = lay.row(spec.ref.row)
             return {"sheet": sheet, "table": lay.code, "row": spec.ref.row, "column": spec.ref.col,
-                    "cell": _a1(r, c), "row_label": row.label or f"dòng {row.stt}",
+                    "cell": a1(r, c), "row_label": row.label or f"dòng {row.stt}",
                     "column_label": lay.col(spec.ref.col).label}
 
         inputs: dict[Ref, object] = {}
@@ -236,15 +237,15 @@ class _Validator:
                 if code == "value.required_blank" and lay.blueprint.kind == "outline":
                     code = "outline.section_empty"
                 self.problem(code, **where(spec), **params)
-            if formulas is not None and _a1(r, c) in formulas:
-                self.problem("structure.formula_altered", **where(spec), value="=" + formulas[_a1(r, c)],
+            if formulas is not None and a1(r, c) in formulas:
+                self.problem("structure.formula_altered", **where(spec), value="=" + formulas[a1(r, c)],
                              expected="(ô nhập số liệu)")
             inputs[spec.ref] = checked.value
         values = lay.evaluate(inputs)
         for spec in lay.computed_cells:
             r, c = pos(spec.ref)
             raw = cell(grid, r, c)
-            addr = _a1(r, c)
+            addr = a1(r, c)
             expected = lay.formula(spec)[1:]
             if formulas is not None:
                 got = formulas.get(addr)
@@ -266,17 +267,14 @@ class _Validator:
                     self.problem("value.multiple_lead_agencies", **where(spec), value=values[spec.ref])
         for spec in lay.cells.values():
             r, c = pos(spec.ref)
-            self.values.append(CellValue(lay.code, sheet, spec.ref.row, spec.ref.col, _a1(r, c),
+            self.values.append(CellValue(lay.code, sheet, spec.ref.row, spec.ref.col, a1(r, c),
                                          values.get(spec.ref), spec.role))
 
     def _rules(self, lay: TableLayout, values: dict, where) -> None:
-        def col_values(rng: ColumnRange):
-            return [values.get(Ref(r.key, rng.col)) for r in lay.data_rows(rng.group)]
-
         if lay.blueprint.kind == "outline":
             return  # an outline's only rules are its required sections, reported with the values
-        for ri in lay.rules:
-            if rule_passes(ri, values.get, col_values):
+        for ri, passes in lay.check(values):
+            if passes:
                 continue
             cells = [lay.cells[r] for r in ri.cells if r in lay.cells]
             inputs = [c for c in cells if c.role == "input"] or cells
@@ -285,7 +283,7 @@ class _Validator:
                          hint=ri.rule.hint, rule=ri.rule.id, **w)
 
     def _extra_sheets(self, pkg: PackageInfo, meta: Metadata) -> None:
-        known = {t.sheet for t in meta.tables} | {"Hướng dẫn", "Kiểm tra", "_dm", META_SHEET}
+        known = {t.sheet for t in meta.tables} | {COVER_SHEET, CHECK_SHEET, VOCAB_SHEET, META_SHEET}
         for s in pkg.sheets:
             if s.name not in known and s.state == "visible":
                 self.problem("structure.sheet_extra", sheet=s.name)
@@ -327,10 +325,6 @@ class _Validator:
             return
         self.problem("identity.salvaged", unit=unit.code, period=str(period), value=found)
         self.report.values = {"cells": self.values, "metadata": None}
-
-
-def _a1(row: int, col: int) -> str:
-    return a1(row, col)
 
 
 def _canon(formula: str) -> str:
