@@ -4,7 +4,6 @@ recalculated by LibreOffice, equals independent sums; every tidy value equals it
 
 from __future__ import annotations
 
-import csv
 import random
 import shutil
 
@@ -19,7 +18,7 @@ from cchc_xl.generate.sample import fill_table
 from cchc_xl.merge.rollup import PROVINCE_SCOPE
 from cchc_xl.merge.run import merge
 from cchc_xl.validate.engine import ValidationContext, validate_file
-from tests.helpers import workspace
+from tests.helpers import read_tidy, workspace
 from tests.libreoffice import convert, require_libreoffice, run_jobs
 
 pytestmark = pytest.mark.libreoffice
@@ -110,8 +109,7 @@ def test_a_round_through_libreoffice_end_to_end(tmp_path):
 
     # the tidy export: every value equals its source cell (read with calamine from xlsx, xls, ods)
     books = {}
-    with open(res.tidy, encoding="utf-8-sig") as f:
-        rows = list(csv.DictReader(f))
+    rows = read_tidy(res.tidy)
     assert rows
     compared = 0
     for r in rows:

@@ -23,7 +23,7 @@ from cchc_xl.config.period import parse_period
 from cchc_xl.generate.round import Builder
 from cchc_xl.merge.ledger import Ledger, LedgerBusy, workspace_lock
 from cchc_xl.merge.run import LEDGER_NAME, merge
-from tests.helpers import workspace
+from tests.helpers import read_tidy, workspace
 from tests.test_validate import addr_of, filled
 
 PERIOD = "2024-Y"
@@ -178,10 +178,7 @@ def test_rollup_totals_equal_independent_sums_and_text_stays_text(ws, tmp_path):
     sums = _input_sums_from_sources(sources, ws_, "02-H")
     assert sums
     # the tidy export: every value equals its source cell
-    import csv
-
-    with open(res.tidy, encoding="utf-8-sig") as f:
-        rows = list(csv.DictReader(f))
+    rows = read_tidy(res.tidy)
     assert list(rows[0].keys()) == ["period", "unit_code", "unit_name", "unit_type", "appendix", "table", "row_key",
                                     "row_label", "column_key", "column_label", "value", "source_file",
                                     "source_sheet", "source_cell", "submitted_at", "file_hash"]

@@ -22,6 +22,7 @@ class Catalogue:
     files: dict[str, Path] = field(default_factory=dict)             # blueprint id -> file
     vocabularies: dict[str, Vocabulary] = field(default_factory=dict)
     by_code: dict[str, Blueprint] = field(default_factory=dict)
+    stamp: str = ""     # digest of the YAML files' contents: what was derived from them is current
 
     def for_code(self, code: str) -> Blueprint:
         try:
@@ -43,6 +44,10 @@ def load_catalogue(root: Path | None = None) -> Catalogue:
     """Load ``root/tables/*.yaml`` and ``root/vocabularies/*.yaml``; raise ConfigError on any problem."""
     root = Path(root) if root else blueprints_dir()
     cat = Catalogue(root=root)
+    digest = hashlib.sha256()
+    for path in sorted(root.glob("*/*.yaml")):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
+    cat.stamp = digest.hexdigest()[:32]
     problems: list[str] = []
     for path in sorted((root / "vocabularies").glob("*.yaml")):
         try:

@@ -18,6 +18,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from .pieces import Pack, Piece
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS contents (
     hash TEXT PRIMARY KEY,
@@ -57,7 +59,18 @@ CREATE TABLE IF NOT EXISTS problems (
     row_key TEXT, col_key TEXT, message TEXT NOT NULL, hint TEXT
 );
 CREATE INDEX IF NOT EXISTS problems_by_hash ON problems(hash);
+-- derived from the values (merge/pieces.py), rendered again whenever the stamp is not current
+CREATE TABLE IF NOT EXISTS packs (
+    hash TEXT PRIMARY KEY REFERENCES contents(hash),
+    stamp TEXT NOT NULL, codes TEXT NOT NULL, inputs_digest TEXT, tidy BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS pieces (
+    hash TEXT NOT NULL REFERENCES contents(hash), template TEXT NOT NULL, appendix TEXT NOT NULL,
+    meta BLOB NOT NULL, xml BLOB NOT NULL,
+    PRIMARY KEY (hash, template, appendix)
+);
 """
+DERIVED_TABLES = ("pieces", "packs")
 
 
 class LedgerBusy(RuntimeError):
@@ -158,6 +171,25 @@ class Ledger:
         return self.db.execute("SELECT code, severity, sheet, cell, appendix, row_key, col_key, message, hint "
                                "FROM problems WHERE hash=? ORDER BY rowid", (digest,)).fetchall()
 
+    def pack_info(self, digest: str) -> tuple[str, list[str], str | None] | None:
+        """(stamp, appendices, inputs digest) of a content's pack, if one was stored."""
+        r = self.db.execute("SELECT stamp, codes, inputs_digest FROM packs WHERE hash=?", (digest,)).fetchone()
+        return (r[0], json.loads(r[1]), r[2]) if r else None
+
+    def pieces(self, digest: str) -> list[Piece]:
+        """A content's pieces, without their XML (see :meth:`piece_xml`)."""
+        return [Piece.loads(m) for (m,) in self.db.execute("SELECT meta FROM pieces WHERE hash=? ORDER BY rowid",
+                                                              (digest,))]
+
+    def piece_xml(self, digest: str, template: str, appendix: str) -> bytes:
+        r = self.db.execute("SELECT xml FROM pieces WHERE hash=? AND template=? AND appendix=?",
+                            (digest, template, appendix)).fetchone()
+        return r[0] if r else b""
+
+    def tidy_member(self, digest: str) -> bytes:
+        r = self.db.execute("SELECT tidy FROM packs WHERE hash=?", (digest,)).fetchone()
+        return r[0] if r else b""
+
     def paths_of(self, digest: str) -> list[tuple[str, int]]:
         return self.db.execute("SELECT path, present FROM paths WHERE hash=? ORDER BY first_seen", (digest,)).fetchall()
 
@@ -175,8 +207,21 @@ class Ledger:
                        (path, digest, size, mtime, now, now))
             db.execute("INSERT OR IGNORE INTO path_history(path, hash, seen_at) VALUES(?,?,?)", (path, digest, now))
 
+    def save_pack(self, digest: str, pack: Pack) -> None:
+        with self.transaction() as db:
+            self._save_pack(db, digest, pack)
+
+    @staticmethod
+    def _save_pack(db, digest: str, pack: Pack) -> None:
+        for table in DERIVED_TABLES:
+            db.execute(f"DELETE FROM {table} WHERE hash=?", (digest,))
+        db.execute("INSERT INTO packs(hash, stamp, codes, inputs_digest, tidy) VALUES(?,?,?,?,?)",
+                   (digest, pack.stamp, json.dumps(pack.codes), pack.inputs_digest, pack.tidy))
+        db.executemany("INSERT INTO pieces(hash, template, appendix, meta, xml) VALUES(?,?,?,?,?)",
+                       [(digest, p.template, p.appendix, p.dumps(), p.xml or b"") for p in pack.pieces])
+
     def record_content(self, digest: str, path: str, size: int, mtime: float, received_at: dt.datetime,
-                       report: dict, values: list[tuple], meta: dict) -> None:
+                       report: dict, values: list[tuple], meta: dict, pack: Pack | None = None) -> None:
         """One validated file, with its values and problems, in one transaction (idempotent)."""
         now = _now()
         with self.transaction() as db:
@@ -198,6 +243,8 @@ class Ledger:
                     "hint) VALUES(?,?,?,?,?,?,?,?,?,?)",
                     [(digest, p["code"], p["severity"], p.get("sheet"), p.get("cell"), p.get("table"), p.get("row"),
                       p.get("column"), p["message"], p.get("hint")) for p in report.get("problems", [])])
+                if pack is not None:
+                    self._save_pack(db, digest, pack)
             db.execute("INSERT INTO paths(path, hash, size, mtime, first_seen, last_seen, present) "
                        "VALUES(?,?,?,?,?,?,1) ON CONFLICT(path) DO UPDATE SET hash=excluded.hash, "
                        "size=excluded.size, mtime=excluded.mtime, last_seen=excluded.last_seen, present=1",

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ..config.period import Period
 from ..layout import TableLayout
+
+if TYPE_CHECKING:
+    from .pieces import Piece
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +90,8 @@ class TemplateData:
     layout: TableLayout         # the layout of the first code: rows, columns, compute expressions
     area: str | None
     values: list[ValueRow] = field(default_factory=list)
+    # the submissions' rendered rows (merge/pieces.py); rendered from ``values`` when empty
+    pieces: list[Piece] = field(default_factory=list)
 
 
 @dataclass
@@ -104,3 +111,6 @@ class RollupData:
     last_year_period: Period | None = None
     last_year_totals: dict[tuple[str, str, str], float] = field(default_factory=dict)
     lead_fields: dict[str, list[str]] = field(default_factory=dict)   # lead unit type -> areas it synthesises
+    # where a piece's XML is kept when it is not in memory (the ledger), and the tidy export's rows
+    piece_xml: Callable[[Piece], bytes] | None = None
+    tidy_members: Callable[[], Iterable[bytes]] | None = None

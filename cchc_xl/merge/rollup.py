@@ -21,6 +21,7 @@ unit typed is written with ``write_string``: nothing a unit sends becomes a form
 from __future__ import annotations
 
 import datetime as dt
+import io
 import math
 import os
 import re
@@ -35,11 +36,27 @@ from xlsxwriter.utility import quote_sheetname
 from ..blueprint.expr import ColumnRange, Expr, Ref, Scope
 from ..blueprint.model import CellType
 from ..config.period import CUMULATIVE
-from ..config.province import UNIT_TYPE_LABELS, UNIT_TYPES
-from ..generate.styles import COMPUTED_FILL, ERROR_FILL, FONT, HEADER_FILL, NUMBER_FORMATS
+from ..config.province import UNIT_TYPES
+from ..generate.styles import FONT
 from ..layout import LayoutCol, TableLayout, a1
 from .areas import Areas, LeadField, area_key, default_areas
-from .model import ProblemRow, RollupData, TemplateData, ValueRow
+from .formats import SUMMABLE, WORKBOOK_OPTIONS, Formats, is_number, row_height, text_lines, text_width
+from .model import ProblemRow, RollupData, TemplateData
+from .pieces import (
+    C_LABEL,
+    C_NAME,
+    C_PARENT,
+    C_ROW,
+    C_TYPE,
+    C_UNIT,
+    DATA_HEADERS,
+    TRAIL_HEADERS,
+    VALUE_COL0,
+    Piece,
+    render_pieces,
+    unit_type_label,
+)
+from .splice import Detail, splice_details
 
 __all__ = [
     "COMPARE_SHEET",
@@ -65,26 +82,7 @@ VERDICT_LABELS = {"ok": "Đạt", "warnings": "Có cảnh báo", "errors": "Có 
 SEVERITY_LABELS = {"error": "Lỗi", "warning": "Cảnh báo", "info": "Thông tin"}
 QUARTER_ONLY = {"6M": "Quý II", "9M": "Quý III", "Y": "Quý IV"}
 
-# Types whose province total is a sum (a yes/no column sums to the number of units answering 1).
-# Entered percentages, dates and texts are never added up.
-SUMMABLE = {CellType.count, CellType.amount, CellType.decimal, CellType.yesno}
-
-# The detail table of a template sheet: these columns, the value columns, then the provenance.
-DATA_HEADERS = ("Mã đơn vị", "Tên đơn vị", "Loại đơn vị", "Đơn vị cấp trên/Huyện", "Mã dòng", "Nội dung")
-TRAIL_HEADERS = ("Tệp nguồn", "Phụ lục", "Vị trí nguồn")
 BLOCK_HEADERS = ("Phạm vi tổng hợp", "Tên đơn vị, nhóm", "STT", "Số đơn vị", "Mã dòng", "Nội dung")
-C_UNIT, C_NAME, C_TYPE, C_PARENT, C_ROW, C_LABEL = range(6)
-VALUE_COL0 = len(DATA_HEADERS)
-
-WORKBOOK_OPTIONS = {
-    "strings_to_formulas": False,
-    "strings_to_numbers": False,
-    "strings_to_urls": False,
-    "remove_timezone": True,
-    "default_format_properties": {"font_name": FONT, "font_size": 11},
-}
-
-WIDTH_SAMPLE = 400  # column widths are measured on the first rows of a long detail table
 _BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
 
 
@@ -106,10 +104,6 @@ def template_codes(td: TemplateData) -> list[str]:
         or listed
         or [td.blueprint_id]
     )
-
-
-def unit_type_label(unit_type: str | None) -> str:
-    return UNIT_TYPE_LABELS.get(unit_type or "", unit_type or "")
 
 
 # =============================================================================================
@@ -137,11 +131,14 @@ def write_rollup(
     os.close(fd)
     tmp = Path(tmp_name)
     try:
-        wb = xlsxwriter.Workbook(str(tmp), WORKBOOK_OPTIONS)
+        package = io.BytesIO()
+        wb = xlsxwriter.Workbook(package, {**WORKBOOK_OPTIONS, "in_memory": True})
+        writer = _Writer(wb, data, areas, fields, only_field)
         try:
-            _Writer(wb, data, areas, fields, only_field).write()
+            writer.write()
         finally:
             wb.close()
+        splice_details(package, tmp, writer.details, data.piece_xml)
         os.chmod(tmp, _file_mode(path))
         os.replace(tmp, path)
     except BaseException:
@@ -201,73 +198,7 @@ def _lead_fields(data: RollupData, areas: Areas) -> dict[str, LeadField]:
 # =============================================================================================
 
 
-class _Fmt:
-    def __init__(self, wb):
-        self._wb = wb
-        base = {"font_name": FONT, "font_size": 11, "valign": "vcenter"}
-        self._base = base
-        border = {"border": 1}
-
-        def fmt(**kw):
-            return wb.add_format({**base, **kw})
-
-        self.title = fmt(bold=True, font_size=14)
-        self.subtitle = fmt(italic=True)
-        self.note = fmt(italic=True, font_size=10, font_color="#595959")
-        self.section = fmt(bold=True, font_size=12, font_color="#1F3864")
-        self.header = fmt(bold=True, align="center", text_wrap=True, bg_color=HEADER_FILL, **border)
-        self.text = fmt(num_format="@", **border)
-        self.wrap = fmt(num_format="@", text_wrap=True, valign="top", **border)
-        self.center = fmt(num_format="@", align="center", **border)
-        self.int = fmt(num_format="#,##0", **border)
-        self.datetime = fmt(num_format="dd/mm/yyyy hh:mm", align="center", **border)
-        self.label = [fmt(num_format="@", text_wrap=True, indent=i, **border) for i in range(4)]
-        self.label_bold = fmt(num_format="@", text_wrap=True, bold=True, **border)
-        self.area = fmt(bold=True, font_size=12, bg_color="#DDEBF7", **border)
-        self.subhead = fmt(bold=True, italic=True, text_wrap=True, **border)
-        self.sum_label = fmt(bold=True, text_wrap=True, bg_color=COMPUTED_FILL, **border)
-        self.plain_number = fmt(num_format="#,##0.##", **border)
-        self.ok_cf = wb.add_format({"bg_color": "#C6EFCE", "font_color": "#006100"})
-        self.warn_cf = wb.add_format({"bg_color": "#FFEB9C", "font_color": "#9C5700"})
-        self.error_cf = wb.add_format({"bg_color": ERROR_FILL, "font_color": "#9C0006"})
-        self.reject_cf = wb.add_format({"bg_color": "#C00000", "font_color": "#FFFFFF", "bold": True})
-        self._data: dict = {}
-        self._sum: dict = {}
-
-    def data(self, ctype: CellType):
-        if ctype not in self._data:
-            self._data[ctype] = self._wb.add_format(
-                {
-                    **self._base,
-                    "border": 1,
-                    "num_format": NUMBER_FORMATS.get(ctype, "General"),
-                    "text_wrap": ctype in (CellType.text, CellType.choice, CellType.unit_ref),
-                }
-            )
-        return self._data[ctype]
-
-    def sum(self, ctype: CellType | None, *, bold: bool = False):
-        key = (ctype, bold)
-        if key not in self._sum:
-            num = (
-                NUMBER_FORMATS.get(ctype, "#,##0.##")
-                if ctype in SUMMABLE | {CellType.percent}
-                else "#,##0.##"
-            )
-            self._sum[key] = self._wb.add_format(
-                {
-                    **self._base,
-                    "border": 1,
-                    "num_format": num,
-                    "bg_color": COMPUTED_FILL,
-                    "bold": bold,
-                }
-            )
-        return self._sum[key]
-
-
-def _is_number(v: object) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+_is_number = is_number
 
 
 def _put(ws, row: int, col: int, value: object, fmt=None) -> None:
@@ -307,9 +238,10 @@ class _Widths:
     def see(self, col: int, text: object, *, cap: float = 60) -> None:
         if text is None:
             return
-        s = f"{text:,.2f}" if _is_number(text) else str(text)
-        longest = max((len(p) for p in s.split("\n")), default=0)
-        self._w[col] = max(self._w.get(col, 0), min(cap, longest * 1.1 + 2))
+        self.see_width(col, text_width(text, cap))
+
+    def see_width(self, col: int, width: float) -> None:
+        self._w[col] = max(self._w.get(col, 0), width)
 
     def apply(self, ws, *, minimum: float = 6, fixed: dict[int, float] | None = None) -> None:
         for col, w in self._w.items():
@@ -318,20 +250,12 @@ class _Widths:
             ws.set_column(col, col, w)
 
 
-def _text_lines(text: object, width: float) -> int:
-    """How many lines a wrapped text takes in a column of this width (Times New Roman 11)."""
-    if text is None or text == "":
-        return 1
-    per = max(1.0, width * 0.95)   # Times New Roman 11, Vietnamese diacritics: be generous
-    return sum(max(1, math.ceil(len(part) / per)) for part in str(text).split("\n"))
-
-
 def _fit_row(ws, row: int, pieces: Iterable[tuple[object, float]], *, cap: float = 160) -> None:
     """Give a row the height its wrapped texts need (neither Excel nor LibreOffice does it on load
     for every client, and a printed page must not clip labels)."""
-    n = max((_text_lines(t, w) for t, w in pieces), default=1)
-    if n > 1:
-        ws.set_row(row, min(cap, n * 14.5 + 2))
+    height = row_height(max((text_lines(t, w) for t, w in pieces), default=1), cap)
+    if height:
+        ws.set_row(row, height)
 
 
 def _print_setup(ws, header_rows: tuple[int, int] | None = None) -> None:
@@ -366,24 +290,6 @@ class _SheetNames:
 
 
 @dataclass
-class _Entry:
-    """One row of a template's detail table: one unit's (part's) values of one table row."""
-
-    unit_code: str
-    part: str
-    row_key: str
-    unit_name: str
-    unit_type: str
-    parent: str | None
-    appendix: str
-    row_label: str
-    source_file: str
-    source_sheet: str
-    values: dict[str, object] = field(default_factory=dict)
-    cells: dict[str, str] = field(default_factory=dict)  # column key -> source cell
-
-
-@dataclass
 class _Line:
     """One line of a summary block."""
 
@@ -402,7 +308,7 @@ class _Block:
     value: str = PROVINCE_SCOPE  # criterion in column A
     name: str = ""  # column B
     units: int = 0  # column D
-    select: Callable[[_Entry], bool] = lambda e: True
+    select: Callable[[Piece], bool] = lambda p: True
     rows: dict[str, int] = field(default_factory=dict)  # line key -> sheet row
     values: dict[tuple[str, str], object] = field(default_factory=dict)
 
@@ -432,14 +338,15 @@ class _Template:
         self.mode = (
             "rows" if self.bp.kind in ("fixed", "multi_period") or (src and src.vocabulary) else "pooled"
         )
-        self.entries = self._pivot(td.values, unit_order)
+        self.parts = self._pieces(td, unit_order)
+        self.n_rows = sum(p.n_rows for p in self.parts)
         self.appendices = [
             c
-            for c in dict.fromkeys([*td.codes, *(e.appendix for e in self.entries)])
-            if any(e.appendix == c for e in self.entries)
+            for c in dict.fromkeys([*td.codes, *(p.appendix for p in self.parts)])
+            if any(c == p.appendix and p.n_rows for p in self.parts)
         ]
         self.codes = template_codes(td)
-        self.units = list(dict.fromkeys(e.unit_code for e in self.entries))
+        self.units = list(dict.fromkeys(p.unit_code for p in self.parts if p.n_rows))
         self._extra_exprs: dict[tuple[str, str], Expr | None] = {}
         self.province = _Block(self._province_lines())
         self.groups: list[tuple[str, list[_Block]]] = []
@@ -447,47 +354,17 @@ class _Template:
 
     # -- detail table ---------------------------------------------------------------------------
 
-    def _pivot(self, values: Iterable[ValueRow], unit_order: dict[str, int]) -> list[_Entry]:
-        entries: dict[tuple[str, str, str], _Entry] = {}
-        first_seen: dict[str, int] = {}
-        for vr in values:
-            if self._row_kind.get(vr.row_key) in ("total", "heading", "group"):
-                continue  # totals are recomputed from the rows, never taken from the units
-            if vr.column_key not in self.col_keys:
-                continue
-            key = (vr.unit_code, vr.part, vr.row_key)
-            e = entries.get(key)
-            if e is None:
-                label = vr.row_label or (
-                    self.layout.row(vr.row_key).label if vr.row_key in self._row_index else ""
-                )
-                e = entries[key] = _Entry(
-                    vr.unit_code,
-                    vr.part,
-                    vr.row_key,
-                    vr.unit_name,
-                    vr.unit_type,
-                    vr.parent,
-                    vr.appendix,
-                    label,
-                    vr.source_file,
-                    vr.source_sheet,
-                )
-            first_seen.setdefault(vr.row_key, len(first_seen))
-            e.values[vr.column_key] = vr.value
-            if vr.source_cell:
-                e.cells[vr.column_key] = vr.source_cell
-        n = len(self._row_index)
-
-        def order(e: _Entry):
-            return (
-                unit_order.get(e.unit_code, len(unit_order)),
-                e.unit_code,
-                e.part,
-                self._row_index.get(e.row_key, n + first_seen.get(e.row_key, 0)),
-            )
-
-        return sorted(entries.values(), key=order)
+    def _pieces(self, td: TemplateData, unit_order: dict[str, int]) -> list[Piece]:
+        """The submissions' pieces in unit order (rendered here from ``td.values`` when given so)."""
+        parts = list(td.pieces)
+        if not parts and td.values:
+            by_file: dict[tuple[str, str, str], list] = {}
+            for v in td.values:
+                by_file.setdefault((v.unit_code, v.part, v.file_hash), []).append(v)
+            for vals in by_file.values():
+                parts += render_pieces(vals, lambda table, appendix: self.layout)
+        n = len(unit_order)
+        return sorted(parts, key=lambda p: (unit_order.get(p.unit_code, n), p.unit_code, p.part))
 
     # -- summary lines --------------------------------------------------------------------------
 
@@ -507,10 +384,11 @@ class _Template:
             kind = "heading" if r.kind in ("heading", "group") else "data"
             lines.append(_Line(r.key, r.key, r.label, r.stt, kind, r.level))
         known = set(self._row_index)
-        for e in self.entries:  # rows a unit sent that this layout does not know (another version)
-            if e.row_key not in known:
-                known.add(e.row_key)
-                lines.append(_Line(e.row_key, e.row_key, e.row_label or e.row_key, "", "data"))
+        for p in self.parts:  # rows a unit sent that this layout does not know (another version)
+            for row_key, label in p.extra_rows:
+                if row_key not in known:
+                    known.add(row_key)
+                    lines.append(_Line(row_key, row_key, label, "", "data"))
         if self.total_key:
             lines.append(
                 _Line(self.total_key, self.total_key, self.layout.row(self.total_key).label, kind="total")
@@ -533,12 +411,12 @@ class _Template:
 
     def build_groups(self) -> None:
         types = sorted(
-            {e.unit_type for e in self.entries},
+            {p.unit_type for p in self.parts if p.n_rows},
             key=lambda t: (UNIT_TYPES.index(t) if t in UNIT_TYPES else len(UNIT_TYPES), t),
         )
         blocks = []
         for t in types:
-            n = len({e.unit_code for e in self.entries if e.unit_type == t})
+            n = len({p.unit_code for p in self.parts if p.n_rows and p.unit_type == t})
             blocks.append(
                 _Block(
                     self.group_lines(),
@@ -553,7 +431,7 @@ class _Template:
         if self.communes:
             blocks = []
             for u in self.units:
-                name = next(e.unit_name for e in self.entries if e.unit_code == u)
+                name = next(p.unit_name for p in self.parts if p.unit_code == u)
                 blocks.append(
                     _Block(self.group_lines(), "unit", u, name, 1, select=lambda e, u=u: e.unit_code == u)
                 )
@@ -626,13 +504,13 @@ class _Template:
     def evaluate(
         self,
         block: _Block,
-        select: Callable[[_Entry], bool] | None = None,
+        select: Callable[[Piece], bool] | None = None,
         *,
         totals: dict[tuple[str, str], float] | None = None,
     ) -> dict:
         """Every cell of a block, as its formulas compute it.
 
-        Inputs are summed over the entries ``select`` keeps (default: the block's own selection);
+        Inputs are summed over the pieces ``select`` keeps (default: the block's own selection);
         with ``totals`` ((row, column) -> province total of another period, as the ledger keeps
         them) those are the inputs instead, and a computed cell the ledger also has is taken as is.
         """
@@ -641,13 +519,13 @@ class _Template:
         sums_all: dict[str, float] = {}
         given: dict[tuple[str, str], float] = {}
         if totals is None:
-            for e in self.entries:
-                if not select(e):
+            for p in self.parts:
+                if not select(p):
                     continue
-                for col, v in e.values.items():
-                    if _is_number(v):
-                        sums_row[(e.row_key, col)] = sums_row.get((e.row_key, col), 0) + v
-                        sums_all[col] = sums_all.get(col, 0) + v
+                for k, v in p.sums_row.items():
+                    sums_row[k] = sums_row.get(k, 0) + v
+                for col, v in p.sums_all.items():
+                    sums_all[col] = sums_all.get(col, 0) + v
         else:
             given = totals
             sums_row = dict(totals)
@@ -761,7 +639,8 @@ class _Writer:
         self.areas = areas
         self.fields = fields
         self.only_field = only_field
-        self.f = _Fmt(wb)
+        self.f = Formats(wb)
+        self.details: list[Detail] = []     # the detail tables to splice in once XlsxWriter is done
         self.names = _SheetNames()
         self._tables: set[str] = set()
         order: dict[str, int] = {}
@@ -1103,7 +982,7 @@ class _Writer:
         detail_heading = r
         detail_head = r + 1
         tpl.data_first = detail_head + 1
-        tpl.data_last = detail_head + max(1, len(tpl.entries))
+        tpl.data_last = detail_head + max(1, tpl.n_rows)
 
         # -- summary blocks
         for heading_row, title, header_row, blocks in sections:
@@ -1124,62 +1003,16 @@ class _Writer:
             f.section,
         )
         data_headers = [*DATA_HEADERS, *(column_header(c) for c in tpl.cols), *TRAIL_HEADERS]
-        self._add_table(ws, detail_head, 0, len(tpl.entries), data_headers, tpl.sheet)
+        self._add_table(ws, detail_head, 0, tpl.n_rows, data_headers, tpl.sheet)
         _fit_row(ws, detail_head, [(h, 14) for h in data_headers[VALUE_COL0 : tpl.trail0]])
-        col_types = {c.key: (c.spec.type or CellType.count) for c in tpl.cols}
-        numeric = SUMMABLE | {CellType.percent}
-        cols = [(lc.key, tpl.col_index[lc.key]) for lc in tpl.cols]
-        types: dict[tuple[str, str], CellType] = {}
-        fitted: dict[str, int] = {}
-        for i, e in enumerate(tpl.entries):
-            row = tpl.data_first + i
-            type_label = unit_type_label(e.unit_type)
-            _text(ws, row, C_UNIT, e.unit_code, f.text)
-            _text(ws, row, C_NAME, e.unit_name, f.text)
-            _text(ws, row, C_TYPE, type_label, f.text)
-            # a commune row's district is the unit that reported it
-            parent = e.parent or (e.unit_code if tpl.communes else "")
-            _text(ws, row, C_PARENT, parent, f.text)
-            _text(ws, row, C_ROW, e.row_key, f.text)
-            _text(ws, row, C_LABEL, e.row_label, f.label[0])
-            if e.row_label not in fitted:        # one height per label, and widths from the first rows
-                fitted[e.row_label] = i
-                _fit_row(ws, row, [(e.row_label, 42)])
-            elif _text_lines(e.row_label, 42) > 1:
-                _fit_row(ws, row, [(e.row_label, 42)])
-            if i < WIDTH_SAMPLE:
-                for c, txt in ((C_UNIT, e.unit_code), (C_NAME, e.unit_name), (C_TYPE, type_label),
-                               (C_PARENT, parent), (C_ROW, e.row_key), (C_LABEL, e.row_label)):
-                    widths.see(c, txt, cap=45)
-            for key, c in cols:
-                ctype = types.get((e.row_key, key))
-                if ctype is None:
-                    spec = lay.cells.get(Ref(e.row_key, key))
-                    ctype = types[(e.row_key, key)] = spec.type if spec is not None else col_types[key]
-                v = e.values.get(key)
-                if ctype in numeric:
-                    # only real numbers are numbers: a text here stays text (SUMIFS and Python skip it)
-                    if _is_number(v) or v is None:
-                        _put(ws, row, c, v, f.data(ctype))
-                    else:
-                        _text(ws, row, c, v, f.data(CellType.text))
-                else:
-                    _put(ws, row, c, v, f.data(ctype))
-                    if isinstance(v, str) and i < WIDTH_SAMPLE:
-                        widths.see(c, v, cap=40)
-            _text(ws, row, tpl.trail0, e.source_file, f.text)
-            _text(ws, row, tpl.trail0 + 1, e.appendix, f.text)
-            cells = [e.cells[k] for k in tpl.col_keys if k in e.cells]
-            loc = e.source_sheet or ""
-            if cells:
-                loc = f"{loc}!{cells[0]}" + (f":{cells[-1]}" if len(cells) > 1 else "")
-            _text(ws, row, tpl.trail0 + 2, loc, f.text)
-            if i < WIDTH_SAMPLE:
-                widths.see(tpl.trail0, e.source_file, cap=40)
-                widths.see(tpl.trail0 + 2, loc, cap=25)
+        # the rows themselves were rendered with each submission (pieces.py): spliced in on closing
+        self.details.append(Detail(ws.index, tpl.data_first + 1, tpl.parts))
+        for p in tpl.parts:
+            for c, w in p.widths.items():
+                widths.see_width(c, w)
         row_w = max(
             [14.0]
-            + [min(28.0, len(e.row_key) * 1.1 + 2) for e in tpl.entries]
+            + [p.key_width for p in tpl.parts]
             + [min(28.0, len(ln.row_key) * 1.1 + 2) for ln in tpl.province.lines]
         )
         fixed = {C_TYPE: 16, C_PARENT: 14, C_ROW: row_w, C_LABEL: 42, tpl.trail0 + 1: 11}

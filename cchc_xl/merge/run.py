@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
-import csv
 import datetime as dt
-import hashlib
 import os
 import time
 from collections import Counter
@@ -21,14 +18,13 @@ from ..generate.round import Builder
 from ..problems import make_problem
 from ..validate.annotate import ANNOTATED_DIR, ANNOTATED_SUFFIX
 from ..validate.engine import ValidationContext, file_hash, validate_file
-from .ledger import Ledger, workspace_lock
-from .model import ProblemRow, RollupData, Submission, TemplateData, ValueRow
+from .ledger import ContentRow, Ledger, workspace_lock
+from .model import ProblemRow, RollupData, Submission, TemplateData
+from .pieces import Pack, build_pack, pack_stamp
+from .tidy import write_tidy
 
 LEDGER_NAME = "cchc_ledger.sqlite"
 SKIP_PREFIXES = ("~$", ".~lock", ".")
-TIDY_COLUMNS = ["period", "unit_code", "unit_name", "unit_type", "appendix", "table", "row_key", "row_label",
-                "column_key", "column_label", "value", "source_file", "source_sheet", "source_cell",
-                "submitted_at", "file_hash"]
 
 
 @dataclass
@@ -85,8 +81,9 @@ def _init(ws: Workspace, period: Period | None) -> None:
     _ctx = ValidationContext(ws, period)
 
 
-def _validate(job: tuple[str, str]) -> tuple[str, str, dict, list[tuple], dict]:
-    path, digest = job
+def _validate(job: tuple[str, str, str]) -> tuple[str, str, dict, list[tuple], dict, Pack | None]:
+    """Validate one file and render its share of the roll-up (in a worker process)."""
+    path, digest, received = job
     report = validate_file(path, _ctx, content_hash=digest)
     cells = (report.values or {}).get("cells", [])
     rows = []
@@ -100,7 +97,22 @@ def _validate(job: tuple[str, str]) -> tuple[str, str, dict, list[tuple], dict]:
             "submission": (report.unit if (report.part or "main") == "main" else f"{report.unit}-{report.part}")
             if report.unit else None,
             "blueprints": [f"{t.code}:{t.blueprint}:{t.version}" for t in meta.tables] if meta else []}
-    return path, digest, report.as_dict(), rows, info
+    pack = None
+    if not report.rejected and report.unit and report.period:
+        try:
+            pack = _pack(_ctx, report.unit, report.part or "main", parse_period(report.period), rows, path,
+                         dt.datetime.fromisoformat(received), digest)
+        except (KeyError, ValueError):
+            pack = None     # a unit or period the registry does not know: rendered when it counts
+    return path, digest, report.as_dict(), rows, info, pack
+
+
+def _pack(ctx: ValidationContext, unit_code: str, part: str, period: Period, rows: list[tuple], source: str,
+          received: dt.datetime, digest: str) -> Pack:
+    b = ctx.builder(period)
+    unit = ctx.workspace.province.unit(unit_code)
+    return build_pack(ctx.catalogue, b.layout, period, unit, part, rows, source, received, digest,
+                      ctx.catalogue.stamp)
 
 
 def ingest(ws: Workspace, inbox: Path, ledger: Ledger, period: Period | None, *, full: bool = False,
@@ -109,7 +121,7 @@ def ingest(ws: Workspace, inbox: Path, ledger: Ledger, period: Period | None, *,
     paths = scan(inbox)
     state = ledger.path_state()
     known = ledger.known_hashes()
-    todo: list[tuple[str, str]] = []
+    todo: list[tuple[str, str, str]] = []
     stats: dict[str, os.stat_result] = {}
     seen_in_run: dict[str, str] = {}
     for p in paths:
@@ -124,20 +136,19 @@ def ingest(ws: Workspace, inbox: Path, ledger: Ledger, period: Period | None, *,
             seen_in_run.setdefault(digest, sp)
             continue
         seen_in_run[digest] = sp
-        todo.append((sp, digest))
+        todo.append((sp, digest, _received(st).isoformat()))
     if full and todo:
         with ledger.transaction() as db:
-            for _, digest in todo:
-                for table in ("cell_values", "problems", "contents"):
+            for _, digest, _ in todo:
+                for table in ("pieces", "packs", "cell_values", "problems", "contents"):
                     db.execute(f"DELETE FROM {table} WHERE hash=?", (digest,))
     n = len(todo)
     workers = workers or min(os.cpu_count() or 1, 4)
 
     def record(result):
-        path, digest, report, rows, info = result
+        path, digest, report, rows, info, pack = result
         st = stats[path]
-        received = dt.datetime.fromtimestamp(st.st_mtime).replace(microsecond=0)
-        ledger.record_content(digest, path, st.st_size, st.st_mtime, received, report, rows, info)
+        ledger.record_content(digest, path, st.st_size, st.st_mtime, _received(st), report, rows, info, pack)
         if progress:
             progress(1)
 
@@ -161,6 +172,11 @@ def ingest(ws: Workspace, inbox: Path, ledger: Ledger, period: Period | None, *,
     return files, n
 
 
+def _received(st: os.stat_result) -> dt.datetime:
+    """When a file new to the ledger was received: its modification time."""
+    return dt.datetime.fromtimestamp(st.st_mtime).replace(microsecond=0)
+
+
 # -- roll-up data from the ledger --------------------------------------------------------------------
 
 
@@ -177,7 +193,7 @@ def _guess_period(ledger: Ledger, files: list[dict]) -> Period | None:
 
 
 def build_rollup_data(ws: Workspace, ledger: Ledger, period: Period, *, values: bool = True) -> RollupData:
-    """Everything the roll-up shows, from the ledger; ``values=False`` skips the per-cell values
+    """Everything the roll-up shows, from the ledger; ``values=False`` skips the figures
     (completeness and timeliness only, for ``status``)."""
     prov = ws.province
     cat = default_catalogue()
@@ -190,6 +206,7 @@ def build_rollup_data(ws: Workspace, ledger: Ledger, period: Period, *, values: 
     submissions: list[Submission] = []
     templates: dict[str, TemplateData] = {}
     problems: list[ProblemRow] = []
+    hashes: list[str] = []
     for obl in prov.expected(period):
         u = obl.unit
         key = obl.submission_key
@@ -208,43 +225,29 @@ def build_rollup_data(ws: Workspace, ledger: Ledger, period: Period, *, values: 
         sub.days_late = days
         sub.received_at, sub.file, sub.file_hash = c.received_at, c.first_path, c.hash
         sub.verdict, sub.errors, sub.warnings = c.status, c.n_errors, c.n_warnings
-        if not values:
-            submissions.append(sub)
-            continue
-        rows = ledger.values(c.hash)
-        _same_data_as_another_unit(rows, sub, c, seen_data, problems)
-        present_codes = {r[0] for r in rows}
-        sub.missing_codes = tuple(code for code in obl.tables if code not in present_codes)
         submissions.append(sub)
+        if not values:
+            continue
+        codes, digest = _current_pack(ledger, b, cat, period, obl, c)
+        hashes.append(c.hash)
+        _same_data_as_another_unit(digest, sub, c, seen_data, problems)
+        sub.missing_codes = tuple(code for code in obl.tables if code not in codes)
         for (code, severity, sheet, cell, appendix, _row, _col, message, hint) in ledger.problems(c.hash):
             problems.append(ProblemRow(u.code, u.name, c.first_path, sheet, cell, appendix, code, severity, message, hint))
-        layouts: dict[str, object] = {}
-        for appendix, sheet, row_key, col_key, cell, num, text, role in rows:
-            bp = cat.by_code.get(appendix)
-            if bp is None or bp.kind == "outline":
-                continue
-            lay = layouts.get(appendix)
-            if lay is None:
-                lay = layouts[appendix] = b.layout(appendix, u)
-            t = templates.get(bp.id)
+        for piece in ledger.pieces(c.hash):
+            t = templates.get(piece.template)
             if t is None:
-                t = templates[bp.id] = TemplateData(bp.id, bp.title, [], b.layout(bp.code_list[0], u)
-                                                    if bp.row_source is None or bp.row_source.registry != "communes"
-                                                    else lay, bp.area)
-            if appendix not in t.codes:
-                t.codes.append(appendix)
-            try:
-                row = lay.row(row_key)
-                col = lay.col(col_key)
-            except KeyError:
-                continue
-            parent = u.code if bp.row_source is not None and bp.row_source.registry == "communes" else u.parent
-            t.values.append(ValueRow(
-                str(period), u.code, u.name, u.type, parent, obl.part, appendix, bp.id, row_key, row.label or row.stt,
-                col_key, col.label, num if num is not None else text, role, c.first_path, sheet, cell,
-                c.received_at, c.hash))
+                bp = cat.blueprints[piece.template]
+                communes = bp.row_source is not None and bp.row_source.registry == "communes"
+                lay = b.layout(piece.appendix if communes else bp.code_list[0], u)
+                t = templates[piece.template] = TemplateData(bp.id, bp.title, [], lay, bp.area)
+            if piece.appendix not in t.codes:
+                t.codes.append(piece.appendix)
+            t.pieces.append(piece)
     data = RollupData(prov.id, prov.info.name, period, dates.deadline, (dates.window_start, dates.window_end),
-                      dt.datetime.now().replace(microsecond=0), submissions, list(templates.values()), problems)
+                      dt.datetime.now().replace(microsecond=0), submissions, list(templates.values()), problems,
+                      piece_xml=lambda p: ledger.piece_xml(p.file_hash, p.template, p.appendix),
+                      tidy_members=lambda: (ledger.tidy_member(h) for h in hashes))
     for attr, other in (("previous", period.previous()), ("last_year", period.previous_year())):
         if values and other is not None and str(other) in ledger.periods():
             setattr(data, f"{attr}_period", other)
@@ -252,12 +255,24 @@ def build_rollup_data(ws: Workspace, ledger: Ledger, period: Period, *, values: 
     return data
 
 
-def _same_data_as_another_unit(rows, sub: Submission, content, seen: dict, problems: list) -> None:
+def _current_pack(ledger: Ledger, b: Builder, cat, period: Period, obl, c: ContentRow) -> tuple[list[str], str | None]:
+    """The content's pack, rendered again from the ledger's values when missing or not current
+    (another registry, other blueprints, a new version of cchc_xl); (appendices, inputs digest)."""
+    unit = obl.unit
+    info = ledger.pack_info(c.hash)
+    stamp = pack_stamp(unit, obl.part, str(period), c.first_path, c.received_at, cat.stamp)
+    if info is None or info[0] != stamp:
+        pack = build_pack(cat, b.layout, period, unit, obl.part, ledger.values(c.hash), c.first_path, c.received_at,
+                          c.hash, cat.stamp)
+        ledger.save_pack(c.hash, pack)
+        return pack.codes, pack.inputs_digest
+    return info[1], info[2]
+
+
+def _same_data_as_another_unit(digest: str | None, sub: Submission, content, seen: dict, problems: list) -> None:
     """Two units whose typed figures are identical: one copied the other's file or data."""
-    inputs = sorted((r[0], r[2], r[3], r[5], r[6]) for r in rows if r[7] == "input" and (r[5] or r[6]))
-    if sum(1 for r in inputs if r[3]) < 10:        # too few figures to call it a copy
+    if digest is None:        # too few figures to call it a copy
         return
-    digest = hashlib.sha256(repr(inputs).encode()).hexdigest()
     first = seen.setdefault(digest, (sub.unit_code, content.first_path))
     if first[0] == sub.unit_code:
         return
@@ -272,78 +287,12 @@ def province_totals(ledger: Ledger, period: str) -> dict[tuple[str, str, str], f
     """Σ of the input values per (appendix, row, column) over the counted submissions of a period."""
     totals: dict[tuple[str, str, str], float] = {}
     for c in ledger.counted(period).values():
-        for appendix, _sheet, row_key, col_key, _cell, num, _text, role in ledger.values(c.hash):
-            if num is not None and role == "input":
-                k = (appendix, row_key, col_key)
-                totals[k] = totals.get(k, 0.0) + num
+        for appendix, row_key, col_key, num in ledger.db.execute(
+                "SELECT appendix, row_key, col_key, num FROM cell_values WHERE hash=? AND role='input' "
+                "AND num IS NOT NULL ORDER BY rowid", (c.hash,)):
+            k = (appendix, row_key, col_key)
+            totals[k] = totals.get(k, 0.0) + num
     return totals
-
-
-def write_tidy(data: RollupData, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    rows = [v for t in data.templates for v in t.values]
-    if path.suffix.lower() == ".parquet":
-        import importlib.util
-
-        import pandas as pd
-
-        if not any(importlib.util.find_spec(m) for m in ("pyarrow", "fastparquet")):
-            raise FileNotFoundError("xuất .parquet cần gói pyarrow (pip install pyarrow); hãy dùng .csv")
-
-        df = pd.DataFrame([_tidy_row(v) for v in rows], columns=TIDY_COLUMNS)
-        df["value"] = df["value"].astype(str)
-        tmp = path.with_suffix(".parquet.tmp")
-        df.to_parquet(tmp, index=False)
-        os.replace(tmp, path)
-        return path
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", newline="", encoding="utf-8-sig") as f:
-        w = csv.writer(f)
-        w.writerow(TIDY_COLUMNS)
-        for v in rows:
-            w.writerow(_tidy_values(v))
-    os.replace(tmp, path)
-    return path
-
-
-def _tidy_values(v: ValueRow) -> list:
-    value = v.value
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return [v.period, v.unit_code, v.unit_name, v.unit_type, v.appendix, v.table, v.row_key, v.row_label,
-            v.column_key, v.column_label, "" if value is None else value, v.source_file, v.source_sheet,
-            v.source_cell, v.submitted_iso, v.file_hash]
-
-
-def _tidy_row(v: ValueRow) -> dict:
-    value = v.value
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return {"period": v.period, "unit_code": v.unit_code, "unit_name": v.unit_name, "unit_type": v.unit_type,
-            "appendix": v.appendix, "table": v.table, "row_key": v.row_key, "row_label": v.row_label,
-            "column_key": v.column_key, "column_label": v.column_label, "value": "" if value is None else value,
-            "source_file": v.source_file, "source_sheet": v.source_sheet, "source_cell": v.source_cell,
-            "submitted_at": v.submitted_at.isoformat(), "file_hash": v.file_hash}
-
-
-@contextlib.contextmanager
-def _beside(fn, *args):
-    """Run ``fn(*args)`` in a forked process (the data is shared copy-on-write, never pickled)
-    while the body runs; where fork is unavailable, run it first. Errors surface either way."""
-    import multiprocessing as mp
-
-    if "fork" not in mp.get_all_start_methods():
-        fn(*args)
-        yield
-        return
-    proc = mp.get_context("fork").Process(target=fn, args=args)
-    proc.start()
-    try:
-        yield
-    finally:
-        proc.join()
-    if proc.exitcode != 0:
-        raise RuntimeError(f"xuất dữ liệu chi tiết thất bại (mã {proc.exitcode})")
 
 
 def merge(ws: Workspace, inbox: Path, *, period: Period | None = None, out: Path | None = None,
@@ -380,10 +329,10 @@ def merge(ws: Workspace, inbox: Path, *, period: Period | None = None, out: Path
                 base = ws.rollup if ws.root else inbox.resolve().parent / "rollup"
                 out = Path(out) if out else base / f"tong-hop_{ws.province.id}_{period}.xlsx"
                 out.parent.mkdir(parents=True, exist_ok=True)
-                inside = base / f"tidy_{ws.province.id}_{period}.csv"
-                with _beside(write_tidy, data, inside):     # on the other core while the roll-up is written
-                    res.rollup = str(write_rollup(data, out))
-                res.tidy = str(write_tidy(data, Path(tidy)) if tidy else inside)
+                inside = base / f"tidy_{ws.province.id}_{period}.csv.gz"
+                res.rollup = str(write_rollup(data, out))
+                write_tidy(data.tidy_members(), inside)
+                res.tidy = str(write_tidy(data.tidy_members(), Path(tidy)) if tidy else inside)
                 if split_by_field:
                     res.field_workbooks = [str(p) for p in write_field_workbooks(data, Path(split_by_field))]
         finally:

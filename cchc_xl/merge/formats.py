@@ -1,0 +1,122 @@
+"""Cell formats of the roll-up workbook, and the small measures of text that size its rows.
+
+The formats are created in one fixed order and their style (xf) indices assigned at once, so
+that the index of every format is known before a workbook exists: the detail rows of the
+template sheets are rendered as sheet XML by the validating workers (``pieces.py``) long before
+the roll-up is written, and they refer to these indices.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import math
+
+import xlsxwriter
+
+from ..blueprint.model import CellType
+from ..generate.styles import COMPUTED_FILL, ERROR_FILL, FONT, HEADER_FILL, NUMBER_FORMATS
+
+# Types whose province total is a sum (a yes/no column sums to the number of units answering 1).
+# Entered percentages, dates and texts are never added up.
+SUMMABLE = {CellType.count, CellType.amount, CellType.decimal, CellType.yesno}
+
+WORKBOOK_OPTIONS = {
+    "strings_to_formulas": False,
+    "strings_to_numbers": False,
+    "strings_to_urls": False,
+    "remove_timezone": True,
+    "default_format_properties": {"font_name": FONT, "font_size": 11},
+}
+
+
+class Formats:
+    """Every format the roll-up uses, created eagerly with its style index fixed."""
+
+    def __init__(self, wb):
+        self._wb = wb
+        base = {"font_name": FONT, "font_size": 11, "valign": "vcenter"}
+        self._base = base
+        border = {"border": 1}
+
+        made = []
+
+        def fmt(**kw):
+            made.append(wb.add_format({**base, **kw}))
+            return made[-1]
+
+        self.title = fmt(bold=True, font_size=14)
+        self.subtitle = fmt(italic=True)
+        self.note = fmt(italic=True, font_size=10, font_color="#595959")
+        self.section = fmt(bold=True, font_size=12, font_color="#1F3864")
+        self.header = fmt(bold=True, align="center", text_wrap=True, bg_color=HEADER_FILL, **border)
+        self.text = fmt(num_format="@", **border)
+        self.wrap = fmt(num_format="@", text_wrap=True, valign="top", **border)
+        self.center = fmt(num_format="@", align="center", **border)
+        self.int = fmt(num_format="#,##0", **border)
+        self.datetime = fmt(num_format="dd/mm/yyyy hh:mm", align="center", **border)
+        self.label = [fmt(num_format="@", text_wrap=True, indent=i, **border) for i in range(4)]
+        self.label_bold = fmt(num_format="@", text_wrap=True, bold=True, **border)
+        self.area = fmt(bold=True, font_size=12, bg_color="#DDEBF7", **border)
+        self.subhead = fmt(bold=True, italic=True, text_wrap=True, **border)
+        self.sum_label = fmt(bold=True, text_wrap=True, bg_color=COMPUTED_FILL, **border)
+        self.plain_number = fmt(num_format="#,##0.##", **border)
+        self._data = {
+            ctype: fmt(num_format=NUMBER_FORMATS.get(ctype, "General"),
+                       text_wrap=ctype in (CellType.text, CellType.choice, CellType.unit_ref), **border)
+            for ctype in CellType
+        }
+        self._sum = {}
+        for ctype in [None, *CellType]:
+            num = NUMBER_FORMATS.get(ctype, "#,##0.##") if ctype in SUMMABLE | {CellType.percent} else "#,##0.##"
+            for bold in (False, True):
+                self._sum[(ctype, bold)] = fmt(num_format=num, bg_color=COMPUTED_FILL, bold=bold, **border)
+        for f in made:
+            f._get_xf_index()           # indices in creation order: see the module docstring
+        self.ok_cf = wb.add_format({"bg_color": "#C6EFCE", "font_color": "#006100"})
+        self.warn_cf = wb.add_format({"bg_color": "#FFEB9C", "font_color": "#9C5700"})
+        self.error_cf = wb.add_format({"bg_color": ERROR_FILL, "font_color": "#9C0006"})
+        self.reject_cf = wb.add_format({"bg_color": "#C00000", "font_color": "#FFFFFF", "bold": True})
+
+    def data(self, ctype: CellType):
+        return self._data[ctype]
+
+    def sum(self, ctype: CellType | None, *, bold: bool = False):
+        return self._sum[(ctype if ctype in self._data else None, bold)]
+
+    def detail_styles(self) -> dict[str, int]:
+        """Style indices of the detail rows: "text", "label" and one per cell type."""
+        out = {"text": self.text._get_xf_index(), "label": self.label[0]._get_xf_index()}
+        out.update({c.value: f._get_xf_index() for c, f in self._data.items()})
+        return out
+
+
+@functools.cache
+def detail_styles() -> dict[str, int]:
+    """The style indices every roll-up gives its detail formats (same order, same indices)."""
+    wb = xlsxwriter.Workbook(io.BytesIO(), {**WORKBOOK_OPTIONS, "in_memory": True})
+    return Formats(wb).detail_styles()
+
+
+def is_number(v: object) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def text_lines(text: object, width: float) -> int:
+    """How many lines a wrapped text takes in a column of this width (Times New Roman 11)."""
+    if text is None or text == "":
+        return 1
+    per = max(1.0, width * 0.95)   # Times New Roman 11, Vietnamese diacritics: be generous
+    return sum(max(1, math.ceil(len(part) / per)) for part in str(text).split("\n"))
+
+
+def row_height(lines: int, cap: float = 160) -> float | None:
+    """The height of a row whose tallest wrapped text takes ``lines`` lines (None: default)."""
+    return min(cap, lines * 14.5 + 2) if lines > 1 else None
+
+
+def text_width(text: object, cap: float) -> float:
+    """The column width a text wants (longest line, capped)."""
+    s = f"{text:,.2f}" if is_number(text) else str(text)
+    longest = max((len(p) for p in s.split("\n")), default=0)
+    return min(cap, longest * 1.1 + 2)

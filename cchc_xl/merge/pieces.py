@@ -1,0 +1,318 @@
+"""One submission's share of the roll-up, rendered once: when its file is validated.
+
+A merge used to spend its time on the detail tables of the template sheets (one row per unit and
+table row, about a million cells for a province of a thousand units). A submission's rows never
+change once received, so the validating worker renders them straight away into sheet XML, with
+the sheet row numbers left open, together with their sums per (row, column) and the rows of the
+tidy export. The ledger keeps this *pack* by content hash; writing the roll-up is then a matter
+of concatenating pieces and adding up a few sums, and a merge after one new file renders one file.
+
+A pack depends on the file's values and on what the registry and the blueprints say about them
+(unit name and type, labels, columns), on where and when the file arrived and on this module:
+:func:`pack_stamp` covers all of it, and a pack whose stamp differs is rendered again from the
+ledger's values.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import marshal
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from ..blueprint.catalogue import Catalogue
+from ..blueprint.expr import Ref
+from ..blueprint.model import CellType
+from ..config.period import Period
+from ..config.province import UNIT_TYPE_LABELS, Unit
+from ..layout import TableLayout, col_letter
+from .formats import SUMMABLE, detail_styles, is_number, row_height, text_lines, text_width
+from .model import ValueRow
+from .tidy import tidy_member
+
+__all__ = ["C_LABEL", "C_NAME", "C_PARENT", "C_ROW", "C_TYPE", "C_UNIT", "DATA_HEADERS", "Pack", "Piece",
+           "ROW_NO", "ROW_SEP", "TRAIL_HEADERS", "VALUE_COL0", "build_pack", "numbered_rows", "pack_stamp", "render_pieces",
+           "submission_values", "unit_type_label"]
+
+PIECES_FORMAT = "2"     # bump when the rendering below changes: every pack is then rendered again
+
+# The detail table of a template sheet: these columns, the value columns, then the provenance.
+DATA_HEADERS = ("Mã đơn vị", "Tên đơn vị", "Loại đơn vị", "Đơn vị cấp trên/Huyện", "Mã dòng", "Nội dung")
+TRAIL_HEADERS = ("Tệp nguồn", "Phụ lục", "Vị trí nguồn")
+C_UNIT, C_NAME, C_TYPE, C_PARENT, C_ROW, C_LABEL = range(6)
+VALUE_COL0 = len(DATA_HEADERS)
+
+ROW_NO = b"\x00"    # where a rendered row's sheet row number goes (never in XML text: escaped)
+ROW_SEP = b"\x01"   # between two rendered rows
+LABEL_WIDTH = 42    # the width of the "Nội dung" column, for row heights
+
+
+def unit_type_label(unit_type: str | None) -> str:
+    return UNIT_TYPE_LABELS.get(unit_type or "", unit_type or "")
+
+
+@dataclass
+class Piece:
+    """One submission's rows of one template's detail table, and what the summaries need of them."""
+
+    template: str                           # blueprint id
+    unit_code: str
+    unit_name: str
+    unit_type: str
+    parent: str | None
+    part: str
+    appendix: str
+    n_rows: int
+    sums_row: dict[tuple[str, str], float]  # (row key, column key) -> sum of the numbers sent
+    sums_all: dict[str, float]              # column key -> sum over every row
+    extra_rows: tuple[tuple[str, str], ...]  # (row key, label) the template's layout does not know
+    widths: dict[int, float]                # sheet column -> width its texts want
+    key_width: float                        # width the "Mã dòng" column wants
+    file_hash: str                          # the content it was rendered from
+    xml: bytes | None = field(default=None, repr=False)   # the rows; see ROW_NO, ROW_SEP
+
+    def dumps(self) -> bytes:
+        """Everything but the XML, for the ledger (marshal: plain data only, never code)."""
+        return marshal.dumps((self.template, self.unit_code, self.unit_name, self.unit_type, self.parent, self.part,
+                              self.appendix, self.n_rows, list(self.sums_row.items()), self.sums_all,
+                              self.extra_rows, self.widths, self.key_width, self.file_hash))
+
+    @classmethod
+    def loads(cls, blob: bytes, xml: bytes | None = None) -> Piece:
+        t = marshal.loads(blob)
+        return cls(*t[:8], dict(t[8]), *t[9:], xml)
+
+
+
+def numbered_rows(xml: bytes, first_row: int) -> Iterable[bytes]:
+    """A piece's rows, numbered from ``first_row`` (1-based, as in the sheet XML)."""
+    if xml:
+        for i, row in enumerate(xml.split(ROW_SEP)):
+            yield row.replace(ROW_NO, b"%d" % (first_row + i))
+
+
+@dataclass
+class Pack:
+    """What the roll-up needs of one counted file, rendered once."""
+
+    stamp: str
+    pieces: list[Piece]
+    tidy: bytes                         # a gzip member: the file's rows of the tidy export (CSV)
+    codes: list[str]                    # the appendices the file holds
+    inputs_digest: str | None           # the typed figures, to spot two units sending the same
+
+
+def pack_stamp(unit: Unit, part: str, period: str, source_file: str, received_at: dt.datetime,
+               catalogue_stamp: str) -> str:
+    """Everything a pack's rendering depends on, besides the file's values."""
+    key = (PIECES_FORMAT, catalogue_stamp, sorted(detail_styles().items()), unit.code, unit.name, unit.type,
+           unit.parent, part, period, source_file, received_at.isoformat())
+    return hashlib.sha256(repr(key).encode()).hexdigest()[:32]
+
+
+# -- values of one submission ---------------------------------------------------------------------
+
+
+def submission_values(cat: Catalogue, layout: Callable[[str, Unit], TableLayout], period: Period, unit: Unit,
+                      part: str, rows: Iterable[tuple], source_file: str, received_at: dt.datetime,
+                      digest: str) -> list[ValueRow]:
+    """The ledger's rows of one file (appendix, sheet, row, column, cell, number, text, role) as
+    :class:`ValueRow` s with their labels; outlines and cells no layout knows are left out."""
+    out = []
+    layouts: dict[str, TableLayout] = {}
+    for appendix, sheet, row_key, col_key, cell, num, text, role in rows:
+        bp = cat.by_code.get(appendix)
+        if bp is None or bp.kind == "outline":
+            continue
+        lay = layouts.get(appendix)
+        if lay is None:
+            lay = layouts[appendix] = layout(appendix, unit)
+        try:
+            row = lay.row(row_key)
+            col = lay.col(col_key)
+        except KeyError:
+            continue
+        communes = bp.row_source is not None and bp.row_source.registry == "communes"
+        out.append(ValueRow(
+            str(period), unit.code, unit.name, unit.type, unit.code if communes else unit.parent, part, appendix,
+            bp.id, row_key, row.label or row.stt, col_key, col.label, num if num is not None else text, role,
+            source_file, sheet, cell, received_at, digest))
+    return out
+
+
+def inputs_digest(rows: Iterable[tuple]) -> str | None:
+    """A digest of the figures a unit typed (None when too few to call two files copies)."""
+    inputs = sorted((r[0], r[2], r[3], r[5], r[6]) for r in rows if r[7] == "input" and (r[5] or r[6]))
+    if sum(1 for r in inputs if r[3]) < 10:
+        return None
+    return hashlib.sha256(repr(inputs).encode()).hexdigest()
+
+
+def build_pack(cat: Catalogue, layout: Callable[[str, Unit], TableLayout], period: Period, unit: Unit, part: str,
+               rows: list[tuple], source_file: str, received_at: dt.datetime, digest: str,
+               catalogue_stamp: str) -> Pack:
+    values = submission_values(cat, layout, period, unit, part, rows, source_file, received_at, digest)
+
+    def template_layout(table: str, appendix: str) -> TableLayout:
+        bp = cat.blueprints[table]
+        if bp.row_source is not None and bp.row_source.registry == "communes":
+            return layout(appendix, unit)       # a district's own communes are its rows
+        return layout(bp.code_list[0], unit)
+
+    return Pack(pack_stamp(unit, part, str(period), source_file, received_at, catalogue_stamp),
+                render_pieces(values, template_layout), tidy_member(values),
+                list(dict.fromkeys(r[0] for r in rows)), inputs_digest(rows))
+
+
+# -- rendering -------------------------------------------------------------------------------------
+
+_ESCAPES = re.compile(r"[&<>\x00-\x08\x0b-\x1f\ufffe\uffff]|_x[0-9A-Fa-f]{4}_")
+_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+
+
+def _escape_char(m: re.Match) -> str:
+    s = m.group()
+    if s in _ENTITIES:
+        return _ENTITIES[s]
+    if len(s) > 1:                          # a literal "_x0041_" must not read as "A"
+        return "_x005F" + s
+    return f"_x{ord(s):04X}_"               # control characters, as Excel writes them
+
+
+def _string(ref: str, style: int, text: str) -> str:
+    if not text:
+        return f'<c r="{ref}" s="{style}"/>'
+    t = _ESCAPES.sub(_escape_char, text[:32767])
+    space = ' xml:space="preserve"' if t[0].isspace() or t[-1].isspace() else ""
+    return f'<c r="{ref}" s="{style}" t="inlineStr"><is><t{space}>{t}</t></is></c>'
+
+
+def _number(ref: str, style: int, v: float) -> str:
+    if isinstance(v, float) and v.is_integer() and abs(v) < 1e15:
+        v = int(v)
+    return f'<c r="{ref}" s="{style}"><v>{v!r}</v></c>'
+
+
+_EPOCH = dt.datetime(1899, 12, 30)
+
+
+def _value(ref: str, style: int, v: object) -> str:
+    """A value by its Python type, as ``rollup._put`` writes it; text is always text."""
+    if v is None or v == "":
+        return f'<c r="{ref}" s="{style}"/>'
+    if isinstance(v, bool):
+        return f'<c r="{ref}" s="{style}" t="b"><v>{int(v)}</v></c>'
+    if is_number(v):
+        return _number(ref, style, v)
+    if isinstance(v, dt.date):
+        d = v if isinstance(v, dt.datetime) else dt.datetime.combine(v, dt.time())
+        return _number(ref, style, (d.replace(tzinfo=None) - _EPOCH).total_seconds() / 86400)
+    return _string(ref, style, str(v))
+
+
+@dataclass
+class _Entry:
+    row_key: str
+    row_label: str
+    appendix: str
+    source_sheet: str
+    values: dict[str, object] = field(default_factory=dict)
+    cells: dict[str, str] = field(default_factory=dict)   # column key -> source cell
+
+
+def render_pieces(values: Iterable[ValueRow], template_layout: Callable[[str, str], TableLayout]) -> list[Piece]:
+    """The pieces of one submission (every value from one file), one per appendix it fills."""
+    by_code: dict[tuple[str, str], list[ValueRow]] = {}
+    for v in values:
+        by_code.setdefault((v.table, v.appendix), []).append(v)
+    return [_render(vals, template_layout(table, appendix)) for (table, appendix), vals in by_code.items()]
+
+
+def _render(values: list[ValueRow], lay: TableLayout) -> Piece:
+    styles = detail_styles()
+    first = values[0]
+    row_index = {r.key: i for i, r in enumerate(lay.rows)}
+    row_kind = {r.key: r.kind for r in lay.rows}
+    cols = lay.value_cols
+    col_keys = {c.key for c in cols}
+    entries: dict[str, _Entry] = {}
+    first_seen: dict[str, int] = {}
+    for vr in values:
+        if row_kind.get(vr.row_key) in ("total", "heading", "group"):
+            continue    # totals are recomputed from the rows, never taken from the units
+        if vr.column_key not in col_keys:
+            continue
+        e = entries.get(vr.row_key)
+        if e is None:
+            label = vr.row_label or (lay.row(vr.row_key).label if vr.row_key in row_index else "")
+            e = entries[vr.row_key] = _Entry(vr.row_key, label, vr.appendix, vr.source_sheet)
+        first_seen.setdefault(vr.row_key, len(first_seen))
+        e.values[vr.column_key] = vr.value
+        if vr.source_cell:
+            e.cells[vr.column_key] = vr.source_cell
+    n = len(row_index)
+    ordered = sorted(entries.values(), key=lambda e: row_index.get(e.row_key, n + first_seen[e.row_key]))
+
+    communes = bool(lay.blueprint.row_source and lay.blueprint.row_source.registry == "communes")
+    parent = first.parent or (first.unit_code if communes else "")
+    type_label = unit_type_label(first.unit_type)
+    trail0 = VALUE_COL0 + len(cols)
+    letters = [col_letter(c) + "\x00" for c in range(trail0 + 3)]
+    text, label = styles["text"], styles["label"]
+    numeric = SUMMABLE | {CellType.percent}
+    col_types = {c.key: (c.spec.type or CellType.count) for c in cols}
+    widths: dict[int, float] = {}
+
+    def see(col: int, value: object, cap: float) -> None:
+        if value is not None and value != "":
+            w = text_width(value, cap)
+            if w > widths.get(col, 0):
+                widths[col] = w
+
+    head = "".join((_string(letters[C_UNIT], text, first.unit_code), _string(letters[C_NAME], text, first.unit_name),
+                    _string(letters[C_TYPE], text, type_label), _string(letters[C_PARENT], text, parent or "")))
+    for c, txt in ((C_UNIT, first.unit_code), (C_NAME, first.unit_name), (C_TYPE, type_label), (C_PARENT, parent)):
+        see(c, txt, 45)
+    see(trail0, first.source_file, 40)
+    source = _string(letters[trail0], text, first.source_file)
+    sums_row: dict[tuple[str, str], float] = {}
+    sums_all: dict[str, float] = {}
+    rows = []
+    key_width = 0.0
+    for e in ordered:
+        height = row_height(text_lines(e.row_label, LABEL_WIDTH))
+        parts = ['<row r="\x00"' + (f' ht="{height:g}" customHeight="1">' if height else ">"), head,
+                 _string(letters[C_ROW], text, e.row_key), _string(letters[C_LABEL], label, e.row_label)]
+        see(C_ROW, e.row_key, 45)
+        see(C_LABEL, e.row_label, 45)
+        key_width = max(key_width, min(28.0, len(e.row_key) * 1.1 + 2))
+        for i, lc in enumerate(cols):
+            key = lc.key
+            c = VALUE_COL0 + i
+            spec = lay.cells.get(Ref(e.row_key, key))
+            ctype = spec.type if spec is not None else col_types[key]
+            v = e.values.get(key)
+            if is_number(v):
+                sums_row[(e.row_key, key)] = sums_row.get((e.row_key, key), 0) + v
+                sums_all[key] = sums_all.get(key, 0) + v
+            if ctype in numeric and not (is_number(v) or v is None):
+                # only real numbers are numbers: a text here stays text (SUMIFS and Python skip it)
+                parts.append(_string(letters[c], styles[CellType.text.value], str(v)))
+            else:
+                parts.append(_value(letters[c], styles[ctype.value], v))
+                if isinstance(v, str) and ctype not in numeric:
+                    see(c, v, 40)
+        cells = [e.cells[k] for k in (lc.key for lc in cols) if k in e.cells]
+        loc = e.source_sheet or ""
+        if cells:
+            loc = f"{loc}!{cells[0]}" + (f":{cells[-1]}" if len(cells) > 1 else "")
+        see(trail0 + 2, loc, 25)
+        parts += [source, _string(letters[trail0 + 1], text, e.appendix), _string(letters[trail0 + 2], text, loc),
+                  "</row>"]
+        rows.append("".join(parts))
+    extra = tuple((e.row_key, e.row_label or e.row_key) for e in ordered if e.row_key not in row_index)
+    return Piece(first.table, first.unit_code, first.unit_name, first.unit_type, first.parent, first.part,
+                 first.appendix, len(rows), sums_row, sums_all, extra, widths,
+                 key_width, first.file_hash, "\x01".join(rows).encode())

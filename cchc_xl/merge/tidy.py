@@ -1,0 +1,84 @@
+"""The tidy export: one row per value, with its provenance, for pandas, Power Query or R.
+
+Each counted file's rows are rendered once (``pieces.build_pack``) as a gzip *member*; a gzip file
+may hold several members one after the other, so the export inside the workspace
+(``.csv.gz``) is written by concatenating them, and a plain ``.csv`` or a ``.parquet`` asked for
+with ``--tidy`` is decompressed from them.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import importlib.util
+import io
+import os
+import zlib
+from collections.abc import Iterable
+from pathlib import Path
+
+from .model import ValueRow
+
+TIDY_COLUMNS = ["period", "unit_code", "unit_name", "unit_type", "appendix", "table", "row_key", "row_label",
+                "column_key", "column_label", "value", "source_file", "source_sheet", "source_cell",
+                "submitted_at", "file_hash"]
+
+
+def tidy_values(v: ValueRow) -> list:
+    value = v.value
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return [v.period, v.unit_code, v.unit_name, v.unit_type, v.appendix, v.table, v.row_key, v.row_label,
+            v.column_key, v.column_label, "" if value is None else value, v.source_file, v.source_sheet,
+            v.source_cell, v.submitted_iso, v.file_hash]
+
+
+def _member(rows: Iterable[list]) -> bytes:
+    buf = io.StringIO()
+    csv.writer(buf).writerows(rows)
+    return gzip.compress(buf.getvalue().encode("utf-8"), compresslevel=6, mtime=0)
+
+
+def tidy_member(values: Iterable[ValueRow]) -> bytes:
+    """One file's rows of the export, as a gzip member."""
+    return _member(tidy_values(v) for v in values)
+
+
+def header_member() -> bytes:
+    """The header line (with the byte-order mark Excel needs to read UTF-8)."""
+    return gzip.compress(("\ufeff" + ",".join(TIDY_COLUMNS) + "\r\n").encode("utf-8"), mtime=0)
+
+
+def write_tidy(members: Iterable[bytes], path: Path) -> Path:
+    """Write the export to ``path`` (atomically): ``.csv.gz`` as is, ``.csv`` plain, ``.parquet``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    name = path.name.lower()
+    if name.endswith(".parquet") and not any(importlib.util.find_spec(m) for m in ("pyarrow", "fastparquet")):
+        raise FileNotFoundError("xuất .parquet cần gói pyarrow (pip install pyarrow); hãy dùng .csv")
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        if name.endswith(".gz"):
+            with open(tmp, "wb") as f:
+                f.write(header_member())
+                for m in members:
+                    f.write(m)
+        elif name.endswith(".parquet"):
+            import pandas as pd
+
+            text = io.StringIO(b"".join(_plain([header_member(), *members])).decode("utf-8-sig"))
+            df = pd.read_csv(text, dtype=str, keep_default_na=False)
+            df.to_parquet(tmp, index=False)
+        else:
+            with open(tmp, "wb") as f:
+                for chunk in _plain([header_member(), *members]):
+                    f.write(chunk)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def _plain(members: Iterable[bytes]) -> Iterable[bytes]:
+    for m in members:
+        yield zlib.decompress(m, 16 + zlib.MAX_WBITS)
