@@ -31,13 +31,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import xlsxwriter
-from xlsxwriter.utility import quote_sheetname
+from xlsxwriter.utility import quote_sheetname, xl_range
 
 from ..blueprint.expr import ColumnRange, Expr, Ref, Scope
 from ..blueprint.model import CellType
 from ..config.period import CUMULATIVE
 from ..config.province import UNIT_TYPES
 from ..generate.styles import FONT
+from ..generate.workbook import FastWorksheet
 from ..layout import LayoutCol, TableLayout, a1
 from .areas import Areas, LeadField, area_key, default_areas
 from .formats import SUMMABLE, WORKBOOK_OPTIONS, Formats, is_number, row_height, text_lines, text_width
@@ -701,11 +702,14 @@ class _Writer:
     ) -> int:
         """An Excel table (with filters) at ``first_row``; returns its last row (>= one data row)."""
         last = first_row + max(1, n_rows)
+        last_col = first_col + len(headers) - 1
+        # declared over its header and first row, then widened: XlsxWriter checks overlaps cell by
+        # cell (a second per million cells), and nothing else is ever written into the table
         ws.add_table(
             first_row,
             first_col,
-            last,
-            first_col + len(headers) - 1,
+            first_row + 1,
+            last_col,
             {
                 "name": self._table_name(wanted_name),
                 "style": "Table Style Light 9",
@@ -714,6 +718,10 @@ class _Writer:
                 ],
             },
         )
+        table = ws.tables[-1]
+        table["range"] = table["a_range"] = xl_range(first_row, first_col, last, last_col)
+        if table.get("autofilter"):
+            table["autofilter"] = table["a_range"]
         return last
 
     # -- workbook -----------------------------------------------------------------------------------
@@ -745,7 +753,7 @@ class _Writer:
     # -- Tình hình nộp báo cáo --------------------------------------------------------------------
 
     def _status_sheet(self) -> None:
-        ws = self.wb.add_worksheet(STATUS_SHEET)
+        ws = self.wb.add_worksheet(STATUS_SHEET, worksheet_class=FastWorksheet)
         f, subs = self.f, self.data.submissions
         self._title(ws, f"TÌNH HÌNH NỘP BÁO CÁO CẢI CÁCH HÀNH CHÍNH {self.data.period.label.upper()}")
         headers = [
@@ -942,7 +950,7 @@ class _Writer:
     # -- one sheet per template -------------------------------------------------------------------
 
     def _template_sheet(self, tpl: _Template) -> None:
-        ws = self.wb.add_worksheet(tpl.sheet)
+        ws = self.wb.add_worksheet(tpl.sheet, worksheet_class=FastWorksheet)
         f = self.f
         lay = tpl.layout
         codes = ", ".join(tpl.codes)
@@ -1140,7 +1148,7 @@ class _Writer:
         return r
 
     def _province_sheet(self) -> None:
-        ws = self.wb.add_worksheet(PROVINCE_SHEET)
+        ws = self.wb.add_worksheet(PROVINCE_SHEET, worksheet_class=FastWorksheet)
         self._ensure_evaluated()
         self._title(ws, "TỔNG HỢP TOÀN TỈNH THEO LĨNH VỰC CẢI CÁCH HÀNH CHÍNH")
         ws.write_string(
@@ -1155,7 +1163,7 @@ class _Writer:
         _print_setup(ws, (4, 4))
 
     def _field_sheet(self, key: str, lead: LeadField, *, formulas: bool) -> None:
-        ws = self.wb.add_worksheet(field_sheet_name(key))
+        ws = self.wb.add_worksheet(field_sheet_name(key), worksheet_class=FastWorksheet)
         self._ensure_evaluated()
         f = self.f
         self._title(ws, f"TỔNG HỢP LĨNH VỰC: {lead.label.upper()}")
@@ -1181,7 +1189,7 @@ class _Writer:
     # -- So sánh ------------------------------------------------------------------------------------
 
     def _compare_sheet(self) -> None:
-        ws = self.wb.add_worksheet(COMPARE_SHEET)
+        ws = self.wb.add_worksheet(COMPARE_SHEET, worksheet_class=FastWorksheet)
         f, d = self.f, self.data
         self._ensure_evaluated()
         self._title(ws, "SO SÁNH VỚI KỲ TRƯỚC VÀ CÙNG KỲ NĂM TRƯỚC")
@@ -1367,7 +1375,7 @@ class _Writer:
     # -- Lỗi ----------------------------------------------------------------------------------------
 
     def _problems_sheet(self) -> None:
-        ws = self.wb.add_worksheet(PROBLEMS_SHEET)
+        ws = self.wb.add_worksheet(PROBLEMS_SHEET, worksheet_class=FastWorksheet)
         f = self.f
         probs: list[ProblemRow] = self.data.problems
         self._title(ws, "DANH SÁCH LỖI VÀ CẢNH BÁO TRONG CÁC TỆP BÁO CÁO")
