@@ -66,7 +66,7 @@ CREATE TABLE IF NOT EXISTS packs (
 );
 CREATE TABLE IF NOT EXISTS pieces (
     hash TEXT NOT NULL REFERENCES contents(hash), template TEXT NOT NULL, appendix TEXT NOT NULL,
-    meta BLOB NOT NULL, xml BLOB NOT NULL,
+    meta BLOB NOT NULL, deflated BLOB NOT NULL,
     PRIMARY KEY (hash, template, appendix)
 );
 """
@@ -110,6 +110,10 @@ class Ledger:
         self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
+        cols = [r[1] for r in self.db.execute("PRAGMA table_info(pieces)")]
+        if cols and "deflated" not in cols:     # derived data of an older layout: rendered again
+            for table in DERIVED_TABLES:
+                self.db.execute(f"DROP TABLE IF EXISTS {table}")
         self.db.executescript(SCHEMA)
 
     def close(self) -> None:
@@ -177,12 +181,13 @@ class Ledger:
         return (r[0], json.loads(r[1]), r[2]) if r else None
 
     def pieces(self, digest: str) -> list[Piece]:
-        """A content's pieces, without their XML (see :meth:`piece_xml`)."""
+        """A content's pieces, without their rows (see :meth:`piece_rows`)."""
         return [Piece.loads(m) for (m,) in self.db.execute("SELECT meta FROM pieces WHERE hash=? ORDER BY rowid",
                                                               (digest,))]
 
-    def piece_xml(self, digest: str, template: str, appendix: str) -> bytes:
-        r = self.db.execute("SELECT xml FROM pieces WHERE hash=? AND template=? AND appendix=?",
+    def piece_rows(self, digest: str, template: str, appendix: str) -> bytes:
+        """A piece's rows, deflated (see ``pieces.Piece``)."""
+        r = self.db.execute("SELECT deflated FROM pieces WHERE hash=? AND template=? AND appendix=?",
                             (digest, template, appendix)).fetchone()
         return r[0] if r else b""
 
@@ -217,8 +222,8 @@ class Ledger:
             db.execute(f"DELETE FROM {table} WHERE hash=?", (digest,))
         db.execute("INSERT INTO packs(hash, stamp, codes, inputs_digest, tidy) VALUES(?,?,?,?,?)",
                    (digest, pack.stamp, json.dumps(pack.codes), pack.inputs_digest, pack.tidy))
-        db.executemany("INSERT INTO pieces(hash, template, appendix, meta, xml) VALUES(?,?,?,?,?)",
-                       [(digest, p.template, p.appendix, p.dumps(), p.xml or b"") for p in pack.pieces])
+        db.executemany("INSERT INTO pieces(hash, template, appendix, meta, deflated) VALUES(?,?,?,?,?)",
+                       [(digest, p.template, p.appendix, p.dumps(), p.deflated or b"") for p in pack.pieces])
 
     def record_content(self, digest: str, path: str, size: int, mtime: float, received_at: dt.datetime,
                        report: dict, values: list[tuple], meta: dict, pack: Pack | None = None) -> None:

@@ -111,6 +111,6 @@ class RollupData:
     last_year_period: Period | None = None
     last_year_totals: dict[tuple[str, str, str], float] = field(default_factory=dict)
     lead_fields: dict[str, list[str]] = field(default_factory=dict)   # lead unit type -> areas it synthesises
-    # where a piece's XML is kept when it is not in memory (the ledger), and the tidy export's rows
-    piece_xml: Callable[[Piece], bytes] | None = None
+    # a piece's deflated rows when they are not in memory (the ledger keeps them), and the tidy rows
+    piece_rows: Callable[[Piece], bytes] | None = None
     tidy_members: Callable[[], Iterable[bytes]] | None = None

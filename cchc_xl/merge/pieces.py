@@ -2,10 +2,16 @@
 
 A merge used to spend its time on the detail tables of the template sheets (one row per unit and
 table row, about a million cells for a province of a thousand units). A submission's rows never
-change once received, so the validating worker renders them straight away into sheet XML, with
-the sheet row numbers left open, together with their sums per (row, column) and the rows of the
-tidy export. The ledger keeps this *pack* by content hash; writing the roll-up is then a matter
-of concatenating pieces and adding up a few sums, and a merge after one new file renders one file.
+change once received, so the validating worker renders them straight away into sheet XML and
+deflates it, together with their sums per (row, column) and the rows of the tidy export. The
+ledger keeps this *pack* by content hash; writing the roll-up is then a matter of concatenating
+compressed pieces and adding up a few sums, and a merge after one new file renders one file.
+
+The rows carry no row or cell references (``r``): ECMA-376 makes them optional (§18.3.1.4,
+§18.3.1.73), a row without one follows the previous row and a cell without one the previous
+cell, so a piece is the same wherever it lands in the table. Excel, LibreOffice, openpyxl and
+calamine read such rows (the last three are tested); every cell of a row is written, blanks
+included, so that no position is ever implied across a gap.
 
 A pack depends on the file's values and on what the registry and the blueprints say about them
 (unit name and type, labels, columns), on where and when the file arrived and on this module:
@@ -19,6 +25,7 @@ import datetime as dt
 import hashlib
 import marshal
 import re
+import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -27,13 +34,13 @@ from ..blueprint.expr import Ref
 from ..blueprint.model import CellType
 from ..config.period import Period
 from ..config.province import UNIT_TYPE_LABELS, Unit
-from ..layout import TableLayout, col_letter
+from ..layout import TableLayout
 from .formats import SUMMABLE, detail_styles, is_number, row_height, text_lines, text_width
 from .model import ValueRow
 from .tidy import tidy_member
 
 __all__ = ["C_LABEL", "C_NAME", "C_PARENT", "C_ROW", "C_TYPE", "C_UNIT", "DATA_HEADERS", "Pack", "Piece",
-           "ROW_NO", "ROW_SEP", "TRAIL_HEADERS", "VALUE_COL0", "build_pack", "numbered_rows", "pack_stamp", "render_pieces",
+           "TRAIL_HEADERS", "VALUE_COL0", "build_pack", "pack_stamp", "render_pieces",
            "submission_values", "unit_type_label"]
 
 PIECES_FORMAT = "2"     # bump when the rendering below changes: every pack is then rendered again
@@ -44,8 +51,7 @@ TRAIL_HEADERS = ("Tệp nguồn", "Phụ lục", "Vị trí nguồn")
 C_UNIT, C_NAME, C_TYPE, C_PARENT, C_ROW, C_LABEL = range(6)
 VALUE_COL0 = len(DATA_HEADERS)
 
-ROW_NO = b"\x00"    # where a rendered row's sheet row number goes (never in XML text: escaped)
-ROW_SEP = b"\x01"   # between two rendered rows
+DEFLATE_LEVEL = 1   # the rows are repetitive: speed over the last few per cent
 LABEL_WIDTH = 42    # the width of the "Nội dung" column, for row heights
 
 
@@ -71,26 +77,21 @@ class Piece:
     widths: dict[int, float]                # sheet column -> width its texts want
     key_width: float                        # width the "Mã dòng" column wants
     file_hash: str                          # the content it was rendered from
-    xml: bytes | None = field(default=None, repr=False)   # the rows; see ROW_NO, ROW_SEP
+    crc: int                                # CRC-32 and length of the rows' XML …
+    size: int
+    deflated: bytes | None = field(default=None, repr=False)   # … which is kept deflated (raw, sync-flushed)
 
     def dumps(self) -> bytes:
         """Everything but the XML, for the ledger (marshal: plain data only, never code)."""
         return marshal.dumps((self.template, self.unit_code, self.unit_name, self.unit_type, self.parent, self.part,
                               self.appendix, self.n_rows, list(self.sums_row.items()), self.sums_all,
-                              self.extra_rows, self.widths, self.key_width, self.file_hash))
+                              self.extra_rows, self.widths, self.key_width, self.file_hash, self.crc, self.size))
 
     @classmethod
-    def loads(cls, blob: bytes, xml: bytes | None = None) -> Piece:
+    def loads(cls, blob: bytes, deflated: bytes | None = None) -> Piece:
         t = marshal.loads(blob)
-        return cls(*t[:8], dict(t[8]), *t[9:], xml)
+        return cls(*t[:8], dict(t[8]), *t[9:], deflated)
 
-
-
-def numbered_rows(xml: bytes, first_row: int) -> Iterable[bytes]:
-    """A piece's rows, numbered from ``first_row`` (1-based, as in the sheet XML)."""
-    if xml:
-        for i, row in enumerate(xml.split(ROW_SEP)):
-            yield row.replace(ROW_NO, b"%d" % (first_row + i))
 
 
 @dataclass
@@ -181,35 +182,35 @@ def _escape_char(m: re.Match) -> str:
     return f"_x{ord(s):04X}_"               # control characters, as Excel writes them
 
 
-def _string(ref: str, style: int, text: str) -> str:
+def _string(style: int, text: str) -> str:
     if not text:
-        return f'<c r="{ref}" s="{style}"/>'
+        return f'<c s="{style}"/>'
     t = _ESCAPES.sub(_escape_char, text[:32767])
     space = ' xml:space="preserve"' if t[0].isspace() or t[-1].isspace() else ""
-    return f'<c r="{ref}" s="{style}" t="inlineStr"><is><t{space}>{t}</t></is></c>'
+    return f'<c s="{style}" t="inlineStr"><is><t{space}>{t}</t></is></c>'
 
 
-def _number(ref: str, style: int, v: float) -> str:
+def _number(style: int, v: float) -> str:
     if isinstance(v, float) and v.is_integer() and abs(v) < 1e15:
         v = int(v)
-    return f'<c r="{ref}" s="{style}"><v>{v!r}</v></c>'
+    return f'<c s="{style}"><v>{v!r}</v></c>'
 
 
 _EPOCH = dt.datetime(1899, 12, 30)
 
 
-def _value(ref: str, style: int, v: object) -> str:
+def _value(style: int, v: object) -> str:
     """A value by its Python type, as ``rollup._put`` writes it; text is always text."""
     if v is None or v == "":
-        return f'<c r="{ref}" s="{style}"/>'
+        return f'<c s="{style}"/>'
     if isinstance(v, bool):
-        return f'<c r="{ref}" s="{style}" t="b"><v>{int(v)}</v></c>'
+        return f'<c s="{style}" t="b"><v>{int(v)}</v></c>'
     if is_number(v):
-        return _number(ref, style, v)
+        return _number(style, v)
     if isinstance(v, dt.date):
         d = v if isinstance(v, dt.datetime) else dt.datetime.combine(v, dt.time())
-        return _number(ref, style, (d.replace(tzinfo=None) - _EPOCH).total_seconds() / 86400)
-    return _string(ref, style, str(v))
+        return _number(style, (d.replace(tzinfo=None) - _EPOCH).total_seconds() / 86400)
+    return _string(style, str(v))
 
 
 @dataclass
@@ -259,7 +260,6 @@ def _render(values: list[ValueRow], lay: TableLayout) -> Piece:
     parent = first.parent or (first.unit_code if communes else "")
     type_label = unit_type_label(first.unit_type)
     trail0 = VALUE_COL0 + len(cols)
-    letters = [col_letter(c) + "\x00" for c in range(trail0 + 3)]
     text, label = styles["text"], styles["label"]
     numeric = SUMMABLE | {CellType.percent}
     col_types = {c.key: (c.spec.type or CellType.count) for c in cols}
@@ -271,20 +271,20 @@ def _render(values: list[ValueRow], lay: TableLayout) -> Piece:
             if w > widths.get(col, 0):
                 widths[col] = w
 
-    head = "".join((_string(letters[C_UNIT], text, first.unit_code), _string(letters[C_NAME], text, first.unit_name),
-                    _string(letters[C_TYPE], text, type_label), _string(letters[C_PARENT], text, parent or "")))
+    head = "".join((_string(text, first.unit_code), _string(text, first.unit_name), _string(text, type_label),
+                    _string(text, parent or "")))
     for c, txt in ((C_UNIT, first.unit_code), (C_NAME, first.unit_name), (C_TYPE, type_label), (C_PARENT, parent)):
         see(c, txt, 45)
     see(trail0, first.source_file, 40)
-    source = _string(letters[trail0], text, first.source_file)
+    source = _string(text, first.source_file)
     sums_row: dict[tuple[str, str], float] = {}
     sums_all: dict[str, float] = {}
     rows = []
     key_width = 0.0
     for e in ordered:
         height = row_height(text_lines(e.row_label, LABEL_WIDTH))
-        parts = ['<row r="\x00"' + (f' ht="{height:g}" customHeight="1">' if height else ">"), head,
-                 _string(letters[C_ROW], text, e.row_key), _string(letters[C_LABEL], label, e.row_label)]
+        parts = [f'<row ht="{height:g}" customHeight="1">' if height else "<row>", head,
+                 _string(text, e.row_key), _string(label, e.row_label)]
         see(C_ROW, e.row_key, 45)
         see(C_LABEL, e.row_label, 45)
         key_width = max(key_width, min(28.0, len(e.row_key) * 1.1 + 2))
@@ -299,9 +299,9 @@ def _render(values: list[ValueRow], lay: TableLayout) -> Piece:
                 sums_all[key] = sums_all.get(key, 0) + v
             if ctype in numeric and not (is_number(v) or v is None):
                 # only real numbers are numbers: a text here stays text (SUMIFS and Python skip it)
-                parts.append(_string(letters[c], styles[CellType.text.value], str(v)))
+                parts.append(_string(styles[CellType.text.value], str(v)))
             else:
-                parts.append(_value(letters[c], styles[ctype.value], v))
+                parts.append(_value(styles[ctype.value], v))
                 if isinstance(v, str) and ctype not in numeric:
                     see(c, v, 40)
         cells = [e.cells[k] for k in (lc.key for lc in cols) if k in e.cells]
@@ -309,10 +309,15 @@ def _render(values: list[ValueRow], lay: TableLayout) -> Piece:
         if cells:
             loc = f"{loc}!{cells[0]}" + (f":{cells[-1]}" if len(cells) > 1 else "")
         see(trail0 + 2, loc, 25)
-        parts += [source, _string(letters[trail0 + 1], text, e.appendix), _string(letters[trail0 + 2], text, loc),
-                  "</row>"]
+        parts += [source, _string(text, e.appendix), _string(text, loc), "</row>"]
         rows.append("".join(parts))
     extra = tuple((e.row_key, e.row_label or e.row_key) for e in ordered if e.row_key not in row_index)
     return Piece(first.table, first.unit_code, first.unit_name, first.unit_type, first.parent, first.part,
                  first.appendix, len(rows), sums_row, sums_all, extra, widths,
-                 key_width, first.file_hash, "\x01".join(rows).encode())
+                 key_width, first.file_hash, *deflate("".join(rows).encode()))
+
+
+def deflate(data: bytes) -> tuple[int, int, bytes]:
+    """(CRC-32, length, raw deflate ending in a sync flush): pieces of one deflate stream."""
+    c = zlib.compressobj(DEFLATE_LEVEL, zlib.DEFLATED, -15)
+    return zlib.crc32(data), len(data), c.compress(data) + c.flush(zlib.Z_SYNC_FLUSH)

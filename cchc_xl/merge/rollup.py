@@ -57,7 +57,7 @@ from .pieces import (
     render_pieces,
     unit_type_label,
 )
-from .splice import Detail, splice_details
+from .splice import Detail, write_package
 
 __all__ = [
     "COMPARE_SHEET",
@@ -139,7 +139,7 @@ def write_rollup(
             writer.write()
         finally:
             wb.close()
-        splice_details(package, tmp, writer.details, data.piece_xml)
+        write_package(package, tmp, writer.details, data.piece_rows)
         os.chmod(tmp, _file_mode(path))
         os.replace(tmp, path)
     except BaseException:

@@ -246,7 +246,7 @@ def build_rollup_data(ws: Workspace, ledger: Ledger, period: Period, *, values: 
             t.pieces.append(piece)
     data = RollupData(prov.id, prov.info.name, period, dates.deadline, (dates.window_start, dates.window_end),
                       dt.datetime.now().replace(microsecond=0), submissions, list(templates.values()), problems,
-                      piece_xml=lambda p: ledger.piece_xml(p.file_hash, p.template, p.appendix),
+                      piece_rows=lambda p: ledger.piece_rows(p.file_hash, p.template, p.appendix),
                       tidy_members=lambda: (ledger.tidy_member(h) for h in hashes))
     for attr, other in (("previous", period.previous()), ("last_year", period.previous_year())):
         if values and other is not None and str(other) in ledger.periods():
