@@ -115,6 +115,7 @@ def row_height(lines: int, cap: float = 160) -> float | None:
     return min(cap, lines * 14.5 + 2) if lines > 1 else None
 
 
+@functools.lru_cache(maxsize=16384)    # labels and names come back row after row
 def text_width(text: object, cap: float) -> float:
     """The column width a text wants (longest line, capped)."""
     s = f"{text:,.2f}" if is_number(text) else str(text)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from ..config.period import Period
 from ..layout import TableLayout
@@ -14,8 +14,7 @@ if TYPE_CHECKING:
     from .pieces import Piece
 
 
-@dataclass(frozen=True, slots=True)
-class ValueRow:
+class ValueRow(NamedTuple):
     """One value of a counted submission, with its provenance (one row of the tidy export)."""
 
     period: str

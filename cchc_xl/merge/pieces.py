@@ -24,13 +24,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import marshal
+import math
 import re
 import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from ..blueprint.catalogue import Catalogue
-from ..blueprint.expr import Ref
 from ..blueprint.model import CellType
 from ..config.period import Period
 from ..config.province import UNIT_TYPE_LABELS, Unit
@@ -223,6 +223,26 @@ class _Entry:
     cells: dict[str, str] = field(default_factory=dict)   # column key -> source cell
 
 
+_TYPES: dict[int, tuple[TableLayout, dict]] = {}
+
+
+def _cell_styles(lay: TableLayout) -> dict:
+    """(row, column) -> (style index, numeric type?) of the cell, and column -> those of the
+    column (for rows the layout does not have)."""
+    hit = _TYPES.get(id(lay))
+    if hit is None or hit[0] is not lay:
+        styles = detail_styles()
+        numeric = SUMMABLE | {CellType.percent}
+
+        def info(ctype: CellType) -> tuple[int, bool]:
+            return styles[ctype.value], ctype in numeric
+
+        types: dict = {c.key: info(c.spec.type or CellType.count) for c in lay.value_cols}
+        types.update({(ref.row, ref.col): info(spec.type) for ref, spec in lay.cells.items()})
+        hit = _TYPES[id(lay)] = (lay, types)
+    return hit[1]
+
+
 def render_pieces(values: Iterable[ValueRow], template_layout: Callable[[str, str], TableLayout]) -> list[Piece]:
     """The pieces of one submission (every value from one file), one per appendix it fills."""
     by_code: dict[tuple[str, str], list[ValueRow]] = {}
@@ -237,13 +257,13 @@ def _render(values: list[ValueRow], lay: TableLayout) -> Piece:
     row_index = {r.key: i for i, r in enumerate(lay.rows)}
     row_kind = {r.key: r.kind for r in lay.rows}
     cols = lay.value_cols
-    col_keys = {c.key for c in cols}
+    known_cols = {c.key for c in cols}
     entries: dict[str, _Entry] = {}
     first_seen: dict[str, int] = {}
     for vr in values:
         if row_kind.get(vr.row_key) in ("total", "heading", "group"):
             continue    # totals are recomputed from the rows, never taken from the units
-        if vr.column_key not in col_keys:
+        if vr.column_key not in known_cols:
             continue
         e = entries.get(vr.row_key)
         if e is None:
@@ -261,8 +281,9 @@ def _render(values: list[ValueRow], lay: TableLayout) -> Piece:
     type_label = unit_type_label(first.unit_type)
     trail0 = VALUE_COL0 + len(cols)
     text, label = styles["text"], styles["label"]
-    numeric = SUMMABLE | {CellType.percent}
-    col_types = {c.key: (c.spec.type or CellType.count) for c in cols}
+    types = _cell_styles(lay)
+    text_style = styles[CellType.text.value]
+    col_keys = [c.key for c in cols]
     widths: dict[int, float] = {}
 
     def see(col: int, value: object, cap: float) -> None:
@@ -288,21 +309,21 @@ def _render(values: list[ValueRow], lay: TableLayout) -> Piece:
         see(C_ROW, e.row_key, 45)
         see(C_LABEL, e.row_label, 45)
         key_width = max(key_width, min(28.0, len(e.row_key) * 1.1 + 2))
-        for i, lc in enumerate(cols):
-            key = lc.key
-            c = VALUE_COL0 + i
-            spec = lay.cells.get(Ref(e.row_key, key))
-            ctype = spec.type if spec is not None else col_types[key]
+        for c, key in enumerate(col_keys, VALUE_COL0):
+            style, numeric = types.get((e.row_key, key)) or types[key]
             v = e.values.get(key)
-            if is_number(v):
+            if v is None:
+                parts.append(f'<c s="{style}"/>')
+            elif (type(v) is float or type(v) is int) and math.isfinite(v):
                 sums_row[(e.row_key, key)] = sums_row.get((e.row_key, key), 0) + v
                 sums_all[key] = sums_all.get(key, 0) + v
-            if ctype in numeric and not (is_number(v) or v is None):
+                parts.append(_number(style, v))
+            elif numeric:
                 # only real numbers are numbers: a text here stays text (SUMIFS and Python skip it)
-                parts.append(_string(styles[CellType.text.value], str(v)))
+                parts.append(_string(text_style, str(v)))
             else:
-                parts.append(_value(styles[ctype.value], v))
-                if isinstance(v, str) and ctype not in numeric:
+                parts.append(_value(style, v))
+                if isinstance(v, str):
                     see(c, v, 40)
         cells = [e.cells[k] for k in (lc.key for lc in cols) if k in e.cells]
         loc = e.source_sheet or ""

@@ -24,24 +24,23 @@ TIDY_COLUMNS = ["period", "unit_code", "unit_name", "unit_type", "appendix", "ta
                 "submitted_at", "file_hash"]
 
 
-def tidy_values(v: ValueRow) -> list:
+def tidy_values(v: ValueRow, submitted: str | None = None) -> tuple:
     value = v.value
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    return [v.period, v.unit_code, v.unit_name, v.unit_type, v.appendix, v.table, v.row_key, v.row_label,
+    return (v.period, v.unit_code, v.unit_name, v.unit_type, v.appendix, v.table, v.row_key, v.row_label,
             v.column_key, v.column_label, "" if value is None else value, v.source_file, v.source_sheet,
-            v.source_cell, v.submitted_iso, v.file_hash]
-
-
-def _member(rows: Iterable[list]) -> bytes:
-    buf = io.StringIO()
-    csv.writer(buf).writerows(rows)
-    return gzip.compress(buf.getvalue().encode("utf-8"), compresslevel=6, mtime=0)
+            v.source_cell, submitted or v.submitted_iso, v.file_hash)
 
 
 def tidy_member(values: Iterable[ValueRow]) -> bytes:
     """One file's rows of the export, as a gzip member."""
-    return _member(tidy_values(v) for v in values)
+    buf = io.StringIO()
+    stamps: dict = {}
+    csv.writer(buf).writerows(
+        tidy_values(v, stamps.get(v.submitted_at) or stamps.setdefault(v.submitted_at, v.submitted_iso))
+        for v in values)
+    return gzip.compress(buf.getvalue().encode("utf-8"), compresslevel=1, mtime=0)
 
 
 def header_member() -> bytes:

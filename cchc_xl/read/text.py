@@ -9,6 +9,7 @@ the 8-bit TCVN3 (ABC) or VNI fonts and read back as Windows-1252 / Latin-1 text.
 from __future__ import annotations
 
 import decimal
+import functools
 import math
 import numbers
 import re
@@ -178,7 +179,19 @@ def _vni_score(word: str) -> float:
     return 0.5 if any(ch in _VNI_EXCLUSIVE for ch in word) else 0.0
 
 
+@functools.lru_cache(maxsize=8192)     # the same texts come back in file after file
+def _legacy_encoding(s: str) -> str | None:
+    return _detect_legacy(s)
+
+
 def legacy_encoding(s: str) -> str | None:
+    """See :func:`_detect_legacy` (cached)."""
+    if not isinstance(s, str) or s.isascii():
+        return None
+    return _legacy_encoding(s)
+
+
+def _detect_legacy(s: str) -> str | None:
     """"TCVN3" or "VNI" when the text looks like Vietnamese in a legacy 8-bit font encoding read as
     Latin-1 (e.g. "Céng hoµ x· héi", "Coäng hoøa xaõ hoäi"); None for Unicode Vietnamese, other
     languages and numbers. Needs evidence in at least two words and in 30 % of the words, so a
