@@ -26,6 +26,7 @@ text a formula returns (an error in arithmetic, like Excel's ``#VALUE!``).
 from __future__ import annotations
 
 import ast
+import functools
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ __all__ = [
     "Expr",
     "Ref",
     "ColumnRange",
+    "compile_python",
     "parse",
     "XLError",
 ]
@@ -82,7 +84,15 @@ _ALLOWED = (
 
 
 def parse(text: str) -> ast.Expression:
-    """Parse and whitelist an expression; raise :class:`ExprError` with a readable reason."""
+    """Parse and whitelist an expression; raise :class:`ExprError` with a readable reason.
+
+    A fresh tree every time (binding annotates it); the whitelist is checked once per text."""
+    _whitelisted(text)
+    return ast.parse(text.strip(), mode="eval")
+
+
+@functools.lru_cache(maxsize=4096)
+def _whitelisted(text: str) -> None:
     try:
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as exc:
@@ -101,7 +111,6 @@ def parse(text: str) -> ast.Expression:
                 raise ExprError(f"keyword arguments are not allowed in {text!r}")
         if isinstance(node, ast.Attribute) and not isinstance(node.value, ast.Name):
             raise ExprError(f"a cell is written 'row.col' in {text!r}")
-    return tree
 
 
 @dataclass(frozen=True)
@@ -206,8 +215,11 @@ class Expr:
         """Evaluate like Excel would; errors become ``""`` (the formula's IFERROR).
 
         A formula never yields a blank: a result that is a blank cell shows as 0 in Excel."""
+        fn = self.__dict__.get("_fn")
+        if fn is None:
+            fn = self._fn = compile_python(self.tree.body)
         try:
-            result = _PyEvaluator(value, column_values).eval(self.tree.body)
+            result = fn(value, column_values)
         except XLError:
             if wrap_errors:
                 return ""
@@ -346,71 +358,99 @@ def _truth(v: object) -> bool:
     return bool(v)
 
 
-class _PyEvaluator:
-    def __init__(self, value, column_values):
-        self.value = value
-        self.column_values = column_values
+def compile_python(node: ast.AST) -> Callable[[Callable, Callable | None], object]:  # noqa: C901 - a dispatcher
+    """The expression as a Python closure ``f(value, column_values)`` with Excel's semantics
+    (compiled once per expression: evaluation runs for every cell of every file)."""
+    if isinstance(node, ast.Constant):
+        const = node.value
+        return lambda value, cols: const
+    if isinstance(node, (ast.Name, ast.Attribute)):
+        ref = node._cchc_ref
+        return lambda value, cols: value(ref)
+    if isinstance(node, ast.UnaryOp):
+        operand = compile_python(node.operand)
+        if isinstance(node.op, ast.Not):
+            return lambda value, cols: not _truth(operand(value, cols))
+        if isinstance(node.op, ast.USub):
+            return lambda value, cols: -_arith(operand(value, cols))
+        return lambda value, cols: _arith(operand(value, cols))
+    if isinstance(node, ast.BinOp):
+        left, right = compile_python(node.left), compile_python(node.right)
+        if isinstance(node.op, ast.Add):
+            return lambda value, cols: _arith(left(value, cols)) + _arith(right(value, cols))
+        if isinstance(node.op, ast.Sub):
+            return lambda value, cols: _arith(left(value, cols)) - _arith(right(value, cols))
+        if isinstance(node.op, ast.Mult):
+            return lambda value, cols: _arith(left(value, cols)) * _arith(right(value, cols))
+        return lambda value, cols: _divide(_arith(left(value, cols)), _arith(right(value, cols)))
+    if isinstance(node, ast.BoolOp):
+        parts = [compile_python(v) for v in node.values]
+        if isinstance(node.op, ast.And):     # Excel evaluates every argument
+            return lambda value, cols: all([_truth(f(value, cols)) for f in parts])
+        return lambda value, cols: any([_truth(f(value, cols)) for f in parts])
+    if isinstance(node, ast.Compare):
+        op = type(node.ops[0])
+        left, right = compile_python(node.left), compile_python(node.comparators[0])
+        return lambda value, cols: _compare(op, left(value, cols), right(value, cols))
+    if isinstance(node, ast.Call):
+        return _compile_call(node)
+    raise AssertionError(type(node))
 
-    def eval(self, node: ast.AST) -> object:  # noqa: C901 - a dispatcher
-        if isinstance(node, ast.Constant):
-            return node.value
-        if isinstance(node, (ast.Name, ast.Attribute)):
-            return self.value(node._cchc_ref)
-        if isinstance(node, ast.UnaryOp):
-            v = self.eval(node.operand)
-            if isinstance(node.op, ast.Not):
-                return not _truth(v)
-            return -_arith(v) if isinstance(node.op, ast.USub) else _arith(v)
-        if isinstance(node, ast.BinOp):
-            a, b = _arith(self.eval(node.left)), _arith(self.eval(node.right))
-            if isinstance(node.op, ast.Add):
-                return a + b
-            if isinstance(node.op, ast.Sub):
-                return a - b
-            if isinstance(node.op, ast.Mult):
-                return a * b
-            if b == 0:
-                raise XLError("#DIV/0!")
-            return a / b
-        if isinstance(node, ast.BoolOp):
-            vals = [_truth(self.eval(v)) for v in node.values]  # Excel evaluates every argument
-            return all(vals) if isinstance(node.op, ast.And) else any(vals)
-        if isinstance(node, ast.Compare):
-            return _compare(type(node.ops[0]), self.eval(node.left), self.eval(node.comparators[0]))
-        if isinstance(node, ast.Call):
-            return self.call(node)
-        raise AssertionError(type(node))
 
-    def call(self, node: ast.Call) -> object:
-        name = node.func.id
-        if name in AGGREGATES:
-            vals = self.column_values(node._cchc_range)
-            if name == "total":
-                return sum(v for v in vals if isinstance(v, (int, float)) and not isinstance(v, bool))
-            return sum(1 for v in vals if v is not None and v != "")
-        if name == "iif":  # Excel's IF evaluates only the branch it takes
-            return self.eval(node.args[1] if _truth(self.eval(node.args[0])) else node.args[2])
-        args = [self.eval(a) for a in node.args]
-        if name == "sum":
-            return sum(v for v in args if isinstance(v, (int, float)) and not isinstance(v, bool))
-        if name in {"rate", "div"}:
-            a, b = _arith(args[0]), _arith(args[1])
-            if b == 0:
-                raise XLError("#DIV/0!")
-            return a / b * 100 if name == "rate" else a / b
-        if name == "present":
-            return args[0] is not None and args[0] != ""
-        if name in {"min", "max"}:
-            nums = [v for v in args if isinstance(v, (int, float))] or [0]
-            return min(nums) if name == "min" else max(nums)
-        if name == "abs":
-            return abs(_arith(args[0]))
-        if name == "round":
-            digits = int(_arith(args[1])) if len(args) > 1 else 0
-            return _excel_round(_arith(args[0]), digits)
-        if name == "iif":
-            return args[1] if _truth(args[0]) else args[2]
-        raise AssertionError(name)
+def _compile_call(node: ast.Call) -> Callable:  # noqa: C901 - a dispatcher
+    name = node.func.id
+    if name in AGGREGATES:
+        rng = node._cchc_range
+        if name == "total":
+            return lambda value, cols: sum(v for v in cols(rng) if isinstance(v, (int, float)) and not isinstance(v, bool))
+        return lambda value, cols: sum(1 for v in cols(rng) if v is not None and v != "")
+    args = [compile_python(a) for a in node.args]
+    if name == "iif":       # Excel's IF evaluates only the branch it takes
+        cond, yes, no = args
+        return lambda value, cols: yes(value, cols) if _truth(cond(value, cols)) else no(value, cols)
+    if name == "sum":
+        def f_sum(value, cols):
+            vals = [a(value, cols) for a in args]
+            return sum(v for v in vals if isinstance(v, (int, float)) and not isinstance(v, bool))
+        return f_sum
+    if name in {"rate", "div"}:
+        a, b = args
+        if name == "rate":
+            return lambda value, cols: _divide(_arith(a(value, cols)), _arith(b(value, cols))) * 100
+        return lambda value, cols: _divide(_arith(a(value, cols)), _arith(b(value, cols)))
+    if name == "present":
+        a = args[0]
+
+        def f_present(value, cols):
+            v = a(value, cols)
+            return v is not None and v != ""
+        return f_present
+    if name in {"min", "max"}:
+        pick = min if name == "min" else max
+
+        def f_minmax(value, cols):
+            vals = [a(value, cols) for a in args]
+            return pick([v for v in vals if isinstance(v, (int, float))] or [0])
+        return f_minmax
+    if name == "abs":
+        a = args[0]
+        return lambda value, cols: abs(_arith(a(value, cols)))
+    if name == "round":
+        x = args[0]
+        digits = args[1] if len(args) > 1 else None
+
+        def f_round(value, cols):
+            v = x(value, cols)
+            d = int(_arith(digits(value, cols))) if digits is not None else 0
+            return _excel_round(_arith(v), d)
+        return f_round
+    raise AssertionError(name)
+
+
+def _divide(a: float, b: float) -> float:
+    if b == 0:
+        raise XLError("#DIV/0!")
+    return a / b
 
 
 def _excel_round(x: float, digits: int) -> float:

@@ -14,7 +14,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..blueprint.expr import Ref, XLError, _PyEvaluator
+from ..blueprint.expr import Ref, XLError, compile_python
 from ..blueprint.model import CellType, Missing
 from ..config.period import parse_period
 from ..config.workspace import Workspace
@@ -146,9 +146,9 @@ def _diff(lay: TableLayout, ri, node: ast.Compare, inputs) -> float | None:
     def col_values(rng_):
         return [values.get(Ref(r.key, rng_.col)) for r in lay.data_rows(rng_.group)]
 
-    ev = _PyEvaluator(get, col_values)
     try:
-        left, right = ev.eval(node.left), ev.eval(node.comparators[0])
+        left = compile_python(node.left)(get, col_values)
+        right = compile_python(node.comparators[0])(get, col_values)
         return float(left or 0) - float(right or 0)
     except (XLError, TypeError, ValueError):
         return None

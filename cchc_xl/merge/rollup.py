@@ -310,6 +310,7 @@ class _Block:
     name: str = ""  # column B
     units: int = 0  # column D
     select: Callable[[Piece], bool] = lambda p: True
+    key: str | None = None  # the unit type or unit code the block selects (group "type" / "unit")
     rows: dict[str, int] = field(default_factory=dict)  # line key -> sheet row
     values: dict[tuple[str, str], object] = field(default_factory=dict)
 
@@ -348,6 +349,7 @@ class _Template:
         ]
         self.codes = template_codes(td)
         self.units = list(dict.fromkeys(p.unit_code for p in self.parts if p.n_rows))
+        self._sums: dict[str | None, dict] = {}
         self._extra_exprs: dict[tuple[str, str], Expr | None] = {}
         self.province = _Block(self._province_lines())
         self.groups: list[tuple[str, list[_Block]]] = []
@@ -426,6 +428,7 @@ class _Template:
                     f"{n} đơn vị",
                     n,
                     select=lambda e, t=t: e.unit_type == t,
+                    key=t,
                 )
             )
         self.groups.append(("TỔNG HỢP THEO LOẠI ĐƠN VỊ", blocks))
@@ -434,7 +437,7 @@ class _Template:
             for u in self.units:
                 name = next(p.unit_name for p in self.parts if p.unit_code == u)
                 blocks.append(
-                    _Block(self.group_lines(), "unit", u, name, 1, select=lambda e, u=u: e.unit_code == u)
+                    _Block(self.group_lines(), "unit", u, name, 1, select=lambda e, u=u: e.unit_code == u, key=u)
                 )
             self.groups.append(
                 ("TỔNG HỢP THEO HUYỆN (ĐƠN VỊ CẤP HUYỆN, TỪ CÁC XÃ, PHƯỜNG, THỊ TRẤN)", blocks)
@@ -515,11 +518,12 @@ class _Template:
         with ``totals`` ((row, column) -> province total of another period, as the ledger keeps
         them) those are the inputs instead, and a computed cell the ledger also has is taken as is.
         """
-        select = select or block.select
         sums_row: dict[tuple[str, str], float] = {}
         sums_all: dict[str, float] = {}
         given: dict[tuple[str, str], float] = {}
-        if totals is None:
+        if totals is None and select is None:
+            sums_row, sums_all = self._group_sums(block.group).get(block.key, ({}, {}))
+        elif totals is None:
             for p in self.parts:
                 if not select(p):
                     continue
@@ -567,6 +571,21 @@ class _Template:
             return v
 
         return {(ln.key, c): val(ln.key, c) for ln in block.lines for c in self.col_keys}
+
+    def _group_sums(self, group: str | None) -> dict:
+        """Group value (unit type / unit code; None for the province) -> (Σ per (row, column),
+        Σ per column) of the pieces, in one pass per grouping."""
+        cached = self._sums.get(group)
+        if cached is None:
+            cached = self._sums[group] = {}
+            for p in self.parts:
+                k = None if group is None else p.unit_type if group == "type" else p.unit_code
+                rows, cols = cached.setdefault(k, ({}, {}))
+                for key, v in p.sums_row.items():
+                    rows[key] = rows.get(key, 0) + v
+                for col, v in p.sums_all.items():
+                    cols[col] = cols.get(col, 0) + v
+        return cached
 
     # -- Excel ------------------------------------------------------------------------------------
 

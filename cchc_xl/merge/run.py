@@ -61,9 +61,9 @@ def ledger_path(ws: Workspace, inbox: Path) -> Path:
 
 def scan(inbox: Path) -> list[Path]:
     """Every file received, except our own annotated copies (``kiem-tra/``, ``*_kiem-tra.xlsx``)
-    and lock/temporary files of office programs."""
+    and lock/temporary files of office programs; absolute paths under the resolved inbox."""
     out = []
-    for root, dirs, files in os.walk(inbox):
+    for root, dirs, files in os.walk(Path(inbox).resolve()):
         dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d != ANNOTATED_DIR)
         for name in sorted(files):
             if not name.startswith(SKIP_PREFIXES) and not name.endswith(ANNOTATED_SUFFIX):
@@ -125,7 +125,7 @@ def ingest(ws: Workspace, inbox: Path, ledger: Ledger, period: Period | None, *,
     stats: dict[str, os.stat_result] = {}
     seen_in_run: dict[str, str] = {}
     for p in paths:
-        sp = str(p.resolve())
+        sp = str(p)
         st = p.stat()
         stats[sp] = st
         prev = state.get(sp)
@@ -160,11 +160,11 @@ def ingest(ws: Workspace, inbox: Path, ledger: Ledger, period: Period | None, *,
         with ProcessPoolExecutor(workers, initializer=_init, initargs=(ws, period)) as ex:
             for result in ex.map(_validate, todo, chunksize=max(1, n // (workers * 6))):
                 record(result)
-    ledger.mark_absent({str(p.resolve()) for p in paths}, str(Path(inbox).resolve()))
+    ledger.mark_absent({str(p) for p in paths}, str(Path(inbox).resolve()))
     files = []
     state = ledger.path_state()
     for p in paths:
-        sp = str(p.resolve())
+        sp = str(p)
         h = state[sp][0] if sp in state else None
         c = ledger.content(h) if h else None
         files.append({"path": sp, "unit": c.unit if c else None, "period": c.period if c else None,

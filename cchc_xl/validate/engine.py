@@ -253,7 +253,7 @@ class _Validator:
                     if raw is not None:
                         self.problem("structure.formula_overwritten", **where(spec), value=as_text(raw),
                                      expected=_show(values[spec.ref]))
-                elif not loc.shifted and _canon(got) != _canon(expected):
+                elif not loc.shifted and got != expected and _canon(got) != _canon(expected):
                     self.problem("structure.formula_altered", **where(spec), value="=" + got, expected="=" + expected)
             elif raw is not None and not _same(raw, values[spec.ref]):
                 # .xls: formulas cannot be read; LibreOffice and Excel store freshly computed

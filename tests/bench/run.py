@@ -95,28 +95,71 @@ def naive_baseline(files: list[Path], ws, limit: int) -> float:
     return (time.perf_counter() - t0) / len(sample)
 
 
+def _validate_only(job: tuple[str, str]) -> str:
+    from cchc_xl.merge import run as mr
+
+    return mr.validate_file(job[0], mr._ctx).status
+
+
+def _merge_child(ws, inbox: Path, out: Path, conn) -> None:
+    """One merge in a fresh interpreter: its time and the peak memory of it and of its workers."""
+    t0 = time.perf_counter()
+    res = merge(ws, inbox, period=PERIOD, out=out)
+    dt = time.perf_counter() - t0
+    me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    conn.send((dt, me, kids, res.new_files))
+    conn.close()
+
+
+def timed_merge(label: str, ws, inbox: Path, out: Path, results: dict) -> None:
+    """A merge in its own (spawned) process, so that its memory is its own, not the bench's."""
+    import multiprocessing as mp
+
+    ctx = mp.get_context("spawn")
+    parent, child = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_merge_child, args=(ws, inbox, out, child))
+    proc.start()
+    dt, me, kids, new = parent.recv()
+    proc.join()
+    results[label] = {"seconds": round(dt, 2), "peak_mb_merge": round(me, 1), "peak_mb_worker": round(kids, 1),
+                      "files_validated": new}
+    print(f"{label:<48} {dt:8.2f} s   peak {me:7.1f} MB (workers {kids:.1f} MB), {new} files validated",
+          flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--units", type=int, default=1000)
     ap.add_argument("--naive", type=int, default=100, help="files read by the naive openpyxl baseline")
+    ap.add_argument("--reuse", action="store_true", help="keep the generated and filled files of the last run")
     args = ap.parse_args()
     warnings.simplefilter("ignore", PublicKeyWarning)
-    shutil.rmtree(OUT, ignore_errors=True)
-    OUT.mkdir(parents=True)
+    reuse = args.reuse and (OUT / "inbox").is_dir()
+    if not reuse:
+        shutil.rmtree(OUT, ignore_errors=True)
+        OUT.mkdir(parents=True)
+    for stale in ("inbox-quarter", "extra", "rollup", "quarter"):
+        shutil.rmtree(OUT / stale, ignore_errors=True)
+    for stale in OUT.glob("cchc_ledger.sqlite*"):
+        stale.unlink()
+    (OUT / "inbox" / "gui-lai.xlsx").unlink(missing_ok=True)
     results: dict = {"cpu_count": os.cpu_count()}
 
     ws = load_workspace(None, "lang-son")
-    res = timed("generate: lang-son annual round", lambda: generate_round(ws, PERIOD, out=OUT / "ls"), results)
-    results["generate: lang-son annual round"]["files"] = len(res.files)
+    if not reuse:
+        res = timed("generate: lang-son annual round", lambda: generate_round(ws, PERIOD, out=OUT / "ls"), results)
+        results["generate: lang-son annual round"]["files"] = len(res.files)
 
     prov = load_province(synthetic_province(args.units, OUT / "province"))
     big = Workspace(None, prov, ws.secret, ws.sheet_password, True)
-    res = timed(f"generate: synthetic {args.units}-unit annual round",
-                lambda: generate_round(big, PERIOD, out=OUT / "gen"), results)
-    n_files = len(res.files)
-    results[f"generate: synthetic {args.units}-unit annual round"]["files"] = n_files
+    if not reuse:
+        res = timed(f"generate: synthetic {args.units}-unit annual round",
+                    lambda: generate_round(big, PERIOD, out=OUT / "gen"), results)
+        results[f"generate: synthetic {args.units}-unit annual round"]["files"] = len(res.files)
     files = sorted((OUT / "gen").glob("*.xlsx"))
-    timed("sample-fill (setup, 1 core)", lambda: fill_files(big, files, OUT / "inbox", seed=1), results)
+    if not reuse:
+        timed("sample-fill (setup, 1 core)", lambda: fill_files(big, files, OUT / "inbox", seed=1), results)
     inbox_files = sorted((OUT / "inbox").glob("*.xlsx"))
 
     from concurrent.futures import ProcessPoolExecutor
@@ -125,27 +168,22 @@ def main() -> None:
 
     def validate_all():
         with ProcessPoolExecutor(2, initializer=mr._init, initargs=(big, PERIOD)) as ex:
-            return list(ex.map(mr._validate, [(str(f), "") for f in inbox_files], chunksize=16))
+            return list(ex.map(_validate_only, [(str(f), "") for f in inbox_files], chunksize=16))
 
-    timed("validate: all files, 2 processes", validate_all, results)
-    v = results["validate: all files, 2 processes"]
+    timed("validate only: all files, 2 processes", validate_all, results)
+    v = results["validate only: all files, 2 processes"]
     v["files_per_second"] = round(len(inbox_files) / v["seconds"], 1)
 
-    half = OUT / "inbox-quarter"
-    half.mkdir()
+    quarter = OUT / "quarter" / "inbox"
+    quarter.mkdir(parents=True)
     for f in inbox_files[: len(inbox_files) // 4]:
-        shutil.copyfile(f, half / f.name)
-    timed("merge cold: 1/4 of the round (memory check)",
-          lambda: merge(big, half, period=PERIOD, out=OUT / "rollup-q.xlsx"), results)
-    (OUT / "cchc_ledger.sqlite").unlink(missing_ok=True)
-    for suffix in ("-wal", "-shm"):
-        Path(str(OUT / "cchc_ledger.sqlite") + suffix).unlink(missing_ok=True)
-    timed("merge cold: whole round incl. validation", lambda: merge(big, OUT / "inbox", period=PERIOD,
-                                                                    out=OUT / "rollup.xlsx"), results)
+        shutil.copyfile(f, quarter / f.name)
+    timed_merge("merge cold: 1/4 of the round", big, quarter, OUT / "quarter" / "rollup.xlsx", results)
+    timed_merge("merge cold: whole round incl. validation", big, OUT / "inbox", OUT / "rollup.xlsx", results)
+    timed_merge("merge again, nothing new", big, OUT / "inbox", OUT / "rollup.xlsx", results)
     extra = fill_files(big, files[:1], OUT / "extra", seed=99)
     shutil.copyfile(extra[0].path, OUT / "inbox" / "gui-lai.xlsx")
-    timed("merge warm: one new file", lambda: merge(big, OUT / "inbox", period=PERIOD,
-                                                   out=OUT / "rollup.xlsx"), results)
+    timed_merge("merge warm: one new file", big, OUT / "inbox", OUT / "rollup.xlsx", results)
     per_file = naive_baseline(inbox_files, big, args.naive)
     naive_total = per_file * len(inbox_files)
     cold = results["merge cold: whole round incl. validation"]["seconds"]

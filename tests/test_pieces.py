@@ -1,0 +1,164 @@
+"""Pre-rendered detail rows: position-free rows spliced as pieces of one deflate stream, read back
+by openpyxl, calamine and pandas at the right places; packs rendered again when what they depend
+on changes; the tidy export assembled from gzip members."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import os
+import random
+import sqlite3
+import zipfile
+import zlib
+
+import openpyxl
+import pytest
+import xlsxwriter
+from python_calamine import CalamineWorkbook
+
+from cchc_xl.blueprint.catalogue import default_catalogue
+from cchc_xl.config.period import parse_period
+from cchc_xl.config.workspace import load_workspace
+from cchc_xl.generate.round import Builder
+from cchc_xl.merge.formats import WORKBOOK_OPTIONS, Formats, detail_styles
+from cchc_xl.merge.ledger import Ledger
+from cchc_xl.merge.model import ValueRow
+from cchc_xl.merge.pieces import DATA_HEADERS, TRAIL_HEADERS, VALUE_COL0, Piece, render_pieces
+from cchc_xl.merge.run import LEDGER_NAME, merge
+from cchc_xl.merge.splice import Detail, crc32_combine, write_package
+from tests.helpers import read_tidy, workspace
+from tests.test_merge import PERIOD, _inbox
+
+
+@pytest.mark.parametrize("sizes", [(0, 5), (3, 0), (1000, 123_457), (5, 3 * (1 << 20) + 17)])
+def test_crc32_combine_equals_the_crc_of_the_concatenation(sizes):
+    rng = random.Random(sum(sizes))
+    a, b = rng.randbytes(sizes[0]), rng.randbytes(sizes[1])
+    assert crc32_combine(zlib.crc32(a), zlib.crc32(b), len(b)) == zlib.crc32(a + b)
+
+
+def test_detail_styles_are_those_every_rollup_gets():
+    wb = xlsxwriter.Workbook(io.BytesIO(), {**WORKBOOK_OPTIONS, "in_memory": True})
+    assert Formats(wb).detail_styles() == detail_styles()
+
+
+TRICKY = ["=HYPERLINK(\"http://x\",\"y\")", "_x0041_ stays", " leading space", "tab\there", "bell\x07",
+          "a < b & c > d", "Nội dung tiếng Việt"]
+
+
+def _values(unit: str, lay, texts: bool) -> list[ValueRow]:
+    out = []
+    rng = random.Random(unit)
+    when = dt.datetime(2024, 11, 28, 9, 30)
+    for spec in lay.input_cells:
+        r, c = spec.ref
+        v: object = float(rng.randint(0, 50))
+        if texts and len(out) < len(TRICKY):
+            v = TRICKY[len(out)]
+        out.append(ValueRow(PERIOD, unit, f"Đơn vị {unit}", "S", None, "main", lay.code, lay.blueprint.id, r,
+                            lay.row(r).label, c, lay.col(c).label, v, "input", f"/hop-thu/{unit}.xlsx",
+                            lay.sheet, spec.addr, when, f"hash-{unit}"))
+    return out
+
+
+def test_position_free_rows_land_where_they_belong(tmp_path):
+    """Two submissions' pieces after a header row written by XlsxWriter: every reader sees every
+    value at its row and column, texts as texts (no formula, no escape leaking)."""
+    ws = load_workspace(None, "lang-son")
+    b = Builder(ws, parse_period(PERIOD), default_catalogue())
+    lay = b.layout("02-H", ws.province.unit("H-TPLS"))
+    sent = {u: _values(u, lay, texts=(u == "H-A")) for u in ("H-A", "H-B")}
+    pieces = [p for u in sent for p in render_pieces(sent[u], lambda t, a: lay)]
+    assert all(p.n_rows for p in pieces)
+    package = io.BytesIO()
+    wb = xlsxwriter.Workbook(package, {**WORKBOOK_OPTIONS, "in_memory": True})
+    Formats(wb)
+    sheet = wb.add_worksheet("02-H")
+    headers = [*DATA_HEADERS, *(c.label for c in lay.value_cols), *TRAIL_HEADERS]
+    sheet.write_row(0, 0, ["Bảng chi tiết"])
+    sheet.write_row(2, 0, headers)
+    sheet.write_string(0, 3, "after")          # a cell to the right of the title: rows keep their cells
+    wb.close()
+    out = tmp_path / "detail.xlsx"
+    write_package(package, out, [Detail(sheet.index, 4, pieces)], None)
+    with zipfile.ZipFile(out) as z:
+        assert z.testzip() is None
+    expected_rows = [r for u in sent for r in _rows(sent[u], lay)]
+    got_opx = [list(r) for r in openpyxl.load_workbook(out)["02-H"].iter_rows(min_row=4, values_only=True)]
+    got_cal = CalamineWorkbook.from_path(str(out)).get_sheet_by_name("02-H").to_python()[3:]
+    assert len(got_opx) == len(got_cal) == len(expected_rows) == sum(p.n_rows for p in pieces)
+    for want, a, c in zip(expected_rows, got_opx, got_cal, strict=True):
+        for col, value in want.items():
+            assert c[col] == value or (c[col] == "" and value is None), (col, c[col], value)
+            if isinstance(value, str) and ("_x" in value or "\x07" in value):
+                continue    # openpyxl leaves Excel's _xHHHH_ escapes as they are (as for XlsxWriter's)
+            assert a[col] == value or (a[col] is None and value == ""), (col, a[col], value)
+    texts = {v for row in got_cal for v in row if isinstance(v, str)}
+    assert set(TRICKY) <= texts
+
+
+def _rows(values: list[ValueRow], lay) -> list[dict[int, object]]:
+    by_row: dict[str, dict[int, object]] = {}
+    cols = [c.key for c in lay.value_cols]
+    for v in values:
+        row = by_row.setdefault(v.row_key, {0: v.unit_code, 4: v.row_key})
+        row[VALUE_COL0 + cols.index(v.column_key)] = v.value
+    order = [r.key for r in lay.rows]
+    return [by_row[k] for k in sorted(by_row, key=order.index)]
+
+
+def test_piece_metadata_round_trips_through_the_ledger(tmp_path):
+    ws = load_workspace(None, "lang-son")
+    lay = Builder(ws, parse_period(PERIOD), default_catalogue()).layout("02-H", ws.province.unit("H-TPLS"))
+    (p,) = render_pieces(_values("H-A", lay, texts=False), lambda t, a: lay)
+    back = Piece.loads(p.dumps(), p.deflated)
+    assert back == p
+    assert zlib.decompressobj(-15).decompress(p.deflated).count(b"<row") == p.n_rows
+    assert zlib.crc32(zlib.decompressobj(-15).decompress(p.deflated)) == p.crc
+
+
+def test_packs_are_rendered_again_when_the_registry_changes(tmp_path):
+    ws = workspace(tmp_path)
+    inbox = _inbox(ws, tmp_path)
+    merge(ws, inbox, period=parse_period(PERIOD))
+    units = ws.root / "config" / "units.yaml"
+    units.write_text(units.read_text(encoding="utf-8").replace("Sở Xây dựng", "Sở Xây dựng (đổi tên)"),
+                     encoding="utf-8")
+    ws2 = load_workspace(ws.root)
+    res = merge(ws2, inbox, period=parse_period(PERIOD))
+    assert res.new_files == 0                   # nothing validated again …
+    names = {r["unit_name"] for r in read_tidy(res.tidy) if r["unit_code"] == "S-XD"}
+    assert names == {"Sở Xây dựng (đổi tên)"}   # … but its rows rendered again with the new name
+    wb = CalamineWorkbook.from_path(res.rollup)
+    cells = {v for s in wb.sheet_names for row in wb.get_sheet_by_name(s).to_python() for v in row[:2]}
+    assert "Sở Xây dựng (đổi tên)" in cells and "Sở Xây dựng" not in cells
+
+
+def test_derived_tables_of_an_older_layout_are_rebuilt(tmp_path):
+    ws = workspace(tmp_path)
+    inbox = _inbox(ws, tmp_path)
+    first = merge(ws, inbox, period=parse_period(PERIOD))
+    db = sqlite3.connect(first.ledger)
+    db.execute("DROP TABLE pieces")
+    db.execute("CREATE TABLE pieces (hash TEXT, template TEXT, meta BLOB, xml BLOB)")
+    db.commit()
+    db.close()
+    again = merge(ws, inbox, period=parse_period(PERIOD))
+    assert again.new_files == 0
+    assert read_tidy(again.tidy) == read_tidy(first.tidy)
+    led = Ledger(ws.root / LEDGER_NAME)
+    try:
+        assert led.db.execute("SELECT COUNT(*) FROM pieces").fetchone()[0] > 0
+    finally:
+        led.close()
+
+
+def test_tidy_export_in_the_workspace_equals_the_plain_csv(tmp_path):
+    ws = workspace(tmp_path)
+    inbox = _inbox(ws, tmp_path)
+    res = merge(ws, inbox, period=parse_period(PERIOD), tidy=tmp_path / "chi-tiet.csv")
+    inside = ws.rollup / f"tidy_{ws.province.id}_{PERIOD}.csv.gz"
+    assert inside.exists() and os.path.getsize(inside) < os.path.getsize(res.tidy)
+    assert read_tidy(inside) == read_tidy(res.tidy) and len(read_tidy(inside)) > 100
+    assert (tmp_path / "chi-tiet.csv").read_bytes().startswith(b"\xef\xbb\xbfperiod,unit_code,")
