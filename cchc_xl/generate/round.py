@@ -76,6 +76,9 @@ def plan_round(ws: Workspace, period: Period, units: Iterable[str] | None = None
     return jobs
 
 
+MAX_LAYOUTS = 256       # layouts kept per builder (memory stays flat however many districts)
+
+
 class Builder:
     """Turns jobs into workbook specs; caches layouts (they depend on code and communes only)."""
 
@@ -98,9 +101,13 @@ class Builder:
         if bp.row_source is not None and bp.row_source.registry == "communes":
             communes = tuple((c.row_key, c.name) for c in self.prov.communes_of(unit.code))
         key = (code, communes)
-        if key not in self._layouts:
-            self._layouts[key] = build_layout(bp, code, self.cat, communes)
-        return self._layouts[key]
+        lay = self._layouts.get(key)
+        if lay is None:
+            if communes and len(self._layouts) >= MAX_LAYOUTS:
+                # a district's own layouts: few files need them, and a province has hundreds
+                self._layouts.pop(next((k for k in self._layouts if k[1]), None), None)
+            lay = self._layouts[key] = build_layout(bp, code, self.cat, communes)
+        return lay
 
     def layouts_for(self, unit: Unit, codes: Iterable[str]) -> list[TableLayout]:
         return [self.layout(c, unit) for c in codes]

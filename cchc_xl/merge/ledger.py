@@ -90,13 +90,7 @@ class ContentRow:
     status: str
     n_errors: int
     n_warnings: int
-    report_json: str
     first_path: str
-
-    @property
-    def report(self) -> dict:
-        """The stored validation report (parsed on demand: most callers need only the verdict)."""
-        return json.loads(self.report_json)
 
 
 def _now() -> str:
@@ -140,12 +134,12 @@ class Ledger:
 
     def content(self, digest: str) -> ContentRow | None:
         r = self.db.execute("SELECT hash, size, received_at, unit, unit_name, part, submission, period, status, "
-                            "n_errors, n_warnings, report, first_path FROM contents WHERE hash=?", (digest,)).fetchone()
+                            "n_errors, n_warnings, first_path FROM contents WHERE hash=?", (digest,)).fetchone()
         return _content(r) if r else None
 
     def contents(self, period: str | None = None) -> list[ContentRow]:
         q = ("SELECT hash, size, received_at, unit, unit_name, part, submission, period, status, n_errors, "
-             "n_warnings, report, first_path FROM contents")
+             "n_warnings, first_path FROM contents")
         rows = self.db.execute(q + (" WHERE period=?" if period else "") + " ORDER BY received_at, hash",
                                (period,) if period else ())
         return [_content(r) for r in rows]
@@ -174,6 +168,11 @@ class Ledger:
     def problems(self, digest: str) -> list[tuple]:
         return self.db.execute("SELECT code, severity, sheet, cell, appendix, row_key, col_key, message, hint "
                                "FROM problems WHERE hash=? ORDER BY rowid", (digest,)).fetchall()
+
+    def report(self, digest: str) -> dict | None:
+        """The stored validation report of a content."""
+        r = self.db.execute("SELECT report FROM contents WHERE hash=?", (digest,)).fetchone()
+        return json.loads(r[0]) if r else None
 
     def pack_info(self, digest: str) -> tuple[str, list[str], str | None] | None:
         """(stamp, appendices, inputs digest) of a content's pack, if one was stored."""
@@ -267,8 +266,7 @@ class Ledger:
 
 
 def _content(r) -> ContentRow:
-    return ContentRow(r[0], r[1], dt.datetime.fromisoformat(r[2]), r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10],
-                      r[11], r[12])
+    return ContentRow(r[0], r[1], dt.datetime.fromisoformat(r[2]), *r[3:])
 
 
 @contextlib.contextmanager

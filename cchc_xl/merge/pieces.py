@@ -223,14 +223,11 @@ class _Entry:
     cells: dict[str, str] = field(default_factory=dict)   # column key -> source cell
 
 
-_TYPES: dict[int, tuple[TableLayout, dict]] = {}
-
-
 def _cell_styles(lay: TableLayout) -> dict:
     """(row, column) -> (style index, numeric type?) of the cell, and column -> those of the
     column (for rows the layout does not have)."""
-    hit = _TYPES.get(id(lay))
-    if hit is None or hit[0] is not lay:
+    hit = lay.__dict__.get("_cchc_cell_styles")      # kept with the layout, freed with it
+    if hit is None:
         styles = detail_styles()
         numeric = SUMMABLE | {CellType.percent}
 
@@ -239,8 +236,8 @@ def _cell_styles(lay: TableLayout) -> dict:
 
         types: dict = {c.key: info(c.spec.type or CellType.count) for c in lay.value_cols}
         types.update({(ref.row, ref.col): info(spec.type) for ref, spec in lay.cells.items()})
-        hit = _TYPES[id(lay)] = (lay, types)
-    return hit[1]
+        hit = lay.__dict__["_cchc_cell_styles"] = types
+    return hit
 
 
 def render_pieces(values: Iterable[ValueRow], template_layout: Callable[[str, str], TableLayout]) -> list[Piece]:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import os
 import time
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -107,6 +108,10 @@ def _validate(job: tuple[str, str, str]) -> tuple[str, str, dict, list[tuple], d
     return path, digest, report.as_dict(), rows, info, pack
 
 
+def _validate_batch(jobs: list[tuple[str, str, str]]) -> list[tuple]:
+    return [_validate(job) for job in jobs]
+
+
 def _pack(ctx: ValidationContext, unit_code: str, part: str, period: Period, rows: list[tuple], source: str,
           received: dt.datetime, digest: str) -> Pack:
     b = ctx.builder(period)
@@ -157,9 +162,17 @@ def ingest(ws: Workspace, inbox: Path, ledger: Ledger, period: Period | None, *,
         for job in todo:
             record(_validate(job))
     else:
+        # a few batches in flight, recorded as they come: the results never pile up in memory
+        size = max(1, min(16, n // (workers * 6)))
+        batches = iter([todo[i:i + size] for i in range(0, n, size)])
         with ProcessPoolExecutor(workers, initializer=_init, initargs=(ws, period)) as ex:
-            for result in ex.map(_validate, todo, chunksize=max(1, n // (workers * 6))):
-                record(result)
+            running = {ex.submit(_validate_batch, b) for b in itertools.islice(batches, workers * 3)}
+            while running:
+                done, running = wait(running, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    for result in fut.result():
+                        record(result)
+                    running |= {ex.submit(_validate_batch, b) for b in itertools.islice(batches, len(done))}
     ledger.mark_absent({str(p) for p in paths}, str(Path(inbox).resolve()))
     files = []
     state = ledger.path_state()
