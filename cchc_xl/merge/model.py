@@ -91,6 +91,8 @@ class TemplateData:
     values: list[ValueRow] = field(default_factory=list)
     # the submissions' rendered rows (merge/pieces.py); rendered from ``values`` when empty
     pieces: list[Piece] = field(default_factory=list)
+    # (grouping, key) -> (Σ per (row, column), Σ per column) of the pieces (``pieces.fold``)
+    sums: dict = field(default_factory=dict)
 
 
 @dataclass

@@ -40,7 +40,7 @@ from .model import ValueRow
 from .tidy import tidy_member
 
 __all__ = ["C_LABEL", "C_NAME", "C_PARENT", "C_ROW", "C_TYPE", "C_UNIT", "DATA_HEADERS", "Pack", "Piece",
-           "TRAIL_HEADERS", "VALUE_COL0", "build_pack", "pack_stamp", "render_pieces",
+           "TRAIL_HEADERS", "VALUE_COL0", "build_pack", "fold", "pack_stamp", "render_pieces",
            "submission_values", "unit_type_label"]
 
 PIECES_FORMAT = "2"     # bump when the rendering below changes: every pack is then rendered again
@@ -92,6 +92,22 @@ class Piece:
         t = marshal.loads(blob)
         return cls(*t[:8], dict(t[8]), *t[9:], deflated)
 
+
+
+def fold(sums: dict, piece: Piece, *, by_unit: bool) -> None:
+    """Add a piece's sums into ``sums[(grouping, key)] = (Σ per (row, column), Σ per column)`` for
+    the province (``("all", None)``), its unit type, its appendix and, with ``by_unit``, its unit;
+    then drop them from the piece (what a roll-up holds does not grow with the number of files)."""
+    groups = [("all", None), ("type", piece.unit_type), ("appendix", piece.appendix)]
+    if by_unit:
+        groups.append(("unit", piece.unit_code))
+    for g in groups:
+        rows, cols = sums.setdefault(g, ({}, {}))
+        for key, v in piece.sums_row.items():
+            rows[key] = rows.get(key, 0) + v
+        for col, v in piece.sums_all.items():
+            cols[col] = cols.get(col, 0) + v
+    piece.sums_row, piece.sums_all = {}, {}
 
 
 @dataclass

@@ -26,7 +26,7 @@ import math
 import os
 import re
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -54,6 +54,7 @@ from .pieces import (
     TRAIL_HEADERS,
     VALUE_COL0,
     Piece,
+    fold,
     render_pieces,
     unit_type_label,
 )
@@ -309,8 +310,7 @@ class _Block:
     value: str = PROVINCE_SCOPE  # criterion in column A
     name: str = ""  # column B
     units: int = 0  # column D
-    select: Callable[[Piece], bool] = lambda p: True
-    key: str | None = None  # the unit type or unit code the block selects (group "type" / "unit")
+    key: str | None = None  # the unit type or unit code the block sums (group "type" / "unit")
     rows: dict[str, int] = field(default_factory=dict)  # line key -> sheet row
     values: dict[tuple[str, str], object] = field(default_factory=dict)
 
@@ -349,7 +349,10 @@ class _Template:
         ]
         self.codes = template_codes(td)
         self.units = list(dict.fromkeys(p.unit_code for p in self.parts if p.n_rows))
-        self._sums: dict[str | None, dict] = {}
+        self.sums = td.sums
+        if not self.sums:               # pieces rendered here, or handed over with their sums
+            for p in self.parts:
+                fold(self.sums, p, by_unit=self.communes)
         self._extra_exprs: dict[tuple[str, str], Expr | None] = {}
         self.province = _Block(self._province_lines())
         self.groups: list[tuple[str, list[_Block]]] = []
@@ -427,7 +430,6 @@ class _Template:
                     unit_type_label(t),
                     f"{n} đơn vị",
                     n,
-                    select=lambda e, t=t: e.unit_type == t,
                     key=t,
                 )
             )
@@ -437,7 +439,7 @@ class _Template:
             for u in self.units:
                 name = next(p.unit_name for p in self.parts if p.unit_code == u)
                 blocks.append(
-                    _Block(self.group_lines(), "unit", u, name, 1, select=lambda e, u=u: e.unit_code == u, key=u)
+                    _Block(self.group_lines(), "unit", u, name, 1, key=u)
                 )
             self.groups.append(
                 ("TỔNG HỢP THEO HUYỆN (ĐƠN VỊ CẤP HUYỆN, TỪ CÁC XÃ, PHƯỜNG, THỊ TRẤN)", blocks)
@@ -508,29 +510,22 @@ class _Template:
     def evaluate(
         self,
         block: _Block,
-        select: Callable[[Piece], bool] | None = None,
+        group: tuple[str, str | None] | None = None,
         *,
         totals: dict[tuple[str, str], float] | None = None,
     ) -> dict:
         """Every cell of a block, as its formulas compute it.
 
-        Inputs are summed over the pieces ``select`` keeps (default: the block's own selection);
+        Inputs are the sums of the pieces of ``group`` (a key of ``pieces.fold``; default: the
+        block's own group);
         with ``totals`` ((row, column) -> province total of another period, as the ledger keeps
         them) those are the inputs instead, and a computed cell the ledger also has is taken as is.
         """
         sums_row: dict[tuple[str, str], float] = {}
         sums_all: dict[str, float] = {}
         given: dict[tuple[str, str], float] = {}
-        if totals is None and select is None:
-            sums_row, sums_all = self._group_sums(block.group).get(block.key, ({}, {}))
-        elif totals is None:
-            for p in self.parts:
-                if not select(p):
-                    continue
-                for k, v in p.sums_row.items():
-                    sums_row[k] = sums_row.get(k, 0) + v
-                for col, v in p.sums_all.items():
-                    sums_all[col] = sums_all.get(col, 0) + v
+        if totals is None:
+            sums_row, sums_all = self.sums.get(group or (block.group or "all", block.key), ({}, {}))
         else:
             given = totals
             sums_row = dict(totals)
@@ -571,21 +566,6 @@ class _Template:
             return v
 
         return {(ln.key, c): val(ln.key, c) for ln in block.lines for c in self.col_keys}
-
-    def _group_sums(self, group: str | None) -> dict:
-        """Group value (unit type / unit code; None for the province) -> (Σ per (row, column),
-        Σ per column) of the pieces, in one pass per grouping."""
-        cached = self._sums.get(group)
-        if cached is None:
-            cached = self._sums[group] = {}
-            for p in self.parts:
-                k = None if group is None else p.unit_type if group == "type" else p.unit_code
-                rows, cols = cached.setdefault(k, ({}, {}))
-                for key, v in p.sums_row.items():
-                    rows[key] = rows.get(key, 0) + v
-                for col, v in p.sums_all.items():
-                    cols[col] = cols.get(col, 0) + v
-        return cached
 
     # -- Excel ------------------------------------------------------------------------------------
 
@@ -1255,7 +1235,7 @@ class _Writer:
                 if p_vals is None and l_vals is None:
                     continue
                 values = (
-                    tpl.evaluate(tpl.province, lambda e, a=appx: e.appendix == a)
+                    tpl.evaluate(tpl.province, ("appendix", appx))
                     if per_appendix
                     else tpl.province.values
                 )

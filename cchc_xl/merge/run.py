@@ -21,7 +21,7 @@ from ..validate.annotate import ANNOTATED_DIR, ANNOTATED_SUFFIX
 from ..validate.engine import ValidationContext, file_hash, validate_file
 from .ledger import ContentRow, Ledger, workspace_lock
 from .model import ProblemRow, RollupData, Submission, TemplateData
-from .pieces import Pack, build_pack, pack_stamp
+from .pieces import Pack, build_pack, fold, pack_stamp
 from .tidy import write_tidy
 
 LEDGER_NAME = "cchc_ledger.sqlite"
@@ -256,6 +256,8 @@ def build_rollup_data(ws: Workspace, ledger: Ledger, period: Period, *, values: 
                 t = templates[piece.template] = TemplateData(bp.id, bp.title, [], lay, bp.area)
             if piece.appendix not in t.codes:
                 t.codes.append(piece.appendix)
+            fold(t.sums, piece, by_unit=t.layout.blueprint.row_source is not None
+                 and t.layout.blueprint.row_source.registry == "communes")
             t.pieces.append(piece)
     data = RollupData(prov.id, prov.info.name, period, dates.deadline, (dates.window_start, dates.window_end),
                       dt.datetime.now().replace(microsecond=0), submissions, list(templates.values()), problems,
