@@ -162,3 +162,22 @@ def test_tidy_export_in_the_workspace_equals_the_plain_csv(tmp_path):
     assert inside.exists() and os.path.getsize(inside) < os.path.getsize(res.tidy)
     assert read_tidy(inside) == read_tidy(res.tidy) and len(read_tidy(inside)) > 100
     assert (tmp_path / "chi-tiet.csv").read_bytes().startswith(b"\xef\xbb\xbfperiod,unit_code,")
+
+
+def test_tidy_rows_are_what_the_csv_module_writes():
+    """The fast tidy renderer writes exactly what csv.writer writes for the same rows."""
+    import csv
+    import gzip
+
+    from cchc_xl.merge.tidy import tidy_member, tidy_values
+
+    when = dt.datetime(2024, 11, 28, 9, 30, 5)
+    values = [ValueRow(PERIOD, "S-XD", 'Sở "Xây dựng", tỉnh', "S", None, "main", "02-H", "tbl", f"r{i}",
+                       "Nhãn, có dấu phẩy\nvà xuống dòng", "c", "Cột", v, "input", "/hộp thư/a,b.xlsx", "02-H",
+                       f"E{i}", when, "abc")
+              for i, v in enumerate([1.0, 2.5, None, "", "=1+1", 'a "quoted" text', "x,y", "line\r\nbreak", 7,
+                                     float("1e20"), "  spaced  "])]
+    buf = io.StringIO()
+    csv.writer(buf).writerows(tidy_values(v) for v in values)
+    assert gzip.decompress(tidy_member(values)).decode("utf-8") == buf.getvalue()
+    assert tidy_member([]) == gzip.compress(b"", compresslevel=1, mtime=0)

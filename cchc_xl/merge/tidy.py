@@ -9,10 +9,12 @@ with ``--tidy`` is decompressed from them.
 from __future__ import annotations
 
 import csv
+import functools
 import gzip
 import importlib.util
 import io
 import os
+import re
 import zlib
 from collections.abc import Iterable
 from pathlib import Path
@@ -33,14 +35,41 @@ def tidy_values(v: ValueRow, submitted: str | None = None) -> tuple:
             v.source_cell, submitted or v.submitted_iso, v.file_hash)
 
 
-def tidy_member(values: Iterable[ValueRow]) -> bytes:
-    """One file's rows of the export, as a gzip member."""
+def _csv_fields(*fields: object) -> str:
+    """Fields as one CSV fragment (the csv module's quoting), without a line end."""
     buf = io.StringIO()
+    csv.writer(buf, lineterminator="").writerow(fields)
+    return buf.getvalue()
+
+
+# labels recur in file after file (a unit's own fields in every row of its file): rendered once
+_labels = functools.lru_cache(maxsize=1 << 16)(_csv_fields)
+_NEEDS_QUOTES = re.compile(r'[,"\r\n]')
+
+
+def _csv_value(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    s = str(value)
+    return '"' + s.replace('"', '""') + '"' if _NEEDS_QUOTES.search(s) else s
+
+
+def tidy_member(values: Iterable[ValueRow]) -> bytes:
+    """One file's rows of the export (what the csv module writes for :func:`tidy_values`), as a
+    gzip member."""
+    lines = []
     stamps: dict = {}
-    csv.writer(buf).writerows(
-        tidy_values(v, stamps.get(v.submitted_at) or stamps.setdefault(v.submitted_at, v.submitted_iso))
-        for v in values)
-    return gzip.compress(buf.getvalue().encode("utf-8"), compresslevel=1, mtime=0)
+    for v in values:
+        when = stamps.get(v.submitted_at) or stamps.setdefault(v.submitted_at, v.submitted_iso)
+        lines.append(",".join((
+            _labels(v.period, v.unit_code, v.unit_name, v.unit_type),
+            _labels(v.appendix, v.table, v.row_key, v.row_label, v.column_key, v.column_label),
+            _csv_value(v.value), _labels(v.source_file, v.source_sheet), _csv_value(v.source_cell),
+            _labels(when, v.file_hash))))
+    text = "\r\n".join(lines) + ("\r\n" if lines else "")
+    return gzip.compress(text.encode("utf-8"), compresslevel=1, mtime=0)
 
 
 def header_member() -> bytes:
