@@ -431,7 +431,8 @@ def _merge_summary(res, ws) -> None:
 @click.option("--period", default=None, help="Kỳ tổng hợp (mặc định: kỳ của các tệp trong thư mục).")
 @click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=None, help="Tệp tổng hợp .xlsx.")
 @click.option("--tidy", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="Xuất thêm dữ liệu chi tiết ra .csv hoặc .parquet.")
+              help="Xuất thêm dữ liệu chi tiết ra .csv, .csv.gz hoặc .parquet (bản .csv.gz trong thư "
+                   "mục tổng hợp luôn được ghi).")
 @click.option("--full", is_flag=True, help="Kiểm tra lại mọi tệp, kể cả tệp đã có trong sổ theo dõi.")
 @click.option("--split-by-field", type=click.Path(path_type=Path, file_okay=False), default=None,
               help="Ghi thêm một tệp tổng hợp cho mỗi lĩnh vực của 6 cơ quan chủ trì.")

@@ -76,7 +76,7 @@ def plan_round(ws: Workspace, period: Period, units: Iterable[str] | None = None
     return jobs
 
 
-MAX_LAYOUTS = 256       # layouts kept per builder (memory stays flat however many districts)
+MAX_LAYOUTS = 96        # layouts kept per builder (memory stays flat however many districts)
 
 
 class Builder:

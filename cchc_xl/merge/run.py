@@ -103,8 +103,8 @@ def _validate(job: tuple[str, str, str]) -> tuple[str, str, dict, list[tuple], d
         try:
             pack = _pack(_ctx, report.unit, report.part or "main", parse_period(report.period), rows, path,
                          dt.datetime.fromisoformat(received), digest)
-        except (KeyError, ValueError):
-            pack = None     # a unit or period the registry does not know: rendered when it counts
+        except Exception:   # noqa: BLE001 - a pack is derived data: rendered again when the file counts
+            pack = None     # (e.g. a unit or period the registry does not know)
     return path, digest, report.as_dict(), rows, info, pack
 
 

@@ -43,7 +43,7 @@ def _csv_fields(*fields: object) -> str:
 
 
 # labels recur in file after file (a unit's own fields in every row of its file): rendered once
-_labels = functools.lru_cache(maxsize=1 << 16)(_csv_fields)
+_labels = functools.lru_cache(maxsize=8192)(_csv_fields)
 _NEEDS_QUOTES = re.compile(r'[,"\r\n]')
 
 
