@@ -35,7 +35,7 @@ import struct
 import uuid
 import zipfile
 from collections.abc import Collection, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import IO
 from xml.etree.ElementTree import Element, ParseError
 
@@ -85,6 +85,7 @@ class SheetInfo:
     protected: bool | None  # sheet protection on; None when the format cannot tell
     formulas: dict[str, str] | None  # "C7" -> formula text without "=", Excel A1 syntax; None for xls
     merged: list[str] | None  # ["A1:D1", ...]; None for xls
+    part: str | None = field(default=None, repr=False, compare=False)  # xlsx: the worksheet's part
 
 
 @dataclass
@@ -640,6 +641,23 @@ def inspect_package(path: str | os.PathLike[str], limits: Limits = LIMITS,
         return info
 
 
+def scan_sheets(info: PackageInfo, names: Collection[str], limits: Limits = LIMITS) -> PackageInfo:
+    """``info`` (an xlsx/xlsm inspected with ``only``) with the worksheets ``names`` scanned too,
+    without parsing the package's other parts again."""
+    with _guard():
+        zp = _Zip(info.path, limits)
+        try:
+            budget = _Budget(limits)
+            sheets = []
+            for sh in info.sheets:
+                if sh.name in names and sh.part is not None and sh.formulas is None:
+                    sh = SheetInfo(sh.name, sh.state, *_scan_worksheet(zp, sh.part, budget), sh.part)
+                sheets.append(sh)
+        finally:
+            zp.close()
+    return replace(info, sheets=sheets)
+
+
 class _Budget:
     def __init__(self, limits: Limits):
         self.left = limits.max_items
@@ -683,10 +701,10 @@ def _inspect_xlsx(path: str, fmt: str, zp: _Zip, limits: Limits, only: Collectio
         if rel is None:
             raise UnreadableFile("file.corrupt", f"sheet {name!r} has no part")
         if only is not None and name not in only:
-            sheets.append(SheetInfo(name, state, None, None, None))
+            sheets.append(SheetInfo(name, state, None, None, None, rel[1]))
             continue
         protected, formulas, merged = _scan_worksheet(zp, rel[1], budget)
-        sheets.append(SheetInfo(name, state, protected, formulas, merged))
+        sheets.append(SheetInfo(name, state, protected, formulas, merged, rel[1]))
     props_part = _custom_props_part(zp)
     props = _xlsx_custom_properties(zp, props_part) if props_part else {}
     return PackageInfo(path, fmt, sheets, workbook_protected, props)

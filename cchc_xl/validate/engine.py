@@ -21,7 +21,7 @@ from ..generate.workbook import CHECK_SHEET, COVER_SHEET, VOCAB_SHEET
 from ..identity import META_SHEET, Metadata, pairs_from_grid, pairs_from_properties
 from ..layout import LABEL_COL, TableLayout, a1
 from ..problems import ValidationReport, make_problem
-from ..read.package import PackageInfo, UnreadableFile, inspect_package
+from ..read.package import PackageInfo, UnreadableFile, inspect_package, scan_sheets
 from ..read.values import Grid, LazyGrids, as_text, cell
 from .locate import Location, find_sheet_for, locate, norm
 from .values import check_value, several_agencies
@@ -104,7 +104,7 @@ class _Validator:
             self._salvage(inspect_package(self.path), grids)
             return
         if pkg.format in ("xlsx", "xlsm"):                 # formulas of the table sheets only
-            pkg = inspect_package(self.path, only={t.sheet for t in meta.tables})
+            pkg = scan_sheets(pkg, {t.sheet for t in meta.tables})
         else:
             pkg = inspect_package(self.path)
         self.report.unit, self.report.period, self.report.part = meta.unit, meta.period, meta.part
