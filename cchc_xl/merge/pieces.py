@@ -22,6 +22,7 @@ ledger's values.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import marshal
 import math
@@ -138,25 +139,34 @@ def submission_values(cat: Catalogue, layout: Callable[[str, Unit], TableLayout]
     """The ledger's rows of one file (appendix, sheet, row, column, cell, number, text, role) as
     :class:`ValueRow` s with their labels; outlines and cells no layout knows are left out."""
     out = []
-    layouts: dict[str, TableLayout] = {}
+    per_code: dict[str, tuple | None] = {}
+    period_s = str(period)
     for appendix, sheet, row_key, col_key, cell, num, text, role in rows:
-        bp = cat.by_code.get(appendix)
-        if bp is None or bp.kind == "outline":
+        known = per_code.get(appendix, False)
+        if known is False:
+            bp = cat.by_code.get(appendix)
+            known = per_code[appendix] = None if bp is None or bp.kind == "outline" else (
+                bp.id, _labels(layout(appendix, unit)),
+                unit.code if bp.row_source is not None and bp.row_source.registry == "communes" else unit.parent)
+        if known is None:
             continue
-        lay = layouts.get(appendix)
-        if lay is None:
-            lay = layouts[appendix] = layout(appendix, unit)
-        try:
-            row = lay.row(row_key)
-            col = lay.col(col_key)
-        except KeyError:
+        table, labels, parent = known
+        label = labels.get((row_key, col_key))
+        if label is None:
             continue
-        communes = bp.row_source is not None and bp.row_source.registry == "communes"
-        out.append(ValueRow(
-            str(period), unit.code, unit.name, unit.type, unit.code if communes else unit.parent, part, appendix,
-            bp.id, row_key, row.label or row.stt, col_key, col.label, num if num is not None else text, role,
-            source_file, sheet, cell, received_at, digest))
+        out.append(ValueRow(period_s, unit.code, unit.name, unit.type, parent, part, appendix, table, row_key,
+                            label[0], col_key, label[1], num if num is not None else text, role, source_file, sheet,
+                            cell, received_at, digest))
     return out
+
+
+def _labels(lay: TableLayout) -> dict[tuple[str, str], tuple[str, str]]:
+    """(row key, column key) -> (row label or number, column label), kept with the layout."""
+    hit = lay.__dict__.get("_cchc_labels")
+    if hit is None:
+        hit = lay.__dict__["_cchc_labels"] = {(r.key, c.key): (r.label or r.stt, c.label)
+                                              for r in lay.rows for c in lay.cols}
+    return hit
 
 
 def inputs_digest(rows: Iterable[tuple]) -> str | None:
@@ -198,6 +208,7 @@ def _escape_char(m: re.Match) -> str:
     return f"_x{ord(s):04X}_"               # control characters, as Excel writes them
 
 
+@functools.lru_cache(maxsize=8192)     # labels, names and paths recur row after row
 def _string(style: int, text: str) -> str:
     if not text:
         return f'<c s="{style}"/>'
@@ -316,7 +327,7 @@ def _render(values: list[ValueRow], lay: TableLayout) -> Piece:
     rows = []
     key_width = 0.0
     for e in ordered:
-        height = row_height(text_lines(e.row_label, LABEL_WIDTH))
+        height = _label_height(e.row_label)
         parts = [f'<row ht="{height:g}" customHeight="1">' if height else "<row>", head,
                  _string(text, e.row_key), _string(label, e.row_label)]
         see(C_ROW, e.row_key, 45)
@@ -349,6 +360,11 @@ def _render(values: list[ValueRow], lay: TableLayout) -> Piece:
     return Piece(first.table, first.unit_code, first.unit_name, first.unit_type, first.parent, first.part,
                  first.appendix, len(rows), sums_row, sums_all, extra, widths,
                  key_width, first.file_hash, *deflate("".join(rows).encode()))
+
+
+@functools.lru_cache(maxsize=4096)
+def _label_height(label: str) -> float | None:
+    return row_height(text_lines(label, LABEL_WIDTH))
 
 
 def deflate(data: bytes) -> tuple[int, int, bytes]:
