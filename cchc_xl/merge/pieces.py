@@ -41,7 +41,7 @@ from .model import ValueRow
 from .tidy import tidy_member
 
 __all__ = ["C_LABEL", "C_NAME", "C_PARENT", "C_ROW", "C_TYPE", "C_UNIT", "DATA_HEADERS", "Pack", "Piece",
-           "TRAIL_HEADERS", "VALUE_COL0", "build_pack", "fold", "pack_stamp", "render_pieces",
+           "TRAIL_HEADERS", "VALUE_COL0", "build_pack", "fold", "group_sums", "pack_stamp", "render_pieces",
            "submission_values", "unit_type_label"]
 
 PIECES_FORMAT = "2"     # bump when the rendering below changes: every pack is then rendered again
@@ -96,19 +96,37 @@ class Piece:
 
 
 def fold(sums: dict, piece: Piece, *, by_unit: bool) -> None:
-    """Add a piece's sums into ``sums[(grouping, key)] = (Σ per (row, column), Σ per column)`` for
-    the province (``("all", None)``), its unit type, its appendix and, with ``by_unit``, its unit;
-    then drop them from the piece (what a roll-up holds does not grow with the number of files)."""
-    groups = [("all", None), ("type", piece.unit_type), ("appendix", piece.appendix)]
+    """Add a piece's sums into ``sums[(grouping, key)] = (Σ per (row, column), Σ per column)``,
+    grouped by (unit type, appendix) and, with ``by_unit``, by unit; then drop them from the piece
+    (what a roll-up holds does not grow with the number of files). :func:`group_sums` derives the
+    province, unit type and appendix groups from these."""
+    groups = [("type+appendix", (piece.unit_type, piece.appendix))]
     if by_unit:
         groups.append(("unit", piece.unit_code))
     for g in groups:
-        rows, cols = sums.setdefault(g, ({}, {}))
+        rows, cols = sums.get(g) or sums.setdefault(g, ({}, {}))
+        get = rows.get
         for key, v in piece.sums_row.items():
-            rows[key] = rows.get(key, 0) + v
+            rows[key] = get(key, 0) + v
         for col, v in piece.sums_all.items():
             cols[col] = cols.get(col, 0) + v
     piece.sums_row, piece.sums_all = {}, {}
+
+
+def group_sums(folded: dict) -> dict:
+    """``folded`` (see :func:`fold`) with the groups ``("all", None)``, ``("type", t)`` and
+    ``("appendix", a)`` added."""
+    out = dict(folded)
+    for (g, key), (rows, cols) in folded.items():
+        if g != "type+appendix":
+            continue
+        for target in (("all", None), ("type", key[0]), ("appendix", key[1])):
+            t_rows, t_cols = out.get(target) or out.setdefault(target, ({}, {}))
+            for k, v in rows.items():
+                t_rows[k] = t_rows.get(k, 0) + v
+            for c, v in cols.items():
+                t_cols[c] = t_cols.get(c, 0) + v
+    return out
 
 
 @dataclass

@@ -55,6 +55,7 @@ from .pieces import (
     VALUE_COL0,
     Piece,
     fold,
+    group_sums,
     render_pieces,
     unit_type_label,
 )
@@ -349,10 +350,10 @@ class _Template:
         ]
         self.codes = template_codes(td)
         self.units = list(dict.fromkeys(p.unit_code for p in self.parts if p.n_rows))
-        self.sums = td.sums
-        if not self.sums:               # pieces rendered here, or handed over with their sums
+        if not td.sums:                 # pieces rendered here, or handed over with their sums
             for p in self.parts:
-                fold(self.sums, p, by_unit=self.communes)
+                fold(td.sums, p, by_unit=self.communes)
+        self.sums = group_sums(td.sums)
         self._extra_exprs: dict[tuple[str, str], Expr | None] = {}
         self.province = _Block(self._province_lines())
         self.groups: list[tuple[str, list[_Block]]] = []
