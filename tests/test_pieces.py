@@ -181,3 +181,25 @@ def test_tidy_rows_are_what_the_csv_module_writes():
     csv.writer(buf).writerows(tidy_values(v) for v in values)
     assert gzip.decompress(tidy_member(values)).decode("utf-8") == buf.getvalue()
     assert tidy_member([]) == gzip.compress(b"", compresslevel=1, mtime=0)
+
+
+def test_stale_packs_are_rendered_again_on_every_core(tmp_path, monkeypatch):
+    """After an upgrade that changes the rendering, the first merge renders every counted file's
+    pack again in worker processes, from the ledger's values, to the same roll-up."""
+    from cchc_xl.merge import pieces, run
+
+    ws = workspace(tmp_path)
+    inbox = _inbox(ws, tmp_path)
+    first = merge(ws, inbox, period=parse_period(PERIOD))
+    before = read_tidy(first.tidy)
+    monkeypatch.setattr(pieces, "PIECES_FORMAT", "next-version")
+    monkeypatch.setattr(run, "PARALLEL_REFRESH_MIN", 1)
+    led = Ledger(ws.root / LEDGER_NAME)
+    try:
+        assert run.refresh_packs(ws, led, parse_period(PERIOD), workers=2) == 5
+        assert run.refresh_packs(ws, led, parse_period(PERIOD), workers=2) == 0      # all current now
+    finally:
+        led.close()
+    again = merge(ws, inbox, period=parse_period(PERIOD))
+    assert again.new_files == 0
+    assert read_tidy(again.tidy) == before

@@ -25,6 +25,7 @@ from .pieces import Pack, build_pack, fold, pack_stamp
 from .tidy import write_tidy
 
 LEDGER_NAME = "cchc_ledger.sqlite"
+PARALLEL_REFRESH_MIN = 12      # stale packs worth starting worker processes for
 SKIP_PREFIXES = ("~$", ".~lock", ".")
 
 
@@ -273,15 +274,53 @@ def build_rollup_data(ws: Workspace, ledger: Ledger, period: Period, *, values: 
 def _current_pack(ledger: Ledger, b: Builder, cat, period: Period, obl, c: ContentRow) -> tuple[list[str], str | None]:
     """The content's pack, rendered again from the ledger's values when missing or not current
     (another registry, other blueprints, a new version of cchc_xl); (appendices, inputs digest)."""
-    unit = obl.unit
     info = ledger.pack_info(c.hash)
-    stamp = pack_stamp(unit, obl.part, str(period), c.first_path, c.received_at, cat.stamp)
-    if info is None or info[0] != stamp:
-        pack = build_pack(cat, b.layout, period, unit, obl.part, ledger.values(c.hash), c.first_path, c.received_at,
-                          c.hash, cat.stamp)
+    if not _is_current(info, cat, period, obl, c):
+        pack = build_pack(cat, b.layout, period, obl.unit, obl.part, ledger.values(c.hash), c.first_path,
+                          c.received_at, c.hash, cat.stamp)
         ledger.save_pack(c.hash, pack)
         return pack.codes, pack.inputs_digest
     return info[1], info[2]
+
+
+def _is_current(info, cat, period: Period, obl, c: ContentRow) -> bool:
+    return info is not None and info[0] == pack_stamp(obl.unit, obl.part, str(period), c.first_path,
+                                                      c.received_at, cat.stamp)
+
+
+def refresh_packs(ws: Workspace, ledger: Ledger, period: Period, *, workers: int | None = None) -> int:
+    """Render again, on every core, the packs of the counted files that are missing or not current
+    (after a registry or blueprint change, or an upgrade); returns how many. A handful is left to
+    :func:`build_rollup_data`, which renders them in passing."""
+    cat = default_catalogue()
+    counted = ledger.counted(str(period))
+    stale = []
+    for obl in ws.province.expected(period):
+        c = counted.get(obl.submission_key)
+        if c is not None and not _is_current(ledger.pack_info(c.hash), cat, period, obl, c):
+            stale.append((c.hash, obl.unit.code, obl.part, c.first_path, c.received_at.isoformat()))
+    workers = workers or min(os.cpu_count() or 1, 4)
+    if len(stale) < PARALLEL_REFRESH_MIN or workers <= 1:
+        return 0
+    with ProcessPoolExecutor(workers, initializer=_init_render, initargs=(ws, period, str(ledger.path))) as ex:
+        for digest, pack in ex.map(_render_pack, stale, chunksize=max(1, len(stale) // (workers * 6))):
+            ledger.save_pack(digest, pack)
+    return len(stale)
+
+
+_render_ledger: Ledger | None = None
+
+
+def _init_render(ws: Workspace, period: Period, ledger: str) -> None:
+    global _render_ledger
+    _init(ws, period)
+    _render_ledger = Ledger(Path(ledger))
+
+
+def _render_pack(job: tuple[str, str, str, str, str]) -> tuple[str, Pack]:
+    digest, unit, part, source, received = job
+    return digest, _pack(_ctx, unit, part, _ctx.period, _render_ledger.values(digest), source,
+                         dt.datetime.fromisoformat(received), digest)
 
 
 def _same_data_as_another_unit(digest: str | None, sub: Submission, content, seen: dict, problems: list) -> None:
@@ -325,6 +364,8 @@ def merge(ws: Workspace, inbox: Path, *, period: Period | None = None, out: Path
             period = period or _guess_period(ledger, files)
             if period is None:
                 raise FileNotFoundError(f"không có tệp báo cáo nào trong {inbox} và chưa rõ kỳ báo cáo (--period)")
+            if write:
+                refresh_packs(ws, ledger, period, workers=workers)
             data = build_rollup_data(ws, ledger, period, values=write)
             res = MergeResult(str(period), None, None, str(lpath), files=files, new_files=n_new)
             res.expected = len(data.submissions)
