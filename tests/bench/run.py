@@ -101,12 +101,21 @@ def _validate_only(job: tuple[str, str]) -> str:
     return mr.validate_file(job[0], mr._ctx).status
 
 
+def _vm_hwm_mb() -> float:
+    """Peak resident memory of this process image (ru_maxrss would also count the forking
+    parent's pages from before exec)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def _merge_child(ws, inbox: Path, out: Path, conn) -> None:
     """One merge in a fresh interpreter: its time and the peak memory of it and of its workers."""
     t0 = time.perf_counter()
     res = merge(ws, inbox, period=PERIOD, out=out)
     dt = time.perf_counter() - t0
-    me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    me = _vm_hwm_mb()
     kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     conn.send((dt, me, kids, res.new_files))
     conn.close()
