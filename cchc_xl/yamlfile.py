@@ -44,7 +44,7 @@ def read_yaml(path: Path) -> tuple[Any, dict[tuple, int]]:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else 0
-        raise ConfigError(path, [f"{line}: YAML syntax: {getattr(exc, 'problem', exc)}"]) from None
+        raise ConfigError(path, [f"{line}: lỗi cú pháp YAML: {getattr(exc, 'problem', exc)}"]) from None
     return data, (_line_map(node) if node is not None else {})
 
 
@@ -55,15 +55,52 @@ def _line_for(lines: dict[tuple, int], loc: tuple) -> int:
     return lines.get(loc, 1)
 
 
+# pydantic's error types, as the person editing the file reads them
+_MESSAGES = {
+    "missing": "thiếu khoá bắt buộc",
+    "string_type": "phải là chữ (văn bản)",
+    "int_type": "phải là số nguyên",
+    "int_parsing": "phải là số nguyên",
+    "int_from_float": "phải là số nguyên",
+    "float_type": "phải là số",
+    "float_parsing": "phải là số",
+    "bool_type": "phải là true hoặc false",
+    "bool_parsing": "phải là true hoặc false",
+    "list_type": "phải là một danh sách (mỗi mục một dòng bắt đầu bằng '- ')",
+    "tuple_type": "phải là một danh sách",
+    "dict_type": "phải là một bảng 'khoá: giá trị'",
+    "model_type": "phải là một bảng 'khoá: giá trị'",
+    "model_attributes_type": "phải là một bảng 'khoá: giá trị'",
+    "date_type": "phải là ngày dạng YYYY-MM-DD",
+    "date_parsing": "phải là ngày dạng YYYY-MM-DD",
+    "date_from_datetime_parsing": "phải là ngày dạng YYYY-MM-DD",
+    "too_short": "có quá ít mục",
+    "too_long": "có quá nhiều mục",
+    "string_too_short": "không được để trống",
+}
+
+
 def validation_messages(exc: ValidationError, lines: dict[tuple, int]) -> list[str]:
+    """One line per error: line, key path and a Vietnamese reason (pydantic's English text, for
+    the rare error types not translated, follows a Vietnamese lead)."""
     out = []
     for err in exc.errors():
         loc = tuple(p for p in err["loc"])
-        key = ".".join(str(p) for p in loc) or "(top)"
-        if err["type"] == "extra_forbidden":
-            msg = f"unknown key {loc[-1]!r}"
+        key = ".".join(str(p) for p in loc) or "(đầu tệp)"
+        kind, ctx = err["type"], err.get("ctx") or {}
+        if kind == "extra_forbidden":
+            msg = f"khoá không được phép {loc[-1]!r} (gõ sai tên khoá?)"
+        elif kind in ("literal_error", "enum"):
+            msg = f"phải là một trong: {str(ctx.get('expected', '')).replace(' or ', ' hoặc ')}"
+        elif kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
+            sign = {"greater_than_equal": "≥", "greater_than": ">", "less_than_equal": "≤", "less_than": "<"}[kind]
+            msg = f"phải {sign} {next(iter(ctx.values()), '')}"
+        elif kind == "string_pattern_mismatch":
+            msg = f"không đúng mẫu {ctx.get('pattern', '')}"
+        elif kind == "value_error":
+            msg = f"giá trị không hợp lệ: {ctx.get('error', err['msg'])}"
         else:
-            msg = err["msg"]
+            msg = _MESSAGES.get(kind) or f"giá trị không hợp lệ ({err['msg']})"
         out.append(f"{_line_for(lines, loc)}: {key}: {msg}")
     return out
 

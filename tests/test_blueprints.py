@@ -103,7 +103,7 @@ def test_unknown_key_is_named_with_file_and_line(broken_copy):
     _edit(f, "label_heading:", "lable_heading:")
     res = CliRunner().invoke(main, ["blueprints", "check", str(broken_copy)])
     assert res.exit_code == 1
-    assert "ket-qua-giai-quyet-linh-vuc.yaml:" in res.output and "unknown key 'lable_heading'" in res.output
+    assert "ket-qua-giai-quyet-linh-vuc.yaml:" in res.output and "khoá không được phép 'lable_heading'" in res.output
     line = [ln for ln in res.output.splitlines() if "lable_heading" in ln][0]
     lineno = int(line.split(".yaml:")[1].split(":")[0])
     assert "lable_heading" in f.read_text(encoding="utf-8").splitlines()[lineno - 1]

@@ -91,5 +91,33 @@ def test_broken_units_file_is_named_with_line(tmp_path):
     with pytest.raises(ConfigError) as exc:
         load_workspace(ws.root)
     msg = str(exc.value)
-    assert "units.yaml" in msg and "unknown key 'colour'" in msg
+    assert "units.yaml" in msg and "khoá không được phép 'colour'" in msg
     assert any(part.strip().isdigit() for part in msg.split(":")), msg
+
+
+@pytest.mark.parametrize("edit, expected", [
+    (("type: SNV}", "type: SNV, colour: red}"), "khoá không được phép 'colour'"),
+    (("type: SNV}", "type: SO}"), "phải là một trong: 'S', 'H'"),
+    (("code: SNV,", "code: 5,"), "phải là chữ"),
+    (("code: SNV,", "cod: SNV,"), "thiếu khoá bắt buộc"),
+])
+def test_registry_errors_are_in_vietnamese_with_line_and_key(tmp_path, edit, expected):
+    ws = init_workspace(tmp_path / "ws")
+    units = tmp_path / "ws" / "config" / "units.yaml"
+    text = units.read_text(encoding="utf-8")
+    assert edit[0] in text
+    units.write_text(text.replace(edit[0], edit[1], 1), encoding="utf-8")
+    with pytest.raises(ConfigError) as exc:
+        load_workspace(ws.root)
+    assert "units.yaml" in str(exc.value) and expected in str(exc.value)
+
+
+def test_registry_consistency_errors_are_in_vietnamese(tmp_path):
+    ws = init_workspace(tmp_path / "ws")
+    units = tmp_path / "ws" / "config" / "units.yaml"
+    text = units.read_text(encoding="utf-8")
+    first = text.index("- {")
+    line = text[text.rindex("\n", 0, first) + 1:text.index("\n", first) + 1]
+    units.write_text(text + line, encoding="utf-8")         # the same unit twice
+    with pytest.raises(ConfigError, match="bị trùng"):
+        load_workspace(ws.root)

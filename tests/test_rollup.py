@@ -340,7 +340,7 @@ def test_areas_unknown_area_named_with_line(tmp_path):
     with pytest.raises(ConfigError, match=r"areas.yaml:4: lead_fields.STP.areas: unknown area 'IX'"):
         load_areas(p)
     p.write_text('areas:\n  I: "Thể chế"\ntypo: 1\n', encoding="utf-8")
-    with pytest.raises(ConfigError, match="unknown key 'typo'"):
+    with pytest.raises(ConfigError, match="khoá không được phép 'typo'"):
         load_areas(p)
 
 

@@ -224,7 +224,7 @@ class Province:
 def _md(text: str, year: int) -> dt.date:
     m = re.fullmatch(r"(\d{2})-(\d{2})(@-1)?", text)
     if not m:
-        raise ValueError(f"bad MM-DD date {text!r}")
+        raise ValueError(f"ngày {text!r} không đúng dạng MM-DD (tháng-ngày, thêm @-1 cho năm trước)")
     return dt.date(year - (1 if m.group(3) else 0), int(m.group(1)), int(m.group(2)))
 
 
@@ -250,13 +250,13 @@ def _check(prov: Province) -> None:
     seen = set()
     for u in prov.units:
         if u.code in seen:
-            problems.append(f"units.yaml: duplicate unit code {u.code}")
+            problems.append(f"units.yaml: mã đơn vị {u.code} bị trùng")
         seen.add(u.code)
     for u in prov.units:
         if u.parent and u.parent not in seen:
-            problems.append(f"units.yaml: unit {u.code} has unknown parent {u.parent}")
+            problems.append(f"units.yaml: đơn vị {u.code} có đơn vị cấp trên {u.parent} không có trong danh sách")
         if u.type == "X" and not u.parent:
-            problems.append(f"units.yaml: commune {u.code} has no parent district")
+            problems.append(f"units.yaml: xã {u.code} chưa ghi huyện (parent)")
     for kind, kd in prov.calendar.kinds.items():
         try:
             start, end = _md(kd.window[0], 2024), _md(kd.window[1], 2024)
@@ -265,12 +265,12 @@ def _check(prov: Province) -> None:
             problems.append(f"calendar.yaml: {kind}: {exc}")
             continue
         if not start <= end or (end - start).days > 400:
-            problems.append(f"calendar.yaml: {kind}: window {kd.window} is not a valid cut-off window")
+            problems.append(f"calendar.yaml: {kind}: khoảng lấy số liệu {kd.window} không hợp lệ")
     for key, ov in prov.calendar.overrides.items():
         if not ov.window[0] <= ov.window[1] or (ov.window[1] - ov.window[0]).days > 400:
-            problems.append(f"calendar.yaml: override {key}: window {ov.window} is not valid")
+            problems.append(f"calendar.yaml: ngoại lệ {key}: khoảng lấy số liệu {ov.window} không hợp lệ")
     for t in prov.regime.unit_types:
         if t not in UNIT_TYPES:
-            problems.append(f"regime.yaml: unknown unit type {t}")
+            problems.append(f"regime.yaml: loại đơn vị {t} không có; các loại: {', '.join(UNIT_TYPES)}")
     if problems:
         raise ConfigError(prov.root, [f" {p}" for p in problems])
