@@ -18,7 +18,7 @@ from .blueprint.catalogue import default_catalogue
 from .config.period import PeriodError, parse_period
 from .config.province import UNIT_TYPE_LABELS
 from .config.workspace import PublicKeyWarning, init_workspace, load_workspace
-from .merge.ledger import LedgerBusy
+from .merge.ledger import LedgerBusy, LedgerDamaged
 from .yamlfile import ConfigError
 
 # ---------------------------------------------------------------------------------------------
@@ -50,7 +50,7 @@ def handle_errors(f):
     def wrapper(*args, **kwargs):
         try:
             return f(*args, **kwargs)
-        except (ConfigError, PeriodError, KeyError, FileNotFoundError, PermissionError, LedgerBusy) as exc:
+        except (ConfigError, PeriodError, KeyError, OSError, LedgerBusy, LedgerDamaged) as exc:
             msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
             click.echo(f"Lỗi: {msg}", err=True)
             sys.exit(1)

@@ -22,7 +22,7 @@ from cchc_xl.config.period import parse_period
 from cchc_xl.config.workspace import load_workspace
 from cchc_xl.generate.round import Builder
 from cchc_xl.merge.formats import WORKBOOK_OPTIONS, Formats, detail_styles
-from cchc_xl.merge.ledger import Ledger
+from cchc_xl.merge.ledger import Ledger, LedgerDamaged
 from cchc_xl.merge.model import ValueRow
 from cchc_xl.merge.pieces import DATA_HEADERS, TRAIL_HEADERS, VALUE_COL0, Piece, render_pieces
 from cchc_xl.merge.run import LEDGER_NAME, merge
@@ -203,3 +203,37 @@ def test_stale_packs_are_rendered_again_on_every_core(tmp_path, monkeypatch):
     again = merge(ws, inbox, period=parse_period(PERIOD))
     assert again.new_files == 0
     assert read_tidy(again.tidy) == before
+
+
+def test_a_missing_piece_stops_the_rollup_instead_of_corrupting_it(tmp_path):
+    ws = load_workspace(None, "lang-son")
+    lay = Builder(ws, parse_period(PERIOD), default_catalogue()).layout("02-H", ws.province.unit("H-TPLS"))
+    (p,) = render_pieces(_values("H-A", lay, texts=False), lambda t, a: lay)
+    p.deflated = None
+    package = io.BytesIO()
+    wb = xlsxwriter.Workbook(package, {**WORKBOOK_OPTIONS, "in_memory": True})
+    sheet = wb.add_worksheet("02-H")
+    sheet.write_string(0, 0, "x")
+    wb.close()
+    with pytest.raises(LedgerDamaged, match="--full"):
+        write_package(package, tmp_path / "x.xlsx", [Detail(sheet.index, 2, [p])], lambda piece: b"")
+
+
+def test_damaged_ledger_is_reported_in_vietnamese_and_full_repairs_it(tmp_path):
+    from click.testing import CliRunner
+
+    from cchc_xl.cli import main
+
+    ws = workspace(tmp_path)
+    inbox = _inbox(ws, tmp_path)
+    args = ["merge", str(inbox), "--workspace", str(ws.root), "--period", PERIOD]
+    assert CliRunner().invoke(main, args).exit_code == 0
+    db = sqlite3.connect(ws.root / LEDGER_NAME)
+    db.execute("UPDATE pieces SET deflated = x''")        # damaged by hand
+    db.commit()
+    db.close()
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 1 and "Lỗi: sổ theo dõi thiếu dữ liệu" in res.output and "--full" in res.output
+    assert res.exception is None or isinstance(res.exception, SystemExit)
+    res = CliRunner().invoke(main, [*args, "--full"])
+    assert res.exit_code == 0, res.output

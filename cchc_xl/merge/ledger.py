@@ -77,6 +77,10 @@ class LedgerBusy(RuntimeError):
     """Another merge holds the workspace."""
 
 
+class LedgerDamaged(RuntimeError):
+    """The ledger lacks what it should hold (edited or damaged by hand): re-run with --full."""
+
+
 @dataclass(frozen=True)
 class ContentRow:
     hash: str

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from .ledger import LedgerDamaged
 from .pieces import Piece
 
 LEVEL = 6
@@ -60,7 +61,11 @@ def write_package(src: str | Path | BinaryIO, dest: Path, details: list[Detail],
             crc, size = zlib.crc32(head), len(head)
             for p in d.pieces:
                 if p.n_rows:
-                    chunks.append(p.deflated if p.deflated is not None else deflated(p))
+                    rows = p.deflated if p.deflated is not None else deflated(p)
+                    if not rows:        # never write a package whose CRC would not match
+                        raise LedgerDamaged(f"sổ theo dõi thiếu dữ liệu đã dựng của tệp {p.file_hash[:12]} "
+                                           f"({p.unit_code}, {p.appendix}); hãy chạy lại với --full")
+                    chunks.append(rows)
                     crc, size = crc32_combine(crc, p.crc, p.size), size + p.size
             c = zlib.compressobj(LEVEL, zlib.DEFLATED, -15)
             chunks.append(c.compress(tail) + c.flush(zlib.Z_FINISH))
