@@ -169,7 +169,12 @@ def test_tidy_rows_are_what_the_csv_module_writes():
     import csv
     import gzip
 
-    from cchc_xl.merge.tidy import tidy_member, tidy_values
+    from cchc_xl.merge.tidy import TIDY_COLUMNS, tidy_member
+
+    def tidy_values(v):      # the export's columns, straight from their names
+        row = {**v._asdict(), "value": int(v.value) if isinstance(v.value, float) and v.value.is_integer()
+               else v.value, "submitted_at": v.submitted_iso}
+        return ["" if row[c] is None else row[c] for c in TIDY_COLUMNS]
 
     when = dt.datetime(2024, 11, 28, 9, 30, 5)
     values = [ValueRow(PERIOD, "S-XD", 'Sở "Xây dựng", tỉnh', "S", None, "main", "02-H", "tbl", f"r{i}",

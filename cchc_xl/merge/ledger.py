@@ -169,14 +169,14 @@ class Ledger:
         return self.db.execute("SELECT appendix, sheet, row_key, col_key, cell, num, text, role FROM cell_values "
                                "WHERE hash=? ORDER BY rowid", (digest,)).fetchall()
 
+    def input_numbers(self, digest: str) -> list[tuple[str, str, str, float]]:
+        """(appendix, row, column, number) of the figures a content's unit typed."""
+        return self.db.execute("SELECT appendix, row_key, col_key, num FROM cell_values WHERE hash=? "
+                               "AND role='input' AND num IS NOT NULL ORDER BY rowid", (digest,)).fetchall()
+
     def problems(self, digest: str) -> list[tuple]:
         return self.db.execute("SELECT code, severity, sheet, cell, appendix, row_key, col_key, message, hint "
                                "FROM problems WHERE hash=? ORDER BY rowid", (digest,)).fetchall()
-
-    def report(self, digest: str) -> dict | None:
-        """The stored validation report of a content."""
-        r = self.db.execute("SELECT report FROM contents WHERE hash=?", (digest,)).fetchone()
-        return json.loads(r[0]) if r else None
 
     def pack_info(self, digest: str) -> tuple[str, list[str], str | None] | None:
         """(stamp, appendices, inputs digest) of a content's pack, if one was stored."""

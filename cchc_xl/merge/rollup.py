@@ -201,16 +201,13 @@ def _lead_fields(data: RollupData, areas: Areas) -> dict[str, LeadField]:
 # =============================================================================================
 
 
-_is_number = is_number
-
-
 def _put(ws, row: int, col: int, value: object, fmt=None) -> None:
     """Write a value by its Python type; text always as a string (never a formula or a link)."""
     if value is None or value == "":
         ws.write_blank(row, col, None, fmt)
     elif isinstance(value, bool):
         ws.write_boolean(row, col, value, fmt)
-    elif _is_number(value):
+    elif is_number(value):
         ws.write_number(row, col, value, fmt)
     elif isinstance(value, dt.datetime):
         ws.write_datetime(row, col, value.replace(tzinfo=None), fmt)
@@ -1223,7 +1220,7 @@ class _Writer:
 
         # items: (appendix, line, col) of every appendix that the other periods have figures for
         def other(tpl: _Template, appx: str, totals: dict) -> dict | None:
-            mine = {(r, c): v for (a, r, c), v in totals.items() if a == appx and _is_number(v)}
+            mine = {(r, c): v for (a, r, c), v in totals.items() if a == appx and is_number(v)}
             if not mine:
                 return None
             return tpl.evaluate(tpl.province, totals=mine)
@@ -1282,7 +1279,7 @@ class _Writer:
         where = {(it["appx"], it["line"].key, it["col"]): first + i for i, it in enumerate(rows)}
 
         def diff(a, b):
-            return a - b if _is_number(a) and _is_number(b) else ""
+            return a - b if is_number(a) and is_number(b) else ""
 
         # quarter-only values: linear figures are differences; figures with a division are recomputed
         qmemo: dict[tuple, object] = {}
@@ -1304,7 +1301,7 @@ class _Writer:
                     k in where and q_kind(rows[where[k] - first], depth + 1) is not None for k in keys
                 ):
                     out = ("expr", expr, mapper)
-            elif _is_number(it["prev"]):
+            elif is_number(it["prev"]):
                 out = ("diff",)
             kmemo[i] = out
             return out
@@ -1342,7 +1339,7 @@ class _Writer:
             def other(c_val, c_diff, value, r=r, cur=cur, it=it):
                 """A value of another period and the change from it (a formula with its result)."""
                 _put(ws, r, c_val, value, f.plain_number)
-                if _is_number(value):
+                if is_number(value):
                     _formula(ws, r, c_diff, f'IFERROR({cur}-{a1(r, c_val)},"")', f.plain_number,
                              diff(it["cur"], value))
                 else:

@@ -341,9 +341,7 @@ def province_totals(ledger: Ledger, period: str) -> dict[tuple[str, str, str], f
     """Σ of the input values per (appendix, row, column) over the counted submissions of a period."""
     totals: dict[tuple[str, str, str], float] = {}
     for c in ledger.counted(period).values():
-        for appendix, row_key, col_key, num in ledger.db.execute(
-                "SELECT appendix, row_key, col_key, num FROM cell_values WHERE hash=? AND role='input' "
-                "AND num IS NOT NULL ORDER BY rowid", (c.hash,)):
+        for appendix, row_key, col_key, num in ledger.input_numbers(c.hash):
             k = (appendix, row_key, col_key)
             totals[k] = totals.get(k, 0.0) + num
     return totals

@@ -26,15 +26,6 @@ TIDY_COLUMNS = ["period", "unit_code", "unit_name", "unit_type", "appendix", "ta
                 "submitted_at", "file_hash"]
 
 
-def tidy_values(v: ValueRow, submitted: str | None = None) -> tuple:
-    value = v.value
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return (v.period, v.unit_code, v.unit_name, v.unit_type, v.appendix, v.table, v.row_key, v.row_label,
-            v.column_key, v.column_label, "" if value is None else value, v.source_file, v.source_sheet,
-            v.source_cell, submitted or v.submitted_iso, v.file_hash)
-
-
 def _csv_fields(*fields: object) -> str:
     """Fields as one CSV fragment (the csv module's quoting), without a line end."""
     buf = io.StringIO()
@@ -57,8 +48,8 @@ def _csv_value(value: object) -> str:
 
 
 def tidy_member(values: Iterable[ValueRow]) -> bytes:
-    """One file's rows of the export (what the csv module writes for :func:`tidy_values`), as a
-    gzip member."""
+    """One file's rows of the export, in the order of :data:`TIDY_COLUMNS` (byte for byte what the
+    csv module writes for them), as a gzip member."""
     lines = []
     stamps: dict = {}
     for v in values:
