@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import json
+import sqlite3
 import sys
 import warnings
 from pathlib import Path
@@ -18,7 +19,8 @@ from .blueprint.catalogue import default_catalogue
 from .config.period import PeriodError, parse_period
 from .config.province import UNIT_TYPE_LABELS
 from .config.workspace import PublicKeyWarning, init_workspace, load_workspace
-from .merge.ledger import LedgerBusy, LedgerDamaged
+from .errors import CchcError
+from .labels import VERDICT_LABELS
 from .yamlfile import ConfigError
 
 # ---------------------------------------------------------------------------------------------
@@ -50,7 +52,7 @@ def handle_errors(f):
     def wrapper(*args, **kwargs):
         try:
             return f(*args, **kwargs)
-        except (ConfigError, PeriodError, KeyError, OSError, LedgerBusy, LedgerDamaged) as exc:
+        except (CchcError, ConfigError, PeriodError, KeyError, OSError, sqlite3.OperationalError) as exc:
             msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
             click.echo(f"Lỗi: {msg}", err=True)
             sys.exit(1)
@@ -347,7 +349,6 @@ def sample_fill_cmd(paths, seed, out, defects, workspace_dir, province, as_json)
 # validate
 # ---------------------------------------------------------------------------------------------
 
-STATUS_VI = {"ok": "Đạt", "warnings": "Có cảnh báo", "errors": "Có lỗi", "rejected": "Bị từ chối"}
 SEVERITY_VI = {"error": "Lỗi", "warning": "Cảnh báo"}
 SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
 
@@ -394,13 +395,16 @@ def validate_cmd(paths, period, annotate_dir, lang, workspace_dir, province, as_
     for r in reports:
         counts = f"{len(r.errors)} lỗi, {len(r.warnings)} cảnh báo"
         colour = {"ok": "green", "warnings": "yellow"}.get(r.status, "red")
-        click.secho(f"{STATUS_VI[r.status]:<12} {r.path}", fg=colour, bold=True)
+        click.secho(f"{VERDICT_LABELS[r.status]:<12} {r.path}", fg=colour, bold=True)
         click.echo(f"             đơn vị {r.unit or '?'} ({r.unit_name or ''}), kỳ {r.period or '?'} — {counts}")
         for p in r.problems:
             where = "!".join(x for x in (p.sheet, p.cell) if x) or "—"
             click.echo(f"  [{SEVERITY_VI[p.severity]}] {where}: {p.message}")
             if p.hint:
                 click.echo(f"      → {p.hint}")
+        if r.hold_reasons:
+            click.secho(f"  Tạm giữ: tệp chưa được xác thực ({', '.join(r.hold_reasons)}), số liệu không được "
+                        "tổng hợp cho đến khi cơ quan thường trực chấp nhận (cchc_xl accept).", fg="red")
         if r.stats.get("annotated"):
             click.echo(f"  Bản đánh dấu lỗi: {r.stats['annotated']}")
     ok = sum(1 for r in reports if r.status in ("ok", "warnings"))
@@ -413,10 +417,40 @@ def validate_cmd(paths, period, annotate_dir, lang, workspace_dir, province, as_
 # ---------------------------------------------------------------------------------------------
 
 
+def received_option(f):
+    return click.option(
+        "--received", multiple=True, metavar="ĐƯỜNG_DẪN=THỜI_ĐIỂM",
+        help="Thời điểm cơ quan thường trực nhận một tệp hoặc cả một thư mục (lặp lại được), ví dụ "
+             "--received 'inbox/S-XD.xlsx=2025-12-01 09:30'. Có thể ghi trong tệp inbox/so-tiep-nhan.csv "
+             "(cột tep, thoi_gian). Ngày sửa tệp không bao giờ được dùng.")(f)
+
+
+def _received(items) -> dict:
+    from .merge.run import parse_receipt_time
+
+    out = {}
+    for item in items:
+        path, sep, when = item.rpartition("=")
+        if not sep or not path:
+            raise click.BadParameter(f"cần dạng ĐƯỜNG_DẪN=THỜI_ĐIỂM, không phải “{item}”", param_hint="--received")
+        if not Path(path).exists():
+            raise click.BadParameter(f"không tìm thấy {path}", param_hint="--received")
+        out[Path(path)] = parse_receipt_time(when)
+    return out
+
+
 def _merge_summary(res, ws) -> None:
     click.echo(f"Kỳ {res.period}: {res.expected} báo cáo phải nộp — {len(res.on_time)} đúng hạn, "
                f"{len(res.late)} trễ hạn, {len(res.missing)} chưa nộp, {res.rejected} bị từ chối; "
                f"{res.with_errors} báo cáo còn lỗi. Tệp mới: {res.new_files}.")
+    for h in res.held:
+        click.echo(f"  Tạm giữ ({h['submission']}): {h['file']} — {', '.join(h['reasons'])}")
+    if res.withdrawn:
+        click.echo("  Đã rút: " + ", ".join(res.withdrawn))
+    for note in res.notes:
+        click.echo(f"  Lưu ý: {note}")
+    for sk in res.skipped:
+        click.echo(f"  Bỏ qua: {sk['path']} — {sk['reason']}")
     if res.late:
         click.echo("  Trễ hạn: " + ", ".join(res.late))
     if res.missing:
@@ -437,15 +471,17 @@ def _merge_summary(res, ws) -> None:
 @click.option("--split-by-field", type=click.Path(path_type=Path, file_okay=False), default=None,
               help="Ghi thêm một tệp tổng hợp cho mỗi lĩnh vực của 6 cơ quan chủ trì.")
 @click.option("--workers", type=int, default=None, help="Số tiến trình song song.")
+@received_option
 @workspace_options
 @json_option
-def merge_cmd(inbox, period, out, tidy, full, split_by_field, workers, workspace_dir, province, as_json):
+def merge_cmd(inbox, period, out, tidy, full, split_by_field, workers, received, workspace_dir, province, as_json):
     from .merge.run import merge, scan
 
     ws = get_workspace(workspace_dir, province)
     with progress_bar(len(scan(inbox)), "Đang kiểm tra và ghi sổ", not as_json) as bar:
         res = merge(ws, inbox, period=parse_period(period) if period else None, out=out, tidy=tidy,
-                    full=full, split_by_field=split_by_field, workers=workers, progress=bar.update)
+                    full=full, split_by_field=split_by_field, workers=workers, progress=bar.update,
+                    received=_received(received))
     if as_json:
         emit_json(res.as_dict())
     else:
@@ -455,17 +491,52 @@ def merge_cmd(inbox, period, out, tidy, full, split_by_field, workers, workspace
 @command(main, "status", "Tình hình nộp báo cáo của một kỳ (không ghi bảng tổng hợp).")
 @click.argument("inbox", type=click.Path(path_type=Path, exists=True, file_okay=False))
 @click.option("--period", default=None, help="Kỳ báo cáo.")
+@received_option
 @workspace_options
 @json_option
-def status_cmd(inbox, period, workspace_dir, province, as_json):
+def status_cmd(inbox, period, received, workspace_dir, province, as_json):
     from .merge.run import merge
 
     ws = get_workspace(workspace_dir, province)
-    res = merge(ws, inbox, period=parse_period(period) if period else None, write=False)
+    res = merge(ws, inbox, period=parse_period(period) if period else None, write=False,
+                received=_received(received))
     if as_json:
         emit_json(res.as_dict())
     else:
         _merge_summary(res, ws)
+
+
+def _decision_cmd(action: str, target: Path | str, reason: str, undo: bool, period, workspace_dir, province,
+                  as_json: bool) -> None:
+    from .merge.decide import decide
+
+    ws = get_workspace(workspace_dir, province)
+    res = decide(ws, action, target, reason, undo=undo, period=parse_period(period) if period else None)
+    if as_json:
+        emit_json(res)
+        return
+    click.echo(res["message"])
+
+
+@command(main, "accept", "Chấp nhận (ghi vào sổ) một tệp đang bị tạm giữ, ví dụ bản đơn vị đã xác nhận qua điện thoại.")
+@click.argument("file", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.option("--reason", required=True, help="Lý do chấp nhận (ghi vào sổ theo dõi).")
+@click.option("--undo", is_flag=True, help="Huỷ quyết định chấp nhận đã ghi.")
+@workspace_options
+@json_option
+def accept_cmd(file, reason, undo, workspace_dir, province, as_json):
+    _decision_cmd("accept", file, reason, undo, None, workspace_dir, province, as_json)
+
+
+@command(main, "withdraw", "Rút một báo cáo đang được tính (theo tệp, hoặc theo mã đơn vị và kỳ) ra khỏi tổng hợp.")
+@click.argument("target")
+@click.option("--reason", required=True, help="Lý do rút (ghi vào sổ theo dõi).")
+@click.option("--period", default=None, help="Kỳ báo cáo, khi rút theo mã đơn vị.")
+@click.option("--undo", is_flag=True, help="Huỷ quyết định rút đã ghi.")
+@workspace_options
+@json_option
+def withdraw_cmd(target, reason, period, undo, workspace_dir, province, as_json):
+    _decision_cmd("withdraw", target, reason, undo, period, workspace_dir, province, as_json)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -8,7 +8,6 @@ Idempotent: a second run rebuilds the same round in the same folder.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import random
 import shutil
 import subprocess
@@ -20,7 +19,7 @@ from .config.period import Period, parse_period
 from .config.workspace import init_workspace, is_workspace, load_workspace
 from .generate import generate_round
 from .generate.sample import fill_file
-from .merge.run import LEDGER_NAME, merge
+from .merge.run import LEDGER_NAME, merge, record_receipt
 from .validate.annotate import annotate
 from .validate.engine import ValidationContext, validate_file
 
@@ -64,8 +63,9 @@ def _to_xls(src: Path, out_dir: Path) -> Path | None:
 
 
 def _touch(path: Path, when: dt.datetime) -> None:
-    ts = when.timestamp()
-    os.utime(path, (ts, ts))
+    """The secretariat notes when a file came in, in the inbox's receipt register."""
+    inbox = next(p for p in Path(path).parents if p.name == "inbox")
+    record_receipt(inbox, path, when)
 
 
 def run_demo(directory: Path = DEFAULT_DIR, period: str = DEFAULT_PERIOD, seed: int = 2025) -> DemoResult:

@@ -43,6 +43,13 @@ GROUPS = {
     "outline": ("Văn bản, đề cương", "Text and outline"),
 }
 SEVERITY_LABELS = {"error": ("lỗi", "error"), "warning": ("cảnh báo", "warning")}
+# Problems that leave a file's identity unproven for this workspace: such a file is *held* — kept in
+# the ledger and listed, but it supplies no figures until the secretariat accepts it on the record.
+HOLD_CODES = frozenset({
+    "identity.tag_invalid", "identity.province_mismatch", "identity.salvaged", "identity.blueprint_unknown",
+    "identity.blueprint_outdated", "identity.metadata_invalid", "identity.metadata_conflict",
+    "identity.format_unknown",
+})
 
 
 @dataclass(frozen=True)
@@ -240,6 +247,26 @@ _ENTRIES: list[ProblemType] = [
        "Nhập số liệu vào đúng biểu mẫu được cấp cho đơn vị rồi gửi lại.",
        "Do not edit the unit, the period or the hidden sheet of the template, and do not reuse another "
        "unit's file. Fill in the template issued to your unit and send it again."),
+    _t("identity.metadata_conflict", "error",
+       "Hai bản thông tin nhận diện không khớp", "The two copies of the identity disagree",
+       "Trang tính ẩn và thuộc tính của tệp {file} ghi hai danh tính khác nhau ({value} và {expected}): "
+       "thông tin nhận diện đã được chép từ tệp khác sang.",
+       "The hidden sheet and the document properties of file {file} record two different identities "
+       "({value} and {expected}): the identity was copied from another file.",
+       "Không chép trang tính ẩn hay thuộc tính từ tệp này sang tệp khác. Nhập số liệu vào đúng biểu mẫu được "
+       "cấp cho đơn vị rồi gửi lại.",
+       "Do not copy the hidden sheet or the properties from one file into another. Fill in the template "
+       "issued to your unit and send it again."),
+    _t("identity.format_unknown", "error",
+       "Định dạng nhận diện không được hỗ trợ", "Unsupported identity format",
+       "Thông tin nhận diện của tệp {file} theo định dạng “{value}”, không phải định dạng “{expected}” mà "
+       "thư mục làm việc này xác thực được.",
+       "The identity of file {file} uses format “{value}”, not “{expected}”, which this workspace can "
+       "authenticate.",
+       "Dùng biểu mẫu do Sở Nội vụ cấp cho kỳ này; nếu đơn vị xác nhận tệp là của mình, Sở Nội vụ có thể "
+       "chấp nhận tệp bằng lệnh 'cchc_xl accept'.",
+       "Use the template issued for this period; if the unit confirms the file is its own, the Department of "
+       "Home Affairs can accept it with 'cchc_xl accept'."),
     _t("identity.duplicate_submission", "error",
        "Một tệp nộp cho hai đơn vị", "Same file sent for two units",
        "Nội dung tệp {file} (báo cáo của {unit}) trùng hoàn toàn với tệp đã nhận của {value}; một tệp không "
@@ -741,6 +768,11 @@ class ValidationReport:
     def valid(self) -> bool:
         return not self.rejected and not self.errors
 
+    @property
+    def hold_reasons(self) -> list[str]:
+        """The codes that keep this file's figures out of any roll-up until accepted (:data:`HOLD_CODES`)."""
+        return sorted({p.code for p in self.problems if p.code in HOLD_CODES})
+
     def flatten(self, spec: list[str]) -> list[list]:
         """``[[p.code, p.cell], ...]`` for ``spec=["code", "cell"]``.
 
@@ -761,6 +793,7 @@ class ValidationReport:
             "path": self.path, "unit": self.unit, "unit_name": self.unit_name, "period": self.period,
             "part": self.part, "status": self._status(),
             "counts": {"error": len(self.errors), "warning": len(self.warnings)},
+            "held": self.hold_reasons,
             "problems": [p.as_dict() for p in self.problems],
         }
 

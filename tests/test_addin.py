@@ -33,6 +33,7 @@ from cchc_xl.config.workspace import PublicKeyWarning, init_workspace, load_work
 from cchc_xl.generate import generate_round
 from cchc_xl.generate.round import Builder
 from cchc_xl.generate.sample import fill_files
+from cchc_xl.merge.run import record_receipt
 
 PERIOD = "2024-Y"
 UNITS = ["H-TPLS", "S-XD", "STP"]
@@ -177,7 +178,7 @@ def _with_negative(src: Path, dest: Path) -> tuple[Path, str]:
 
 
 def _touch(path: Path, when: dt.datetime) -> None:
-    os.utime(path, (when.timestamp(), when.timestamp()))
+    record_receipt(path.parent, path, when)
 
 
 # ---------------------------------------------------------------------------------------------

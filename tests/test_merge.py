@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import shutil
 import signal
 import sqlite3
@@ -22,7 +21,7 @@ from cchc_xl.cli import main
 from cchc_xl.config.period import parse_period
 from cchc_xl.generate.round import Builder
 from cchc_xl.merge.ledger import Ledger, LedgerBusy, workspace_lock
-from cchc_xl.merge.run import LEDGER_NAME, merge
+from cchc_xl.merge.run import LEDGER_NAME, merge, record_receipt
 from tests.helpers import read_tidy, workspace
 from tests.test_validate import addr_of, filled
 
@@ -31,7 +30,8 @@ UNITS = ["H-TPLS", "H-CAOLOC", "S-XD", "S-YT", "STP"]
 
 
 def _touch(path: Path, when: dt.datetime) -> None:
-    os.utime(path, (when.timestamp(), when.timestamp()))
+    """The receipt register of the inbox the file is in (the officer's statement)."""
+    record_receipt(path.parent, path, when)
 
 
 @pytest.fixture

@@ -61,6 +61,8 @@ PARAMS: dict[str, set[str]] = {
     "identity.blueprint_unknown": {"file", "table", "value"},
     "identity.blueprint_outdated": {"file", "table", "value", "expected"},
     "identity.tag_invalid": {"file", "unit", "period"},
+    "identity.metadata_conflict": {"file", "value", "expected"},
+    "identity.format_unknown": {"file", "value", "expected"},
     "identity.duplicate_submission": {"file", "unit", "value"},
     "identity.salvaged": {"file", "unit", "period", "value"},
     "structure.sheet_missing": {"file", "sheet", "table"},
@@ -283,7 +285,7 @@ def test_as_dict_shape():
     r.add(_warn())
     r.values = {"cells": [object()]}      # never serialised
     d = r.finish().as_dict()
-    assert list(d) == ["path", "unit", "unit_name", "period", "part", "status", "counts", "problems"]
+    assert list(d) == ["path", "unit", "unit_name", "period", "part", "status", "counts", "held", "problems"]
     assert d["status"] == "errors" and d["counts"] == {"error": 1, "warning": 1}
     p = d["problems"][0]
     assert list(p) == ["code", "severity", "sheet", "cell", "table", "row", "column", "message", "hint",

@@ -515,7 +515,7 @@ def test_pooled_template_totals(cached, data):
 def test_status_sheet_counts(book, cached, formulas, data):
     sheet = cached[STATUS_SHEET]
     labels, values = sheet[2], sheet[3]
-    got = dict(zip(labels[1:9], values[1:9], strict=True))
+    got = dict(zip(labels[1:12], values[1:12], strict=True))
     assert got["Số báo cáo phải nộp"] == len(UNITS)
     assert got["Đúng hạn"] == 3 and got["Trễ hạn"] == 2 and got["Chưa nộp"] == 1 and got["Bị từ chối"] == 1
     assert close(got["Tỷ lệ nộp đúng hạn (%)"], 3 / 7 * 100)
@@ -526,7 +526,7 @@ def test_status_sheet_counts(book, cached, formulas, data):
     assert statuses == ["Đúng hạn", "Trễ hạn", "Chưa nộp", "Bị từ chối", "Đúng hạn", "Trễ hạn", "Đúng hạn"]
     assert [row[8] for row in sheet[6:9]] == ["Đạt", "Có cảnh báo", ""]
     # by unit type: Sở on time 1 of 4; huyện 1 of 2
-    by_type = {row[15]: row[16:23] for row in sheet[6:12] if len(row) > 15 and row[15]}
+    by_type = {row[17]: row[18:25] for row in sheet[6:12] if len(row) > 17 and row[17]}
     assert by_type["Sở, ban, ngành"][0] == 4 and close(by_type["Sở, ban, ngành"][5], 25.0)
     assert close(by_type["UBND cấp huyện"][5], 50.0)
     with zipfile.ZipFile(book) as z:

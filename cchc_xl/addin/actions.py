@@ -21,6 +21,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from ..config.period import Period, PeriodError, parse_period
 from ..config.workspace import PublicKeyWarning, Workspace, is_workspace, load_workspace
+from ..labels import STATUS_LABELS
 from ..validate.annotate import ANNOTATED_DIR
 from ..yamlfile import ConfigError
 
@@ -30,7 +31,6 @@ CHECK_DIR = ANNOTATED_DIR
 WORKSPACE_ENV = "CCHC_XL_WORKSPACE"
 FOLDER_NAME = "cchc_thu_muc"          # defined name whose cell holds a folder: the fallback of the folder dialog
 STATUS_HEADER = ["Mã", "Tên đơn vị", "Trạng thái", "Số ngày trễ", "Tệp"]
-STATUS_VI = {"on_time": "Đúng hạn", "late": "Trễ hạn", "missing": "Chưa nộp", "rejected": "Bị từ chối"}
 VERDICT_VI = {"ok": "Đạt", "warnings": "Đạt, có cảnh báo", "errors": "Có lỗi", "rejected": "Bị từ chối"}
 MAX_LISTED = 5                        # problems quoted in a message box
 
@@ -152,7 +152,7 @@ class StatusRow:
 
     @property
     def status_vi(self) -> str:
-        return STATUS_VI[self.status]
+        return STATUS_LABELS.get(self.status, self.status)
 
     def cells(self) -> list:
         return [self.code, self.name, self.status_vi, self.days_late, self.file]

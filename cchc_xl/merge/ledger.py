@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import CchcError
 from .pieces import Pack, Piece
 
 SCHEMA = """
@@ -31,7 +32,9 @@ CREATE TABLE IF NOT EXISTS contents (
     status TEXT NOT NULL,
     n_errors INTEGER NOT NULL, n_warnings INTEGER NOT NULL,
     report TEXT NOT NULL,
-    first_path TEXT NOT NULL
+    first_path TEXT NOT NULL,
+    hold TEXT,
+    receipt_source TEXT
 );
 CREATE INDEX IF NOT EXISTS contents_by_submission ON contents(period, submission, received_at);
 CREATE TABLE IF NOT EXISTS paths (
@@ -59,6 +62,15 @@ CREATE TABLE IF NOT EXISTS problems (
     row_key TEXT, col_key TEXT, message TEXT NOT NULL, hint TEXT
 );
 CREATE INDEX IF NOT EXISTS problems_by_hash ON problems(hash);
+-- the secretariat's decisions, on the record: accept a held file, withdraw a counted one (or undo)
+CREATE TABLE IF NOT EXISTS decisions (
+    id INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    action TEXT NOT NULL CHECK (action IN ('accept', 'withdraw')),
+    hash TEXT NOT NULL REFERENCES contents(hash),
+    reason TEXT NOT NULL,
+    undone_at TEXT, undo_reason TEXT
+);
 -- derived from the values (merge/pieces.py), rendered again whenever the stamp is not current
 CREATE TABLE IF NOT EXISTS packs (
     hash TEXT PRIMARY KEY REFERENCES contents(hash),
@@ -71,14 +83,33 @@ CREATE TABLE IF NOT EXISTS pieces (
 );
 """
 DERIVED_TABLES = ("pieces", "packs")
+# PRAGMA user_version of the layout this code writes; a ledger of a newer one is never touched
+LEDGER_VERSION = 2
+CONTENT_COLUMNS = ("hash, size, received_at, unit, unit_name, part, submission, period, status, n_errors, "
+                   "n_warnings, first_path, hold, receipt_source")
 
 
-class LedgerBusy(RuntimeError):
+class LedgerError(CchcError):
+    """The ledger cannot be used safely (damaged, written by a newer version, disk full)."""
+
+
+class LedgerBusy(LedgerError):
     """Another merge holds the workspace."""
 
 
-class LedgerDamaged(RuntimeError):
+class LedgerDamaged(LedgerError):
     """The ledger lacks what it should hold (edited or damaged by hand): re-run with --full."""
+
+
+@dataclass(frozen=True)
+class Decision:
+    id: int
+    at: str
+    action: str           # accept | withdraw
+    hash: str
+    reason: str
+    undone_at: str | None
+    undo_reason: str | None
 
 
 @dataclass(frozen=True)
@@ -95,6 +126,8 @@ class ContentRow:
     n_errors: int
     n_warnings: int
     first_path: str
+    hold: tuple[str, ...] = ()   # why the file's identity is not proven (problems.HOLD_CODES)
+    receipt_source: str | None = None   # where received_at comes from (labels.RECEIPT_SOURCES)
 
 
 def _now() -> str:
@@ -105,14 +138,51 @@ class Ledger:
     def __init__(self, path: Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        try:
+            self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        except sqlite3.DatabaseError as exc:
+            raise LedgerError(f"Sổ theo dõi {self.path} bị hỏng, không đọc được ({exc}); sổ được giữ nguyên. "
+                              "Hãy khôi phục bản sao lưu của sổ rồi chạy lại.") from None
+        if version > LEDGER_VERSION:
+            self.db.close()
+            raise LedgerError(f"Sổ theo dõi {self.path} do phiên bản cchc_xl mới hơn ghi (định dạng {version}, "
+                              f"phiên bản này đọc được đến {LEDGER_VERSION}); sổ được giữ nguyên. Hãy cập nhật "
+                              "cchc_xl rồi chạy lại.")
+        try:
+            self._migrate(version)
+        except sqlite3.DatabaseError as exc:
+            self.db.close()
+            raise LedgerError(f"Sổ theo dõi {self.path} bị hỏng ({exc}); sổ được giữ nguyên. Hãy khôi phục bản "
+                              "sao lưu của sổ rồi chạy lại.") from None
+
+    def _migrate(self, version: int) -> None:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         cols = [r[1] for r in self.db.execute("PRAGMA table_info(pieces)")]
         if cols and "deflated" not in cols:     # derived data of an older layout: rendered again
             for table in DERIVED_TABLES:
                 self.db.execute(f"DROP TABLE IF EXISTS {table}")
+        content_cols = [r[1] for r in self.db.execute("PRAGMA table_info(contents)")]
+        if content_cols and "hold" not in content_cols:
+            # ledgers before admission: their contents were validated without a hold verdict; derive
+            # it from the stored problems
+            self.db.execute("ALTER TABLE contents ADD COLUMN hold TEXT")
+            self.db.execute("ALTER TABLE contents ADD COLUMN receipt_source TEXT")
+            self._backfill_hold()
         self.db.executescript(SCHEMA)
+        if version != LEDGER_VERSION:
+            self.db.execute(f"PRAGMA user_version={LEDGER_VERSION}")
+
+    def _backfill_hold(self) -> None:
+        from ..problems import HOLD_CODES
+
+        held: dict[str, set[str]] = {}
+        for h, code in self.db.execute("SELECT hash, code FROM problems"):
+            if code in HOLD_CODES:
+                held.setdefault(h, set()).add(code)
+        self.db.executemany("UPDATE contents SET hold=? WHERE hash=?",
+                            [(json.dumps(sorted(v)), h) for h, v in held.items()])
 
     def close(self) -> None:
         self.db.close()
@@ -137,26 +207,71 @@ class Ledger:
         return {p: (h, s, m) for p, h, s, m in self.db.execute("SELECT path, hash, size, mtime FROM paths")}
 
     def content(self, digest: str) -> ContentRow | None:
-        r = self.db.execute("SELECT hash, size, received_at, unit, unit_name, part, submission, period, status, "
-                            "n_errors, n_warnings, first_path FROM contents WHERE hash=?", (digest,)).fetchone()
+        r = self.db.execute(f"SELECT {CONTENT_COLUMNS} FROM contents WHERE hash=?", (digest,)).fetchone()
         return _content(r) if r else None
 
     def contents(self, period: str | None = None) -> list[ContentRow]:
-        q = ("SELECT hash, size, received_at, unit, unit_name, part, submission, period, status, n_errors, "
-             "n_warnings, first_path FROM contents")
+        q = f"SELECT {CONTENT_COLUMNS} FROM contents"
         rows = self.db.execute(q + (" WHERE period=?" if period else "") + " ORDER BY received_at, hash",
                                (period,) if period else ())
         return [_content(r) for r in rows]
 
     def counted(self, period: str) -> dict[str, ContentRow]:
-        """The content that counts per submission: the latest received that was not rejected."""
+        """The content that counts per submission: the latest received that was not rejected, whose
+        identity is proven (or that the secretariat accepted), and that was not withdrawn."""
+        accepted, withdrawn = self.standing_decisions()
         out: dict[str, ContentRow] = {}
         for c in self.contents(period):
-            if c.submission and c.status != "rejected":
+            if self.admitted(c, accepted, withdrawn):
                 prev = out.get(c.submission)
                 if prev is None or (c.received_at, c.hash) >= (prev.received_at, prev.hash):
                     out[c.submission] = c
         return out
+
+    @staticmethod
+    def admitted(c: ContentRow, accepted: set[str], withdrawn: set[str]) -> bool:
+        if not c.submission or c.hash in withdrawn:
+            return False
+        if c.hash in accepted:
+            return True
+        return c.status != "rejected" and not c.hold
+
+    def standing_decisions(self) -> tuple[set[str], set[str]]:
+        """(hashes accepted, hashes withdrawn) by decisions not undone; a later decision on a hash
+        replaces an earlier one."""
+        last: dict[str, str] = {}
+        for d in self.decisions():
+            if d.undone_at is None:
+                last[d.hash] = d.action
+            elif last.get(d.hash) == d.action:
+                del last[d.hash]
+        return ({h for h, a in last.items() if a == "accept"}, {h for h, a in last.items() if a == "withdraw"})
+
+    def decisions(self, digest: str | None = None) -> list[Decision]:
+        q = "SELECT id, at, action, hash, reason, undone_at, undo_reason FROM decisions"
+        rows = self.db.execute(q + (" WHERE hash=?" if digest else "") + " ORDER BY id", (digest,) if digest else ())
+        return [Decision(*r) for r in rows]
+
+    def decide(self, digest: str, action: str, reason: str) -> Decision:
+        """Record a decision (accept | withdraw) on a content; it replaces a standing one on that content."""
+        now = _now()
+        with self.transaction() as db:
+            db.execute("UPDATE decisions SET undone_at=?, undo_reason=? WHERE hash=? AND undone_at IS NULL",
+                       (now, f"thay bằng quyết định mới: {reason}", digest))
+            db.execute("INSERT INTO decisions(at, action, hash, reason) VALUES(?,?,?,?)",
+                       (now, action, digest, reason))
+        return self.decisions(digest)[-1]
+
+    def undo(self, digest: str, action: str, reason: str) -> Decision | None:
+        """Reverse the standing ``action`` decision on a content (kept on the record as undone)."""
+        now = _now()
+        with self.transaction() as db:
+            row = db.execute("SELECT id FROM decisions WHERE hash=? AND action=? AND undone_at IS NULL "
+                             "ORDER BY id DESC LIMIT 1", (digest, action)).fetchone()
+            if row is None:
+                return None
+            db.execute("UPDATE decisions SET undone_at=?, undo_reason=? WHERE id=?", (now, reason, row[0]))
+        return next(d for d in self.decisions(digest) if d.id == row[0])
 
     def versions(self, period: str) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -164,6 +279,23 @@ class Ledger:
                                         "GROUP BY submission", (period,)):
             out[sub] = n
         return out
+
+    RECEIPT_RANK = {"first_seen": 0, "email": 1, "register": 2, "stated": 3}
+
+    def receipt(self, digest: str) -> tuple[dt.datetime, str] | None:
+        r = self.db.execute("SELECT received_at, receipt_source FROM contents WHERE hash=?", (digest,)).fetchone()
+        return (dt.datetime.fromisoformat(r[0]), r[1] or "first_seen") if r else None
+
+    def set_receipt(self, digest: str, when: dt.datetime, source: str) -> bool:
+        """A receipt time stated for a content already recorded: it replaces one from a source of lower
+        or equal precedence (stated > register > e-mail > first seen)."""
+        cur = self.receipt(digest)
+        if cur is None or cur == (when, source) or self.RECEIPT_RANK[cur[1]] > self.RECEIPT_RANK[source]:
+            return False
+        with self.transaction() as db:
+            db.execute("UPDATE contents SET received_at=?, receipt_source=? WHERE hash=?",
+                       (when.isoformat(timespec="seconds"), source, digest))
+        return True
 
     def values(self, digest: str) -> list[tuple]:
         return self.db.execute("SELECT appendix, sheet, row_key, col_key, cell, num, text, role FROM cell_values "
@@ -229,7 +361,8 @@ class Ledger:
                        [(digest, p.template, p.appendix, p.dumps(), p.deflated or b"") for p in pack.pieces])
 
     def record_content(self, digest: str, path: str, size: int, mtime: float, received_at: dt.datetime,
-                       report: dict, values: list[tuple], meta: dict, pack: Pack | None = None) -> None:
+                       report: dict, values: list[tuple], meta: dict, pack: Pack | None = None, *,
+                       receipt_source: str = "first_seen") -> None:
         """One validated file, with its values and problems, in one transaction (idempotent)."""
         now = _now()
         with self.transaction() as db:
@@ -237,13 +370,14 @@ class Ledger:
                 counts = report.get("counts", {})
                 db.execute(
                     "INSERT INTO contents(hash, size, received_at, validated_at, unit, unit_name, part, submission, "
-                    "period, blueprints, status, n_errors, n_warnings, report, first_path) "
-                    "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    "period, blueprints, status, n_errors, n_warnings, report, first_path, hold, receipt_source) "
+                    "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     (digest, size, received_at.isoformat(timespec="seconds"), now, meta.get("unit"),
                      meta.get("unit_name"), meta.get("part"), meta.get("submission"), meta.get("period"),
                      json.dumps(meta.get("blueprints", []), ensure_ascii=False), report["status"],
                      counts.get("error", 0), counts.get("warning", 0), json.dumps(report, ensure_ascii=False,
-                                                                                    default=str), path))
+                                                                                    default=str), path,
+                     json.dumps(report["held"]) if report.get("held") else None, receipt_source))
                 db.executemany("INSERT INTO cell_values(hash, appendix, sheet, row_key, col_key, cell, num, text, "
                                "role) VALUES(?,?,?,?,?,?,?,?,?)", [(digest, *v) for v in values])
                 db.executemany(
@@ -270,7 +404,7 @@ class Ledger:
 
 
 def _content(r) -> ContentRow:
-    return ContentRow(r[0], r[1], dt.datetime.fromisoformat(r[2]), *r[3:])
+    return ContentRow(r[0], r[1], dt.datetime.fromisoformat(r[2]), *r[3:12], tuple(json.loads(r[12] or "[]")), r[13])
 
 
 @contextlib.contextmanager

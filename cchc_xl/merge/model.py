@@ -53,7 +53,7 @@ class Submission:
     part: str
     owner: str
     expected_codes: tuple[str, ...]
-    status: str                 # "on_time" | "late" | "missing" | "rejected"
+    status: str                 # "on_time" | "late" | "missing" | "rejected" | "held" | "withdrawn"
     days_late: int = 0
     received_at: dt.datetime | None = None
     file: str | None = None
@@ -63,6 +63,25 @@ class Submission:
     warnings: int = 0
     missing_codes: tuple[str, ...] = ()
     versions: int = 0           # how many distinct files this unit sent for the period
+    # files of this submission that supply no figures: held (identity not proven) or withdrawn,
+    # newer than the one that counts (or there is none); and the secretariat's decisions on record
+    held: list[HeldFile] = field(default_factory=list)
+    decisions: list[str] = field(default_factory=list)
+    receipt_source: str | None = None   # labels.RECEIPT_SOURCES key of ``received_at``
+
+    @property
+    def admission_note(self) -> str:
+        """What the status sheet says about admission: held files with their reasons, decisions."""
+        parts = [f"Tạm giữ {h.file}: {', '.join(h.reasons)}" for h in self.held]
+        return "; ".join(parts + self.decisions)
+
+
+@dataclass(frozen=True)
+class HeldFile:
+    file: str
+    hash: str
+    reasons: tuple[str, ...]
+    received_at: dt.datetime
 
 
 @dataclass(frozen=True)

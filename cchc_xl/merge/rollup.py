@@ -39,6 +39,7 @@ from ..config.period import CUMULATIVE
 from ..config.province import UNIT_TYPES
 from ..generate.styles import FONT
 from ..generate.workbook import FastWorksheet
+from ..labels import RECEIPT_SOURCES, SEVERITY_LABELS, STATUS_LABELS, VERDICT_LABELS
 from ..layout import LayoutCol, TableLayout, a1
 from .areas import Areas, LeadField, area_key, default_areas
 from .formats import SUMMABLE, WORKBOOK_OPTIONS, Formats, is_number, row_height, text_lines, text_width
@@ -80,9 +81,6 @@ COMPARE_SHEET = "So sánh"
 PROBLEMS_SHEET = "Lỗi"
 PROVINCE_SCOPE = "Toàn tỉnh"
 
-STATUS_LABELS = {"on_time": "Đúng hạn", "late": "Trễ hạn", "missing": "Chưa nộp", "rejected": "Bị từ chối"}
-VERDICT_LABELS = {"ok": "Đạt", "warnings": "Có cảnh báo", "errors": "Có lỗi", "rejected": "Bị từ chối"}
-SEVERITY_LABELS = {"error": "Lỗi", "warning": "Cảnh báo", "info": "Thông tin"}
 QUARTER_ONLY = {"6M": "Quý II", "9M": "Quý III", "Y": "Quý IV"}
 
 BLOCK_HEADERS = ("Phạm vi tổng hợp", "Tên đơn vị, nhóm", "STT", "Số đơn vị", "Mã dòng", "Nội dung")
@@ -768,6 +766,8 @@ class _Writer:
             "Số lần gửi",
             "Tệp",
             "Thời điểm nhận",
+            "Tạm giữ, quyết định của cơ quan thường trực",
+            "Nguồn thời điểm nhận",
         ]
         head = 5
         first = head + 1
@@ -792,6 +792,8 @@ class _Writer:
                 s.versions,
                 s.file or "",
                 s.received_at,
+                s.admission_note,
+                RECEIPT_SOURCES.get(s.receipt_source or "", ""),
             ]
             ws.write_number(r, 0, i + 1, f.int)
             for c in (1, 2, 3, 4, 5, 7, 8, 12):
@@ -799,6 +801,8 @@ class _Writer:
             for c in (6, 9, 10, 11):
                 ws.write_number(r, c, row[c] or 0, f.int)
             _put(ws, r, 13, s.received_at, f.datetime)
+            _text(ws, r, 14, s.admission_note, f.text)
+            _text(ws, r, 15, RECEIPT_SOURCES.get(s.receipt_source or "", ""), f.text)
             for c, v in enumerate(row):
                 widths.see(c, v, cap=45)
         status_rng = f"{a1(first, 5, abs_row=True, abs_col=True)}:{a1(last, 5, abs_row=True, abs_col=True)}"
@@ -811,6 +815,8 @@ class _Writer:
             ("Trễ hạn", f.warn_cf),
             ("Chưa nộp", f.error_cf),
             ("Bị từ chối", f.reject_cf),
+            ("Tạm giữ", f.reject_cf),
+            ("Đã rút", f.warn_cf),
         ):
             ws.conditional_format(
                 first, 5, last, 5, {"type": "cell", "criteria": "==", "value": f'"{label}"', "format": fmt}
@@ -839,12 +845,14 @@ class _Writer:
             ("Trễ hạn", f'COUNTIF({status_rng},"Trễ hạn")', counts["late"], f.int),
             ("Chưa nộp", f'COUNTIF({status_rng},"Chưa nộp")', counts["missing"], f.int),
             ("Bị từ chối", f'COUNTIF({status_rng},"Bị từ chối")', counts["rejected"], f.int),
+            ("Tạm giữ (chưa xác thực)", f'COUNTIF({status_rng},"Tạm giữ")', counts["held"], f.int),
+            ("Đã rút", f'COUNTIF({status_rng},"Đã rút")', counts["withdrawn"], f.int),
             ("Đã nộp (đúng hạn và trễ hạn)", "", counts["on_time"] + counts["late"], f.int),
             ("Tỷ lệ nộp đúng hạn (%)", "", rate, f.sum(CellType.percent)),
             ("Báo cáo có lỗi", f'COUNTIF({verdict_rng},"Có lỗi")', with_errors, f.int),
         ]
-        summary[5] = (summary[5][0], f"{a1(3, 2)}+{a1(3, 3)}", summary[5][2], f.int)
-        summary[6] = (summary[6][0], f'IFERROR({a1(3, 2)}/{a1(3, 1)}*100,"")', rate, summary[6][3])
+        summary[7] = (summary[7][0], f"{a1(3, 2)}+{a1(3, 3)}", summary[7][2], f.int)
+        summary[8] = (summary[8][0], f'IFERROR({a1(3, 2)}/{a1(3, 1)}*100,"")', rate, summary[8][3])
         for i, (label, formula, value, fmt) in enumerate(summary):
             ws.write_string(2, 1 + i, label, f.header)
             _formula(ws, 3, 1 + i, formula, fmt, value)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import itertools
 import os
+import stat
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -15,12 +17,13 @@ from pathlib import Path
 from ..blueprint.catalogue import default_catalogue
 from ..config.period import Period, parse_period
 from ..config.workspace import Workspace
+from ..errors import CchcError
 from ..generate.round import Builder
 from ..problems import make_problem
-from ..validate.annotate import ANNOTATED_DIR, ANNOTATED_SUFFIX
+from ..validate.annotate import ANNOTATED_DIR
 from ..validate.engine import ValidationContext, file_hash, validate_file
-from .ledger import ContentRow, Ledger, workspace_lock
-from .model import ProblemRow, RollupData, Submission, TemplateData
+from .ledger import ContentRow, Decision, Ledger, workspace_lock
+from .model import HeldFile, ProblemRow, RollupData, Submission, TemplateData
 from .pieces import Pack, build_pack, fold, pack_stamp
 from .tidy import write_tidy
 
@@ -39,6 +42,10 @@ class MergeResult:
     accepted: int = 0
     with_errors: int = 0
     rejected: int = 0
+    held: list[dict] = field(default_factory=list)       # files that supply no figures until accepted
+    withdrawn: list[str] = field(default_factory=list)
+    skipped: list[dict] = field(default_factory=list)    # inbox entries never opened, with the reason
+    notes: list[str] = field(default_factory=list)       # receipt times not used, orders not decided …
     missing: list[str] = field(default_factory=list)
     late: list[str] = field(default_factory=list)
     on_time: list[str] = field(default_factory=list)
@@ -51,7 +58,8 @@ class MergeResult:
         return {
             "period": self.period, "rollup": self.rollup, "tidy": self.tidy, "ledger": self.ledger,
             "expected": self.expected, "accepted": self.accepted, "with_errors": self.with_errors,
-            "rejected": self.rejected, "missing": self.missing, "late": self.late, "on_time": self.on_time,
+            "rejected": self.rejected, "held": self.held, "withdrawn": self.withdrawn, "skipped": self.skipped, "notes": self.notes,
+            "missing": self.missing, "late": self.late, "on_time": self.on_time,
             "new_files": self.new_files, "seconds": round(self.seconds, 3), "files": self.files,
             "field_workbooks": self.field_workbooks,
         }
@@ -61,16 +69,132 @@ def ledger_path(ws: Workspace, inbox: Path) -> Path:
     return (ws.root / LEDGER_NAME) if ws.root else (Path(inbox).resolve().parent / LEDGER_NAME)
 
 
-def scan(inbox: Path) -> list[Path]:
-    """Every file received, except our own annotated copies (``kiem-tra/``, ``*_kiem-tra.xlsx``)
-    and lock/temporary files of office programs; absolute paths under the resolved inbox."""
+def scan(inbox: Path, skipped: list[dict] | None = None) -> list[Path]:
+    """Every regular file received, under the resolved inbox, except our own annotated copies
+    (``kiem-tra/``), the receipt register and lock/temporary files of office programs. Device files,
+    pipes, dangling links and links leading outside the inbox are never opened or followed: they are
+    appended to ``skipped`` with the reason."""
+    root_dir = Path(inbox).resolve()
     out = []
-    for root, dirs, files in os.walk(Path(inbox).resolve()):
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d != ANNOTATED_DIR)
+    for root, dirs, files in os.walk(root_dir):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d != ANNOTATED_DIR
+                         and not _skip_link(Path(root) / d, root_dir, skipped))
         for name in sorted(files):
-            if not name.startswith(SKIP_PREFIXES) and not name.endswith(ANNOTATED_SUFFIX):
-                out.append(Path(root) / name)
+            if name.startswith(SKIP_PREFIXES) or name == RECEIPT_REGISTER:
+                continue
+            p = Path(root) / name
+            reason = _not_regular(p, root_dir)
+            if reason:
+                if skipped is not None:
+                    skipped.append({"path": display_path(p), "reason": reason})
+                continue
+            out.append(p)
     return out
+
+
+def _skip_link(p: Path, root_dir: Path, skipped: list[dict] | None) -> bool:
+    reason = _not_regular(p, root_dir, directory=True) if p.is_symlink() else None
+    if reason and skipped is not None:
+        skipped.append({"path": display_path(p), "reason": reason})
+    return reason is not None
+
+
+def _not_regular(p: Path, root_dir: Path, *, directory: bool = False) -> str | None:
+    """Why an inbox entry is not read, or None for a regular file inside the inbox."""
+    try:
+        st = p.lstat()
+    except OSError as exc:
+        return f"không đọc được thông tin tệp ({exc.strerror})"
+    if stat.S_ISLNK(st.st_mode):
+        try:
+            target = p.resolve(strict=True)
+        except (OSError, RuntimeError):
+            return "liên kết (symlink) trỏ tới tệp không tồn tại"
+        if not target.is_relative_to(root_dir):
+            return "liên kết (symlink) trỏ ra ngoài thư mục inbox: không được mở"
+        if directory:
+            return "liên kết tới thư mục: không được đi theo"
+        st = target.stat()
+    if stat.S_ISREG(st.st_mode):
+        return None
+    if directory and stat.S_ISDIR(st.st_mode):
+        return None
+    kind = ("ống dẫn (FIFO)" if stat.S_ISFIFO(st.st_mode) else "tệp thiết bị" if stat.S_ISCHR(st.st_mode)
+            or stat.S_ISBLK(st.st_mode) else "socket" if stat.S_ISSOCK(st.st_mode) else "không phải tệp thường")
+    return f"{kind}: không được mở"
+
+
+def display_path(p: Path | str) -> str:
+    """A path as text that SQLite and JSON can hold: bytes that are not UTF-8 shown as \\xNN escapes."""
+    return os.fsencode(str(p)).decode("utf-8", "backslashreplace")
+
+
+# -- receipt times ---------------------------------------------------------------------------------
+
+RECEIPT_REGISTER = "so-tiep-nhan.csv"
+RECEIPT_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d",
+                   "%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y")
+FUTURE_SLACK = dt.timedelta(minutes=5)
+
+
+class ReceiptError(CchcError):
+    """A stated receipt time that cannot be read."""
+
+
+def parse_receipt_time(text: str) -> dt.datetime:
+    text = text.strip()
+    for fmt in RECEIPT_FORMATS:
+        try:
+            return dt.datetime.strptime(text, fmt)
+        except ValueError:
+            continue
+    raise ReceiptError(f"thời điểm nhận “{text}” không đúng dạng (ví dụ 2025-12-01 09:30 hoặc 01/12/2025 09:30)")
+
+
+def stated_receipts(inbox: Path, stated: dict[Path, dt.datetime] | None) -> dict[str, tuple[dt.datetime, str, str]]:
+    """Resolved path (file or folder) -> (time, source, where it was stated), from ``--received`` and
+    from the receipt register (``so-tiep-nhan.csv`` in the inbox: columns ``tep,thoi_gian``)."""
+    root = Path(inbox).resolve()
+    out: dict[str, tuple[dt.datetime, str, str]] = {}
+    reg = root / RECEIPT_REGISTER
+    if reg.is_file():
+        with open(reg, encoding="utf-8-sig", newline="") as f:
+            for i, row in enumerate(csv.DictReader(f), 2):
+                name, when = (row.get("tep") or "").strip(), (row.get("thoi_gian") or "").strip()
+                if not name:
+                    continue
+                try:
+                    out[str((root / name).resolve())] = (parse_receipt_time(when), "register",
+                                                         f"{RECEIPT_REGISTER}, dòng {i}")
+                except ReceiptError as exc:
+                    raise ReceiptError(f"{reg}, dòng {i}: {exc}") from None
+    for p, when in (stated or {}).items():
+        out[str(Path(p).resolve())] = (when, "stated", "--received")
+    return out
+
+
+def record_receipt(inbox: Path, path: Path, when: dt.datetime) -> Path:
+    """Append a line to the inbox's receipt register: ``path`` (a file or folder under the inbox) was
+    received at ``when``. A later line for the same path replaces an earlier one."""
+    root = Path(inbox).resolve()
+    reg = root / RECEIPT_REGISTER
+    new = not reg.exists()
+    with open(reg, "a", encoding="utf-8", newline="") as f:
+        w = csv.writer(f)
+        if new:
+            w.writerow(["tep", "thoi_gian", "ghi_chu"])
+        w.writerow([Path(path).resolve().relative_to(root).as_posix(), when.strftime("%Y-%m-%d %H:%M:%S"), ""])
+    return reg
+
+
+def _stated_for(path: str, stated: dict[str, tuple[dt.datetime, str, str]]) -> tuple[dt.datetime, str] | None:
+    """The most specific statement covering a file: its own, else its nearest folder's."""
+    p = Path(path)
+    for q in (p, *p.parents):
+        hit = stated.get(str(q))
+        if hit:
+            return hit[0], hit[1]
+    return None
 
 
 # -- validation in worker processes ---------------------------------------------------------------
@@ -87,6 +211,10 @@ def _validate(job: tuple[str, str, str]) -> tuple[str, str, dict, list[tuple], d
     """Validate one file and render its share of the roll-up (in a worker process)."""
     path, digest, received = job
     report = validate_file(path, _ctx, content_hash=digest)
+    report.path = display_path(path)
+    for prob in report.problems:
+        prob.file = report.path
+        prob.message = _printable(prob.message)
     cells = (report.values or {}).get("cells", [])
     rows = []
     for c in cells:
@@ -109,6 +237,11 @@ def _validate(job: tuple[str, str, str]) -> tuple[str, str, dict, list[tuple], d
     return path, digest, report.as_dict(), rows, info, pack
 
 
+def _printable(text: str) -> str:
+    """Text with the undecodable bytes of a file name (surrogate escapes) shown as \\xNN."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace") if text else text
+
+
 def _validate_batch(jobs: list[tuple[str, str, str]]) -> list[tuple]:
     return [_validate(job) for job in jobs]
 
@@ -122,27 +255,47 @@ def _pack(ctx: ValidationContext, unit_code: str, part: str, period: Period, row
 
 
 def ingest(ws: Workspace, inbox: Path, ledger: Ledger, period: Period | None, *, full: bool = False,
-           workers: int | None = None, progress: Callable[[int], None] | None = None) -> tuple[list[dict], int]:
-    """Record every file of the inbox; validate contents never seen (or all with ``full``)."""
-    paths = scan(inbox)
+           workers: int | None = None, progress: Callable[[int], None] | None = None,
+           received: dict[Path, dt.datetime] | None = None,
+           skipped: list[dict] | None = None, notes: list[str] | None = None) -> tuple[list[dict], int]:
+    """Record every file of the inbox; validate contents never seen (or all with ``full``).
+
+    A content's receipt time is, in order: what the officer states (``received``: a file or a folder,
+    or the inbox's receipt register), then the first time the ledger saw it. A file's modification
+    time is never used."""
+    paths = scan(inbox, skipped)
+    stated = stated_receipts(inbox, received)
+    now = dt.datetime.now().replace(microsecond=0)
     state = ledger.path_state()
     known = ledger.known_hashes()
     todo: list[tuple[str, str, str]] = []
     stats: dict[str, os.stat_result] = {}
+    receipts: dict[str, tuple[dt.datetime, str]] = {}
     seen_in_run: dict[str, str] = {}
     for p in paths:
         sp = str(p)
+        key = display_path(p)
         st = p.stat()
         stats[sp] = st
-        prev = state.get(sp)
+        prev = state.get(key)
         digest = prev[0] if prev and prev[1] == st.st_size and prev[2] == st.st_mtime and not full else file_hash(p)
+        hit = _stated_for(sp, stated)
+        if hit and hit[0] > now + FUTURE_SLACK:
+            if notes is not None:
+                notes.append(f"{key}: thời điểm nhận được ghi ({hit[0]:%d/%m/%Y %H:%M}) ở tương lai — không dùng; "
+                             "lấy thời điểm sổ theo dõi thấy tệp lần đầu")
+            hit = None
+        if hit and digest in known and not full:
+            ledger.set_receipt(digest, hit[0], hit[1])
         if (digest in known and not full) or digest in seen_in_run:
             if not prev or prev[0] != digest:
-                ledger.record_path(sp, digest, st.st_size, st.st_mtime)
+                ledger.record_path(key, digest, st.st_size, st.st_mtime)
             seen_in_run.setdefault(digest, sp)
             continue
         seen_in_run[digest] = sp
-        todo.append((sp, digest, _received(st).isoformat()))
+        old = ledger.receipt(digest) if full else None
+        receipts[digest] = hit or old or (now, "first_seen")
+        todo.append((sp, digest, receipts[digest][0].isoformat()))
     if full and todo:
         with ledger.transaction() as db:
             for _, digest, _ in todo:
@@ -154,7 +307,9 @@ def ingest(ws: Workspace, inbox: Path, ledger: Ledger, period: Period | None, *,
     def record(result):
         path, digest, report, rows, info, pack = result
         st = stats[path]
-        ledger.record_content(digest, path, st.st_size, st.st_mtime, _received(st), report, rows, info, pack)
+        when, source = receipts[digest]
+        ledger.record_content(digest, display_path(path), st.st_size, st.st_mtime, when, report, rows, info, pack,
+                              receipt_source=source)
         if progress:
             progress(1)
 
@@ -174,21 +329,16 @@ def ingest(ws: Workspace, inbox: Path, ledger: Ledger, period: Period | None, *,
                     for result in fut.result():
                         record(result)
                     running |= {ex.submit(_validate_batch, b) for b in itertools.islice(batches, len(done))}
-    ledger.mark_absent({str(p) for p in paths}, str(Path(inbox).resolve()))
+    ledger.mark_absent({display_path(p) for p in paths}, display_path(Path(inbox).resolve()))
     files = []
     state = ledger.path_state()
     for p in paths:
-        sp = str(p)
+        sp = display_path(p)
         h = state[sp][0] if sp in state else None
         c = ledger.content(h) if h else None
         files.append({"path": sp, "unit": c.unit if c else None, "period": c.period if c else None,
                       "status": c.status if c else "rejected", "hash": h})
     return files, n
-
-
-def _received(st: os.stat_result) -> dt.datetime:
-    """When a file new to the ledger was received: its modification time."""
-    return dt.datetime.fromtimestamp(st.st_mtime).replace(microsecond=0)
 
 
 # -- roll-up data from the ledger --------------------------------------------------------------------
@@ -214,7 +364,14 @@ def build_rollup_data(ws: Workspace, ledger: Ledger, period: Period, *, values: 
     dates = prov.dates(period)
     counted = ledger.counted(str(period))
     versions = ledger.versions(str(period))
-    all_contents = {c.submission: c for c in ledger.contents(str(period)) if c.submission}
+    accepted, withdrawn = ledger.standing_decisions()
+    by_submission: dict[str, list[ContentRow]] = {}
+    for content in ledger.contents(str(period)):
+        if content.submission:
+            by_submission.setdefault(content.submission, []).append(content)
+    decisions_of = {}
+    for d in ledger.decisions():
+        decisions_of.setdefault(d.hash, []).append(d)
     b = Builder(ws, period, cat)
     seen_data: dict[str, tuple[str, str]] = {}
     submissions: list[Submission] = []
@@ -227,17 +384,37 @@ def build_rollup_data(ws: Workspace, ledger: Ledger, period: Period, *, values: 
         c = counted.get(key)
         sub = Submission(u.code, u.name, u.type, u.parent, obl.part, obl.owner, obl.codes, "missing",
                          versions=versions.get(key, 0))
+        others = by_submission.get(key, [])
+        for o in others:
+            for d in decisions_of.get(o.hash, []):
+                sub.decisions.append(decision_note(d, o))
+            if (c is None or o.hash != c.hash) and (c is None or (o.received_at, o.hash) > (c.received_at, c.hash)):
+                if o.hash in withdrawn:
+                    continue
+                if o.hold and o.hash not in accepted:
+                    sub.held.append(HeldFile(o.first_path, o.hash, o.hold, o.received_at))
+                    if values:
+                        problems.extend(_problem_rows(ledger, u, o))
         if c is None:
-            if key in all_contents:
-                rej = all_contents[key]
-                sub.status, sub.verdict, sub.received_at, sub.file = "rejected", "rejected", rej.received_at, rej.first_path
-                sub.file_hash = rej.hash
+            if others:
+                last = others[-1]
+                sub.status = ("held" if sub.held else "withdrawn" if last.hash in withdrawn else "rejected")
+                sub.verdict, sub.received_at, sub.file, sub.file_hash = last.status, last.received_at, \
+                    last.first_path, last.hash
             submissions.append(sub)
             continue
         days = dates.days_late(c.received_at.date())
         sub.status = "late" if days else "on_time"
         sub.days_late = days
         sub.received_at, sub.file, sub.file_hash = c.received_at, c.first_path, c.hash
+        sub.receipt_source = c.receipt_source or "first_seen"
+        tied = [o for o in others if o.hash != c.hash and o.received_at == c.received_at
+                and ledger.admitted(o, accepted, withdrawn)]
+        if tied and c.hash not in accepted:
+            # two copies with no order between them: flagged, never silently resolved
+            sub.decisions.append(f"{len(tied) + 1} tệp cùng thời điểm nhận {c.received_at:%d/%m/%Y %H:%M}, chưa rõ "
+                                 "bản nào mới hơn: cần chấp nhận một bản (cchc_xl accept) hoặc rút bản kia")
+            sub.warnings += 1
         sub.verdict, sub.errors, sub.warnings = c.status, c.n_errors, c.n_warnings
         submissions.append(sub)
         if not values:
@@ -246,8 +423,7 @@ def build_rollup_data(ws: Workspace, ledger: Ledger, period: Period, *, values: 
         hashes.append(c.hash)
         _same_data_as_another_unit(digest, sub, c, seen_data, problems)
         sub.missing_codes = tuple(code for code in obl.tables if code not in codes)
-        for (code, severity, sheet, cell, appendix, _row, _col, message, hint) in ledger.problems(c.hash):
-            problems.append(ProblemRow(u.code, u.name, c.first_path, sheet, cell, appendix, code, severity, message, hint))
+        problems.extend(_problem_rows(ledger, u, c))
         for piece in ledger.pieces(c.hash):
             t = templates.get(piece.template)
             if t is None:
@@ -269,6 +445,20 @@ def build_rollup_data(ws: Workspace, ledger: Ledger, period: Period, *, values: 
             setattr(data, f"{attr}_period", other)
             setattr(data, f"{attr}_totals", province_totals(ledger, str(other)))
     return data
+
+
+def _problem_rows(ledger: Ledger, unit, c: ContentRow) -> list[ProblemRow]:
+    return [ProblemRow(unit.code, unit.name, c.first_path, sheet, cell, appendix, code, severity, message, hint)
+            for (code, severity, sheet, cell, appendix, _row, _col, message, hint) in ledger.problems(c.hash)]
+
+
+def decision_note(d: Decision, c: ContentRow) -> str:
+    """A decision as the roll-up and the CLI show it: what, on which file, when, why (and its undoing)."""
+    what = {"accept": "Chấp nhận", "withdraw": "Rút"}[d.action]
+    text = f"{what} tệp {Path(c.first_path).name} ({d.at.replace('T', ' ')}): {d.reason}"
+    if d.undone_at:
+        text += f" — đã huỷ ({d.undone_at.replace('T', ' ')}): {d.undo_reason}"
+    return text
 
 
 def _current_pack(ledger: Ledger, b: Builder, cat, period: Period, obl, c: ContentRow) -> tuple[list[str], str | None]:
@@ -349,7 +539,8 @@ def province_totals(ledger: Ledger, period: str) -> dict[tuple[str, str, str], f
 
 def merge(ws: Workspace, inbox: Path, *, period: Period | None = None, out: Path | None = None,
           tidy: Path | None = None, full: bool = False, write: bool = True, split_by_field: Path | None = None,
-          workers: int | None = None, progress: Callable[[int], None] | None = None) -> MergeResult:
+          workers: int | None = None, progress: Callable[[int], None] | None = None,
+          received: dict[Path, dt.datetime] | None = None) -> MergeResult:
     start = time.perf_counter()
     inbox = Path(inbox)
     if not inbox.is_dir():
@@ -358,21 +549,31 @@ def merge(ws: Workspace, inbox: Path, *, period: Period | None = None, out: Path
     with workspace_lock(lpath.with_suffix(".lock")):
         ledger = Ledger(lpath)
         try:
-            files, n_new = ingest(ws, inbox, ledger, period, full=full, workers=workers, progress=progress)
+            skipped: list[dict] = []
+            notes: list[str] = []
+            files, n_new = ingest(ws, inbox, ledger, period, full=full, workers=workers, progress=progress,
+                                  received=received, skipped=skipped, notes=notes)
             period = period or _guess_period(ledger, files)
             if period is None:
                 raise FileNotFoundError(f"không có tệp báo cáo nào trong {inbox} và chưa rõ kỳ báo cáo (--period)")
             if write:
                 refresh_packs(ws, ledger, period, workers=workers)
             data = build_rollup_data(ws, ledger, period, values=write)
-            res = MergeResult(str(period), None, None, str(lpath), files=files, new_files=n_new)
+            res = MergeResult(str(period), None, None, str(lpath), files=files, new_files=n_new, skipped=skipped,
+                              notes=notes)
             res.expected = len(data.submissions)
             for s in data.submissions:
                 key = s.unit_code if s.part == "main" else f"{s.unit_code}-{s.part}"
+                res.held += [{"submission": key, "file": h.file, "hash": h.hash, "reasons": list(h.reasons)}
+                             for h in s.held]
                 if s.status == "missing":
                     res.missing.append(key)
                 elif s.status == "rejected":
                     res.rejected += 1
+                elif s.status == "withdrawn":
+                    res.withdrawn.append(key)
+                elif s.status == "held":
+                    pass
                 else:
                     res.accepted += 1
                     res.with_errors += 1 if s.verdict == "errors" else 0

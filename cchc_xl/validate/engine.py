@@ -18,7 +18,7 @@ from ..config.period import Period, PeriodError, parse_period
 from ..config.workspace import Workspace
 from ..generate.round import Builder
 from ..generate.workbook import CHECK_SHEET, COVER_SHEET, VOCAB_SHEET
-from ..identity import META_SHEET, Metadata, pairs_from_grid, pairs_from_properties
+from ..identity import FORMAT, META_SHEET, Metadata, pairs_from_grid, pairs_from_properties
 from ..layout import LABEL_COL, TableLayout, a1
 from ..problems import ValidationReport, make_problem
 from ..read.package import PackageInfo, UnreadableFile, inspect_package, scan_sheets
@@ -152,14 +152,25 @@ class _Validator:
         props = pairs_from_properties(pkg.custom_properties or {})
         if props:
             sources.append(props)
+        parsed = []
         for pairs in sources:
             try:
-                return Metadata.from_pairs(pairs)
+                parsed.append(Metadata.from_pairs(pairs))
             except (KeyError, ValueError):
                 continue
-        if sources:
-            self.problem("identity.metadata_invalid")
-        return None
+        if not parsed:
+            if sources:
+                self.problem("identity.metadata_invalid")
+            return None
+        first = parsed[0]
+        for other in parsed[1:]:
+            # both copies are written together; one that differs was transplanted from another file
+            if other.signed_payload() != first.signed_payload() or other.tag != first.tag:
+                self.problem("identity.metadata_conflict", value=f"{first.submission_key} {first.period}",
+                             expected=f"{other.submission_key} {other.period}")
+        if first.format != FORMAT:
+            self.problem("identity.format_unknown", value=first.format, expected=FORMAT)
+        return first
 
     # -- tables --------------------------------------------------------------------------------
 
