@@ -188,12 +188,14 @@ def record_receipt(inbox: Path, path: Path, when: dt.datetime) -> Path:
 
 
 def _stated_for(path: str, stated: dict[str, tuple[dt.datetime, str, str]]) -> tuple[dt.datetime, str] | None:
-    """The most specific statement covering a file: its own, else its nearest folder's."""
+    """The statement covering a file: ``--received`` before the register, and within each the most
+    specific (the file's own, else its nearest folder's)."""
     p = Path(path)
-    for q in (p, *p.parents):
-        hit = stated.get(str(q))
-        if hit:
-            return hit[0], hit[1]
+    for source in ("stated", "register"):       # the officer's own statement comes first
+        for q in (p, *p.parents):
+            hit = stated.get(str(q))
+            if hit and hit[1] == source:
+                return hit[0], hit[1]
     return None
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -11,9 +12,21 @@ from python_calamine import CalamineWorkbook
 Grid = list[list[object]]
 
 
+def open_workbook(path: Path | str) -> CalamineWorkbook:
+    """calamine's workbook; a file name that is not valid UTF-8 (calamine cannot open it by name) is
+    handed over as an open file."""
+    name = str(path)
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        with open(path, "rb") as f:
+            return CalamineWorkbook.from_filelike(io.BytesIO(f.read()))
+    return CalamineWorkbook.from_path(name)
+
+
 def read_grids(path: Path | str, sheets: list[str] | None = None) -> dict[str, Grid]:
     """Sheet name -> rows of values from A1 (blank cells are ''), for the named sheets or all."""
-    wb = CalamineWorkbook.from_path(str(path))
+    wb = open_workbook(path)
     try:
         names = wb.sheet_names
         out: dict[str, Grid] = {}
@@ -32,7 +45,7 @@ class LazyGrids(Mapping[str, Grid]):
     """Sheet name -> grid, each sheet read on first access (the workbook is opened once)."""
 
     def __init__(self, path: Path | str):
-        self._wb = CalamineWorkbook.from_path(str(path))
+        self._wb = open_workbook(path)
         self._names = list(self._wb.sheet_names)
         self._cache: dict[str, Grid] = {}
 

@@ -1,0 +1,298 @@
+"""Trust: only files whose identity is proven supply figures; the secretariat decides the rest on the
+record; receipt times are facts; the inbox and the ledger fail safe. One test per kind, through the CLI."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import sqlite3
+from pathlib import Path
+
+import openpyxl
+import pytest
+from click.testing import CliRunner
+
+from cchc_xl.cli import main
+from cchc_xl.config.period import parse_period
+from cchc_xl.merge.ledger import LEDGER_VERSION
+from cchc_xl.merge.run import LEDGER_NAME, RECEIPT_REGISTER, record_receipt
+from tests.helpers import workspace
+from tests.test_validate import filled
+
+PERIOD = "2024-Y"
+
+
+@pytest.fixture
+def ws(tmp_path):
+    return workspace(tmp_path)
+
+
+def run(*args) -> tuple[int, str]:
+    res = CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+    return res.exit_code, res.output
+
+
+def merge_json(ws, *extra) -> dict:
+    code, out = run("merge", ws.inbox, "--workspace", ws.root, "--period", PERIOD, "--json", *extra)
+    assert code == 0, out
+    return json.loads(out)
+
+
+def good(ws, tmp_path, unit="S-XD", name=None, seed=1, edits=None) -> Path:
+    src = filled(tmp_path / "src", unit=unit, ws=ws, seed=seed, edits=edits)
+    target = ws.inbox / (name or f"{unit}.xlsx")
+    shutil.copyfile(src, target)
+    return target
+
+
+def on_time(ws):
+    return dt.datetime.combine(ws.province.dates(parse_period(PERIOD)).deadline, dt.time(9)) - dt.timedelta(days=2)
+
+
+def counted_units(ws) -> set[str]:
+    res = merge_json(ws)
+    return set(res["on_time"]) | set(res["late"])
+
+
+def _rewrite_meta(path: Path, **changes) -> None:
+    """Edit the hidden metadata sheet (as a person with openpyxl would), leaving the properties."""
+    wb = openpyxl.load_workbook(path)
+    sheet = wb["_cchc"]
+    for row in sheet.iter_rows(min_row=2):
+        if row[0].value in changes:
+            row[1].value = changes[row[0].value]
+    wb.save(path)
+
+
+def _meta(path: Path) -> dict:
+    wb = openpyxl.load_workbook(path, read_only=True)
+    return {r[0]: r[1] for r in wb["_cchc"].iter_rows(min_row=2, values_only=True)}
+
+
+# -- admission -----------------------------------------------------------------------------------
+
+
+def test_a_file_of_another_province_is_held_never_counted(ws, tmp_path):
+    other = workspace(tmp_path, "thua-thien-hue")
+    src = filled(tmp_path / "hue", unit="STP", ws=other, period=PERIOD)
+    shutil.copyfile(src, ws.inbox / "tu-hue.xlsx")
+    res = merge_json(ws)
+    assert "STP" not in res["on_time"] + res["late"]
+    held = {h["submission"]: h for h in res["held"]}
+    assert "identity.province_mismatch" in held["STP"]["reasons"] or "identity.tag_invalid" in held["STP"]["reasons"]
+    code, out = run("validate", ws.inbox / "tu-hue.xlsx", "--workspace", ws.root)
+    assert code == 1 and "Tạm giữ" in out
+
+
+def test_a_tag_that_does_not_verify_is_held_and_accept_admits_it_on_the_record(ws, tmp_path):
+    p = good(ws, tmp_path, "S-XD")
+    _rewrite_meta(p, tag="0" * 64)
+    res = merge_json(ws)
+    assert "S-XD" not in res["on_time"] + res["late"]
+    assert [h["submission"] for h in res["held"]] == ["S-XD"]
+    code, out = run("accept", p, "--reason", "Đơn vị xác nhận qua điện thoại", "--workspace", ws.root)
+    assert code == 0, out
+    assert "S-XD" in counted_units(ws)
+    # the decision survives a full re-validation, and shows in the roll-up
+    res = merge_json(ws, "--full")
+    assert "S-XD" in res["late"]          # first seen today, and --full keeps that receipt time
+    wb = openpyxl.load_workbook(res["rollup"], read_only=True)
+    rows = [r for r in wb["Tình hình nộp báo cáo"].iter_rows(values_only=True) if r and r[1] == "S-XD"]
+    assert "Chấp nhận" in rows[0][14] and "điện thoại" in rows[0][14]
+    # reversible: undone, the file is held again
+    assert run("accept", p, "--reason", "nhầm", "--undo", "--workspace", ws.root)[0] == 0
+    assert "S-XD" not in counted_units(ws)
+
+
+def test_an_identity_transplanted_from_another_file_is_held(ws, tmp_path):
+    a = filled(tmp_path / "a", unit="S-YT", ws=ws, seed=1)
+    b = good(ws, tmp_path, "S-XD", seed=2)
+    ma = _meta(a)
+    # the other unit's code and tag copied into this file's hidden sheet
+    _rewrite_meta(b, unit=ma["unit"], unit_name=ma["unit_name"], tag=ma["tag"])
+    res = merge_json(ws)
+    assert "S-YT" not in res["on_time"] + res["late"] and "S-XD" not in res["on_time"] + res["late"]
+    reasons = {r for h in res["held"] for r in h["reasons"]}
+    assert reasons & {"identity.metadata_conflict", "identity.tag_invalid"}
+
+
+def test_a_salvaged_copy_without_metadata_is_held_until_accepted(ws, tmp_path):
+    p = good(ws, tmp_path, "S-XD")
+    wb = openpyxl.load_workbook(p)
+    del wb["_cchc"]
+    wb.custom_doc_props.props.clear()
+    wb.save(p)
+    res = merge_json(ws)
+    held = {h["submission"]: h for h in res["held"]}
+    assert held["S-XD"]["reasons"] == ["identity.salvaged"]
+    assert "S-XD" not in res["on_time"] + res["late"]
+    run("accept", p, "--reason", "Bản chép lại, đơn vị đã xác nhận", "--workspace", ws.root)
+    assert "S-XD" in counted_units(ws)
+
+
+def test_a_held_resend_never_replaces_the_counted_file(ws, tmp_path):
+    first = good(ws, tmp_path, "S-XD", seed=1)
+    record_receipt(ws.inbox, first, on_time(ws))
+    merge_json(ws)
+    second = good(ws, tmp_path, "S-XD", name="gui-lai.xlsx", seed=5)
+    _rewrite_meta(second, tag="f" * 64)
+    record_receipt(ws.inbox, second, on_time(ws) + dt.timedelta(hours=1))
+    res = merge_json(ws)
+    assert "S-XD" in res["on_time"]
+    assert [h["file"].endswith("gui-lai.xlsx") for h in res["held"]] == [True]
+    wb = openpyxl.load_workbook(res["rollup"], read_only=True)
+    row = next(r for r in wb["Tình hình nộp báo cáo"].iter_rows(values_only=True) if r and r[1] == "S-XD")
+    assert row[12].endswith("S-XD.xlsx") and "Tạm giữ" in row[14]
+
+
+def test_withdraw_by_unit_takes_the_figures_out_and_undo_restores_them(ws, tmp_path):
+    good(ws, tmp_path, "S-XD")
+    assert "S-XD" in counted_units(ws)
+    code, out = run("withdraw", "S-XD", "--period", PERIOD, "--reason", "Đơn vị xin gửi lại", "--workspace", ws.root)
+    assert code == 0, out
+    res = merge_json(ws, "--full")
+    assert res["withdrawn"] == ["S-XD"]
+    run("withdraw", "S-XD", "--period", PERIOD, "--reason", "Giữ bản cũ", "--undo", "--workspace", ws.root)
+    assert "S-XD" in counted_units(ws)
+
+
+def test_a_decision_needs_a_reason_and_a_known_file(ws, tmp_path):
+    p = good(ws, tmp_path, "S-XD")
+    code, out = run("accept", p, "--reason", "x", "--workspace", ws.root)
+    assert code == 1 and "sổ theo dõi" in out and "Traceback" not in out
+    merge_json(ws)
+    code, out = run("accept", p, "--reason", "x", "--workspace", ws.root)
+    assert code == 1 and "không bị tạm giữ" in out
+    code, out = run("withdraw", "KHONG-CO", "--reason", "x", "--workspace", ws.root)
+    assert code == 1 and "KHONG-CO" in out
+
+
+# -- receipt times -------------------------------------------------------------------------------
+
+
+def test_lateness_never_comes_from_the_modification_time(ws, tmp_path):
+    p = good(ws, tmp_path, "S-XD")
+    old = on_time(ws).timestamp()
+    os.utime(p, (old, old))           # a file date before the deadline proves nothing
+    res = merge_json(ws)
+    assert "S-XD" in res["late"]      # first seen today: long after the 2024 deadline
+    record_receipt(ws.inbox, p, on_time(ws))
+    res = merge_json(ws)
+    assert "S-XD" in res["on_time"]
+    wb = openpyxl.load_workbook(res["rollup"], read_only=True)
+    row = next(r for r in wb["Tình hình nộp báo cáo"].iter_rows(values_only=True) if r and r[1] == "S-XD")
+    assert row[15] == "Sổ tiếp nhận"
+
+
+def test_received_option_for_a_folder_and_precedence_over_the_register(ws, tmp_path):
+    sub = ws.inbox / "thu-ngay-1"
+    sub.mkdir()
+    p = good(ws, tmp_path, "S-XD", name="thu-ngay-1/S-XD.xlsx")
+    late = on_time(ws) + dt.timedelta(days=10)
+    record_receipt(ws.inbox, p, late)
+    res = merge_json(ws, "--received", f"{sub}={on_time(ws):%Y-%m-%d %H:%M}")
+    assert "S-XD" in res["on_time"]
+
+
+def test_a_receipt_time_in_the_future_is_flagged_not_used(ws, tmp_path):
+    p = good(ws, tmp_path, "S-XD")
+    record_receipt(ws.inbox, p, dt.datetime.now() + dt.timedelta(days=30))
+    res = merge_json(ws)
+    assert any("tương lai" in n for n in res["notes"])
+
+
+def test_two_copies_with_no_order_between_them_are_flagged(ws, tmp_path):
+    a = good(ws, tmp_path, "S-XD", seed=1)
+    b = good(ws, tmp_path, "S-XD", name="ban-khac.xlsx", seed=9)
+    for p in (a, b):
+        record_receipt(ws.inbox, p, on_time(ws))
+    res = merge_json(ws)
+    wb = openpyxl.load_workbook(res["rollup"], read_only=True)
+    row = next(r for r in wb["Tình hình nộp báo cáo"].iter_rows(values_only=True) if r and r[1] == "S-XD")
+    assert "chưa rõ bản nào mới hơn" in row[14]
+
+
+def test_a_bad_receipt_register_is_a_message_not_a_traceback(ws, tmp_path):
+    good(ws, tmp_path, "S-XD")
+    (ws.inbox / RECEIPT_REGISTER).write_text("tep,thoi_gian\nS-XD.xlsx,hôm qua\n", encoding="utf-8")
+    code, out = run("merge", ws.inbox, "--workspace", ws.root, "--period", PERIOD)
+    assert code == 1 and RECEIPT_REGISTER in out and "dòng 2" in out and "Traceback" not in out
+
+
+# -- the inbox holds only what it can -------------------------------------------------------------
+
+
+def test_only_regular_files_inside_the_inbox_are_opened(ws, tmp_path):
+    good(ws, tmp_path, "S-XD")
+    os.mkfifo(ws.inbox / "ong-dan.xlsx")
+    (ws.inbox / "lien-ket-hong.xlsx").symlink_to(tmp_path / "khong-co.xlsx")
+    outside = filled(tmp_path / "ngoai", unit="S-YT", ws=ws)
+    (ws.inbox / "ra-ngoai.xlsx").symlink_to(outside)
+    (ws.inbox / "thu-muc-ngoai").symlink_to(tmp_path / "ngoai", target_is_directory=True)
+    shutil.copyfile(outside, ws.inbox / "~$S-YT.xlsx")          # an office lock file
+    res = merge_json(ws)
+    skipped = {Path(s["path"]).name: s["reason"] for s in res["skipped"]}
+    assert set(skipped) == {"ong-dan.xlsx", "lien-ket-hong.xlsx", "ra-ngoai.xlsx", "thu-muc-ngoai"}
+    assert "S-YT" not in res["on_time"] + res["late"]
+    assert "S-XD" in res["on_time"] + res["late"]
+
+
+def test_a_file_name_that_is_not_utf8_works(ws, tmp_path):
+    src = filled(tmp_path / "src", unit="S-XD", ws=ws)
+    name = os.fsdecode(b"bao-cao-\xff\xfe.xlsx")
+    shutil.copyfile(src, os.path.join(os.fsencode(ws.inbox), b"bao-cao-\xff\xfe.xlsx"))
+    assert os.path.exists(ws.inbox / name)
+    res = merge_json(ws)
+    assert "S-XD" in res["on_time"] + res["late"]
+    assert any("\\xff" in f["path"] for f in res["files"])
+
+
+def test_a_reply_on_the_annotated_copy_is_a_resend(ws, tmp_path):
+    first = good(ws, tmp_path, "S-XD", seed=1)
+    record_receipt(ws.inbox, first, on_time(ws))
+    merge_json(ws)
+    again = good(ws, tmp_path, "S-XD", name="S-XD_kiem-tra.xlsx", seed=4)
+    record_receipt(ws.inbox, again, on_time(ws) + dt.timedelta(hours=2))
+    res = merge_json(ws)
+    files = {Path(f["path"]).name: f for f in res["files"]}
+    assert files["S-XD_kiem-tra.xlsx"]["unit"] == "S-XD"
+    wb = openpyxl.load_workbook(res["rollup"], read_only=True)
+    row = next(r for r in wb["Tình hình nộp báo cáo"].iter_rows(values_only=True) if r and r[1] == "S-XD")
+    assert row[12].endswith("S-XD_kiem-tra.xlsx") and row[11] == 2
+
+
+# -- the ledger fails safe -----------------------------------------------------------------------
+
+
+def _snapshot(ws) -> dict[str, bytes]:
+    files = [ws.root / LEDGER_NAME, *sorted(ws.rollup.glob("*"))]
+    return {str(p): p.read_bytes() for p in files if p.is_file()}
+
+
+def test_a_ledger_written_by_a_newer_version_is_left_untouched(ws, tmp_path):
+    good(ws, tmp_path, "S-XD")
+    merge_json(ws)
+    db = sqlite3.connect(ws.root / LEDGER_NAME)
+    db.execute(f"PRAGMA user_version={LEDGER_VERSION + 1}")
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+    before = _snapshot(ws)
+    good(ws, tmp_path, "S-YT")
+    code, out = run("merge", ws.inbox, "--workspace", ws.root, "--period", PERIOD)
+    assert code == 1 and "phiên bản cchc_xl mới hơn" in out and "Traceback" not in out
+    assert _snapshot(ws) == before
+
+
+def test_a_corrupt_ledger_is_a_message_and_stays_as_it_is(ws, tmp_path):
+    good(ws, tmp_path, "S-XD")
+    merge_json(ws)
+    for suffix in ("-wal", "-shm"):
+        Path(str(ws.root / LEDGER_NAME) + suffix).unlink(missing_ok=True)
+    (ws.root / LEDGER_NAME).write_bytes(b"this is not a database" * 200)
+    before = _snapshot(ws)
+    for cmd in (("merge", ws.inbox), ("status", ws.inbox)):
+        code, out = run(*cmd, "--workspace", ws.root, "--period", PERIOD)
+        assert code == 1 and "bị hỏng" in out and "Traceback" not in out
+    assert _snapshot(ws) == before
