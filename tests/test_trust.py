@@ -296,3 +296,20 @@ def test_a_corrupt_ledger_is_a_message_and_stays_as_it_is(ws, tmp_path):
         code, out = run(*cmd, "--workspace", ws.root, "--period", PERIOD)
         assert code == 1 and "bị hỏng" in out and "Traceback" not in out
     assert _snapshot(ws) == before
+
+
+# -- one file, one fate --------------------------------------------------------------------------
+
+
+def test_a_reader_that_aborts_its_process_fails_only_that_file(ws, tmp_path, monkeypatch):
+    from cchc_xl.merge.run import FAULT_ENV
+
+    for i, unit in enumerate(["S-XD", "S-YT", "S-CT", "H-TPLS", "H-CAOLOC", "STP", "STC"]):
+        good(ws, tmp_path, unit, seed=i)
+    monkeypatch.setenv(FAULT_ENV, "S-CT.xlsx")
+    res = merge_json(ws, "--workers", "2")
+    files = {Path(f["path"]).name: f for f in res["files"]}
+    assert files["S-CT.xlsx"]["status"] == "rejected"
+    assert {"S-XD", "S-YT", "H-TPLS", "H-CAOLOC", "STP", "STC"} <= set(res["on_time"]) | set(res["late"])
+    code, out = run("validate", ws.inbox, "--workspace", ws.root)
+    assert "S-CT.xlsx" in out

@@ -407,11 +407,24 @@ def _content(r) -> ContentRow:
     return ContentRow(r[0], r[1], dt.datetime.fromisoformat(r[2]), *r[3:12], tuple(json.loads(r[12] or "[]")), r[13])
 
 
+# lock descriptors this process holds: a forked worker closes its copies (``release_inherited_locks``),
+# so that a merge killed with SIGKILL leaves no worker holding its workspace locked
+HELD_LOCKS: set[int] = set()
+
+
+def release_inherited_locks() -> None:
+    for fd in list(HELD_LOCKS):
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    HELD_LOCKS.clear()
+
+
 @contextlib.contextmanager
 def workspace_lock(path: Path, wait: float = 10.0):
     """One merge at a time per workspace: the second waits, then refuses with a clear message."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    HELD_LOCKS.add(fd)
     try:
         deadline = time.monotonic() + wait
         while True:
@@ -430,6 +443,7 @@ def workspace_lock(path: Path, wait: float = 10.0):
     finally:
         with contextlib.suppress(OSError):
             _unlock(fd)
+        HELD_LOCKS.discard(fd)
         os.close(fd)
 
 

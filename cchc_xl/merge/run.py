@@ -11,6 +11,8 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures import TimeoutError as FuturesTimeout
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,10 +21,10 @@ from ..config.period import Period, parse_period
 from ..config.workspace import Workspace
 from ..errors import CchcError
 from ..generate.round import Builder
-from ..problems import make_problem
+from ..problems import ValidationReport, make_problem
 from ..validate.annotate import ANNOTATED_DIR
 from ..validate.engine import ValidationContext, file_hash, validate_file
-from .ledger import ContentRow, Decision, Ledger, workspace_lock
+from .ledger import ContentRow, Decision, Ledger, release_inherited_locks, workspace_lock
 from .model import HeldFile, ProblemRow, RollupData, Submission, TemplateData
 from .pieces import Pack, build_pack, fold, pack_stamp
 from .tidy import write_tidy
@@ -206,12 +208,16 @@ _ctx: ValidationContext | None = None
 
 def _init(ws: Workspace, period: Period | None) -> None:
     global _ctx
+    release_inherited_locks()
     _ctx = ValidationContext(ws, period)
 
 
 def _validate(job: tuple[str, str, str]) -> tuple[str, str, dict, list[tuple], dict, Pack | None]:
     """Validate one file and render its share of the roll-up (in a worker process)."""
     path, digest, received = job
+    crash = os.environ.get(FAULT_ENV)
+    if crash and crash in path:      # fault injection for the isolation tests: a reader that aborts
+        os.abort()
     report = validate_file(path, _ctx, content_hash=digest)
     report.path = display_path(path)
     for prob in report.problems:
@@ -242,6 +248,28 @@ def _validate(job: tuple[str, str, str]) -> tuple[str, str, dict, list[tuple], d
 def _printable(text: str) -> str:
     """Text with the undecodable bytes of a file name (surrogate escapes) shown as \\xNN."""
     return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace") if text else text
+
+
+FAULT_ENV = "CCHC_XL_TEST_ABORT_ON"   # tests only: a worker validating a path containing this aborts
+FILE_SECONDS = 120          # a file that keeps a reader busy longer is given up, as that file's problem
+
+
+def _validate_alone(ws: Workspace, period: Period | None, job: tuple[str, str, str]) -> tuple:
+    """One file in a process of its own, after a reader crashed: the file that kills it, or runs past
+    :data:`FILE_SECONDS`, gets the problem; the others are validated as usual."""
+    ex = ProcessPoolExecutor(1, initializer=_init, initargs=(ws, period))
+    try:
+        return ex.submit(_validate, job).result(timeout=FILE_SECONDS)
+    except (BrokenProcessPool, FuturesTimeout) as exc:
+        for proc in list(getattr(ex, "_processes", {}).values()):
+            proc.kill()
+        detail = ("quá thời gian đọc tệp" if isinstance(exc, FuturesTimeout)
+                  else "chương trình đọc tệp bị dừng đột ngột khi mở tệp này")
+        report = ValidationReport(path=display_path(job[0]), rejected=True)
+        report.add(make_problem("file.corrupt", file=display_path(job[0]), detail=detail))
+        return job[0], job[1], report.finish().as_dict(), [], {"unit": None, "blueprints": []}, None
+    finally:
+        ex.shutdown(wait=False, cancel_futures=True)
 
 
 def _validate_batch(jobs: list[tuple[str, str, str]]) -> list[tuple]:
@@ -315,22 +343,30 @@ def ingest(ws: Workspace, inbox: Path, ledger: Ledger, period: Period | None, *,
         if progress:
             progress(1)
 
-    if workers <= 1 or n < 6:
-        _init(ws, period)
-        for job in todo:
-            record(_validate(job))
-    else:
+    if n:
         # a few batches in flight, recorded as they come: the results never pile up in memory
         size = max(1, min(16, n // (workers * 6)))
         batches = iter([todo[i:i + size] for i in range(0, n, size)])
-        with ProcessPoolExecutor(workers, initializer=_init, initargs=(ws, period)) as ex:
-            running = {ex.submit(_validate_batch, b) for b in itertools.islice(batches, workers * 3)}
+        orphans: list[tuple[str, str, str]] = []
+        with ProcessPoolExecutor(max(1, min(workers, n)), initializer=_init, initargs=(ws, period)) as ex:
+            running = {ex.submit(_validate_batch, b): b for b in itertools.islice(batches, workers * 3)}
             while running:
-                done, running = wait(running, return_when=FIRST_COMPLETED)
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
                 for fut in done:
-                    for result in fut.result():
+                    batch = running.pop(fut)
+                    try:
+                        results = fut.result()
+                    except BrokenProcessPool:
+                        # a reader crashed or aborted its process: every file in flight is retried alone
+                        orphans += batch + [j for b in running.values() for j in b] + [j for b in batches for j in b]
+                        running = {}
+                        break
+                    for result in results:
                         record(result)
-                    running |= {ex.submit(_validate_batch, b) for b in itertools.islice(batches, len(done))}
+                    for b in itertools.islice(batches, 1):
+                        running[ex.submit(_validate_batch, b)] = b
+        for job in orphans:
+            record(_validate_alone(ws, period, job))
     ledger.mark_absent({display_path(p) for p in paths}, display_path(Path(inbox).resolve()))
     files = []
     state = ledger.path_state()
