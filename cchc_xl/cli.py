@@ -353,13 +353,13 @@ SEVERITY_VI = {"error": "Lỗi", "warning": "Cảnh báo"}
 SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
 
 
-def collect_files(paths) -> list[Path]:
+def collect_files(paths, skipped: list[dict]) -> list[Path]:
+    """The files to check: a folder is read as an inbox (regular files only, see ``merge.run.scan``)."""
+    from .merge.run import scan
+
     out: list[Path] = []
     for p in paths:
-        if p.is_dir():
-            out += sorted(q for q in p.rglob("*") if q.is_file() and not q.name.startswith(("~$", ".")))
-        else:
-            out.append(p)
+        out += scan(p, skipped) if p.is_dir() else [p]
     return out
 
 
@@ -377,7 +377,8 @@ def validate_cmd(paths, period, annotate_dir, lang, workspace_dir, province, as_
 
     ws = get_workspace(workspace_dir, province)
     ctx = ValidationContext(ws, parse_period(period) if period else None, lang=lang)
-    files = collect_files(paths)
+    skipped: list[dict] = []
+    files = collect_files(paths, skipped)
     reports = []
     with progress_bar(len(files), "Đang kiểm tra", not as_json and len(files) > 3) as bar:
         for f in files:
@@ -390,7 +391,7 @@ def validate_cmd(paths, period, annotate_dir, lang, workspace_dir, province, as_
             bar.update(1)
     failed = any(r.status in ("errors", "rejected") for r in reports)
     if as_json:
-        emit_json({"files": [r.as_dict() for r in reports]})
+        emit_json({"files": [r.as_dict() for r in reports], "skipped": skipped})
         sys.exit(1 if failed else 0)
     for r in reports:
         counts = f"{len(r.errors)} lỗi, {len(r.warnings)} cảnh báo"
@@ -407,6 +408,8 @@ def validate_cmd(paths, period, annotate_dir, lang, workspace_dir, province, as_
                         "tổng hợp cho đến khi cơ quan thường trực chấp nhận (cchc_xl accept).", fg="red")
         if r.stats.get("annotated"):
             click.echo(f"  Bản đánh dấu lỗi: {r.stats['annotated']}")
+    for sk in skipped:
+        click.echo(f"Bỏ qua: {sk['path']} — {sk['reason']}")
     ok = sum(1 for r in reports if r.status in ("ok", "warnings"))
     click.echo(f"{len(reports)} tệp: {ok} đạt, {len(reports) - ok} có lỗi hoặc bị từ chối.")
     sys.exit(1 if failed else 0)

@@ -287,7 +287,7 @@ def test_cli_json_is_exactly_the_reports_and_exit_codes(tmp_path):
     res = runner.invoke(main, ["validate", str(good), "--json", "--period", PERIOD])
     assert res.exit_code == 0, res.output
     data = json.loads(res.stdout)
-    assert data == {"files": [check(good).as_dict()]}
+    assert data == {"files": [check(good).as_dict()], "skipped": []}
     res = runner.invoke(main, ["validate", str(good), str(bad), "--json"])
     assert res.exit_code == 1
     files = json.loads(res.stdout)["files"]

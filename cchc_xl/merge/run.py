@@ -349,7 +349,16 @@ def ingest(ws: Workspace, inbox: Path, ledger: Ledger, period: Period | None, *,
         batches = iter([todo[i:i + size] for i in range(0, n, size)])
         orphans: list[tuple[str, str, str]] = []
         with ProcessPoolExecutor(max(1, min(workers, n)), initializer=_init, initargs=(ws, period)) as ex:
-            running = {ex.submit(_validate_batch, b): b for b in itertools.islice(batches, workers * 3)}
+            running: dict = {}
+
+            def submit(count: int) -> None:
+                for b in itertools.islice(batches, count):
+                    try:
+                        running[ex.submit(_validate_batch, b)] = b
+                    except BrokenProcessPool:
+                        orphans.extend(b)
+
+            submit(workers * 3)
             while running:
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
                 for fut in done:
@@ -358,13 +367,12 @@ def ingest(ws: Workspace, inbox: Path, ledger: Ledger, period: Period | None, *,
                         results = fut.result()
                     except BrokenProcessPool:
                         # a reader crashed or aborted its process: every file in flight is retried alone
-                        orphans += batch + [j for b in running.values() for j in b] + [j for b in batches for j in b]
-                        running = {}
-                        break
+                        orphans.extend(batch)
+                        continue
                     for result in results:
                         record(result)
-                    for b in itertools.islice(batches, 1):
-                        running[ex.submit(_validate_batch, b)] = b
+                    submit(1)
+            orphans.extend(j for b in batches for j in b)
         for job in orphans:
             record(_validate_alone(ws, period, job))
     ledger.mark_absent({display_path(p) for p in paths}, display_path(Path(inbox).resolve()))
