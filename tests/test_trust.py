@@ -6,8 +6,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import shutil
 import sqlite3
+import zipfile
 from pathlib import Path
 
 import openpyxl
@@ -313,3 +315,76 @@ def test_a_reader_that_aborts_its_process_fails_only_that_file(ws, tmp_path, mon
     assert {"S-XD", "S-YT", "H-TPLS", "H-CAOLOC", "STP", "STC"} <= set(res["on_time"]) | set(res["late"])
     code, out = run("validate", ws.inbox, "--workspace", ws.root)
     assert "S-CT.xlsx" in out
+
+
+def _rezip(src: Path, dest: Path, part: str, change) -> Path:
+    with zipfile.ZipFile(src) as zi, zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as zo:
+        for it in zi.infolist():
+            data = zi.read(it.filename)
+            zo.writestr(it, change(data) if it.filename == part else data)
+    return dest
+
+
+HOSTILE = {
+    # kind: (part, change, expected code)
+    "undefined-entity": ("xl/sharedStrings.xml", lambda d: d.replace(b"<t>", b"<t>&nbsp;", 1), "file.hostile"),
+    "undefined-entity-in-sheet": ("xl/worksheets/sheet2.xml",
+                                  lambda d: d.replace(b"</sheetData>", b'<row r="900"><c r="A900" t="inlineStr">'
+                                                      b"<is><t>&eacute;</t></is></c></row></sheetData>"),
+                                  "file.hostile"),
+    "doctype-shared-strings": ("xl/sharedStrings.xml",
+                               lambda d: d.replace(b"?>", b'?><!DOCTYPE sst [<!ENTITY a "aaaaaaaa">]>', 1),
+                               "file.hostile"),
+    "doctype-styles": ("xl/styles.xml", lambda d: d.replace(b"?>", b"?><!DOCTYPE x>", 1), "file.hostile"),
+    "doctype-workbook": ("xl/workbook.xml", lambda d: d.replace(b"?>", b'?><!DOCTYPE w SYSTEM "http://x/">', 1),
+                         "file.hostile"),
+    "doctype-content-types": ("[Content_Types].xml", lambda d: d.replace(b"?>", b"?><!DOCTYPE t>", 1),
+                              "file.hostile"),
+    "billion-laughs-custom-props": ("docProps/custom.xml", lambda d: d.replace(
+        b"?>", b'?><!DOCTYPE p [<!ENTITY a "1234567890"><!ENTITY b "&a;&a;&a;&a;&a;&a;">]>', 1), "file.hostile"),
+    "cell-at-XFD1048576": ("xl/worksheets/sheet2.xml", lambda d: d.replace(
+        b"</sheetData>", b'<row r="1048576"><c r="XFD1048576"><v>1</v></c></row></sheetData>'), "file.hostile"),
+    "cell-beyond-the-grid": ("xl/worksheets/sheet2.xml", lambda d: d.replace(
+        b"</sheetData>", b'<row r="7"><c r="XFE7"><v>1</v></c></row></sheetData>'), "file.hostile"),
+    "absurd-dimension": ("xl/worksheets/sheet2.xml",
+                         lambda d: re.sub(rb'<dimension ref="[^"]*"', b'<dimension ref="A1:XFD1048576"', d)
+                         if b"<dimension" in d else d.replace(b"<sheetData", b'<dimension ref="A1:XFD1048576"/>'
+                                                               b"<sheetData", 1), "file.hostile"),
+    "invalid-xml-shared-strings": ("xl/sharedStrings.xml", lambda d: d.replace(b"</sst>", b"<si><t>x</si></sst>"),
+                                   "file.corrupt"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(HOSTILE))
+def test_a_hostile_or_broken_package_is_that_files_problem_and_the_batch_goes_on(ws, tmp_path, kind):
+    part, change, code = HOSTILE[kind]
+    src = filled(tmp_path / "src", unit="S-YT", ws=ws)
+    _rezip(src, ws.inbox / f"{kind}.xlsx", part, change)
+    good(ws, tmp_path, "S-XD")
+    rc, out = run("validate", ws.inbox, "--workspace", ws.root, "--json")
+    assert rc == 1
+    reports = {Path(r["path"]).name: r for r in json.loads(out)["files"]}
+    assert reports[f"{kind}.xlsx"]["status"] == "rejected"
+    assert [p["code"] for p in reports[f"{kind}.xlsx"]["problems"]] == [code]
+    assert reports["S-XD.xlsx"]["status"] in ("ok", "warnings")
+    res = merge_json(ws)
+    assert "S-XD" in res["on_time"] + res["late"] and "S-YT" not in res["on_time"] + res["late"]
+
+
+def test_a_truncated_package_and_a_bad_crc_are_corrupt(ws, tmp_path):
+    src = filled(tmp_path / "src", unit="S-YT", ws=ws)
+    data = src.read_bytes()
+    (ws.inbox / "cut.xlsx").write_bytes(data[: len(data) // 2])
+    bad = bytearray(data)
+    with zipfile.ZipFile(src) as z:
+        info = z.getinfo("xl/sharedStrings.xml")
+    start = info.header_offset + 30 + len(info.filename) + len(info.extra)
+    bad[start + 5] ^= 0xFF
+    (ws.inbox / "crc.xlsx").write_bytes(bytes(bad))
+    good(ws, tmp_path, "S-XD")
+    rc, out = run("validate", ws.inbox, "--workspace", ws.root, "--json")
+    reports = {Path(r["path"]).name: r for r in json.loads(out)["files"]}
+    for name in ("cut.xlsx", "crc.xlsx"):
+        assert reports[name]["status"] == "rejected"
+        assert reports[name]["problems"][0]["code"].startswith("file.")
+    assert reports["S-XD.xlsx"]["status"] in ("ok", "warnings")

@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from python_calamine import CalamineError
+
 from ..blueprint.catalogue import Catalogue, default_catalogue
 from ..blueprint.expr import Ref
 from ..config.period import Period, PeriodError, parse_period
@@ -21,6 +23,7 @@ from ..generate.workbook import CHECK_SHEET, COVER_SHEET, VOCAB_SHEET
 from ..identity import FORMAT, META_SHEET, Metadata, pairs_from_grid, pairs_from_properties
 from ..layout import LABEL_COL, TableLayout, a1
 from ..problems import ValidationReport, make_problem
+from ..read.guard import screen_package
 from ..read.package import PackageInfo, UnreadableFile, inspect_package, scan_sheets
 from ..read.values import Grid, LazyGrids, as_text, cell
 from .locate import Location, find_sheet_for, locate, norm
@@ -72,9 +75,13 @@ def validate_file(path: Path | str, ctx: ValidationContext, *, content_hash: str
     report = ValidationReport(path=str(path))
     v = _Validator(path, ctx, report)
     try:
+        screen_package(str(path))
         v.run(content_hash)
     except UnreadableFile as exc:
         v.problem(exc.code, detail=exc.detail)
+        report.rejected = True
+    except CalamineError as exc:       # the value reader refused the package (XML, zip, password …)
+        v.problem("file.corrupt", detail=f"{type(exc).__name__}: {exc}")
         report.rejected = True
     except (OSError, ValueError, KeyError, IndexError, TypeError, RuntimeError) as exc:
         # A file that defeats every reader is still a clear problem, never a traceback.
