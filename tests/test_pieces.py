@@ -169,18 +169,19 @@ def test_tidy_rows_are_what_the_csv_module_writes():
     import csv
     import gzip
 
-    from cchc_xl.merge.tidy import TIDY_COLUMNS, tidy_member
+    from cchc_xl.merge.tidy import TIDY_COLUMNS, neutralise, tidy_member
 
     def tidy_values(v):      # the export's columns, straight from their names
         row = {**v._asdict(), "value": int(v.value) if isinstance(v.value, float) and v.value.is_integer()
                else v.value, "submitted_at": v.submitted_iso}
-        return ["" if row[c] is None else row[c] for c in TIDY_COLUMNS]
+        return ["" if row[c] is None else neutralise(row[c]) for c in TIDY_COLUMNS]
 
     when = dt.datetime(2024, 11, 28, 9, 30, 5)
     values = [ValueRow(PERIOD, "S-XD", 'Sở "Xây dựng", tỉnh', "S", None, "main", "02-H", "tbl", f"r{i}",
                        "Nhãn, có dấu phẩy\nvà xuống dòng", "c", "Cột", v, "input", "/hộp thư/a,b.xlsx", "02-H",
                        f"E{i}", when, "abc")
-              for i, v in enumerate([1.0, 2.5, None, "", "=1+1", 'a "quoted" text', "x,y", "line\r\nbreak", 7,
+              for i, v in enumerate([1.0, 2.5, None, "", "=1+1", "+1", "-2+3", "@SUM(A1)", "\tx", "\rx", "'=x", -4.0,
+                                     'a "quoted" text', "x,y", "line\r\nbreak", 7,
                                      float("1e20"), "  spaced  "])]
     buf = io.StringIO()
     csv.writer(buf).writerows(tidy_values(v) for v in values)

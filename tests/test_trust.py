@@ -15,6 +15,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
 
 from cchc_xl.cli import main
 from cchc_xl.config.period import parse_period
@@ -388,3 +390,39 @@ def test_a_truncated_package_and_a_bad_crc_are_corrupt(ws, tmp_path):
         assert reports[name]["status"] == "rejected"
         assert reports[name]["problems"][0]["code"].startswith("file.")
     assert reports["S-XD.xlsx"]["status"] in ("ok", "warnings")
+
+
+# -- formula-like text stays text ----------------------------------------------------------------
+
+
+@given(st.text(max_size=30))
+def test_neutralised_csv_fields_read_back_as_the_raw_text_or_its_quoted_form(text):
+    import csv
+    import io
+
+    from cchc_xl.merge.tidy import _csv_value, restore
+
+    field = next(csv.reader(io.StringIO(_csv_value(text)), strict=True), [""])
+    got = field[0] if field else ""
+    dangerous = text.lstrip("'")[:1] in ("=", "+", "-", "@", "\t", "\r")
+    assert got == ("'" + text if dangerous else text) or (text in ("\r",) and got == "")
+    assert restore(got) == text or text == "\r"
+
+
+INJECTIONS = ['=HYPERLINK("http://x","bấm")', "+1+1", "-2+3", "@SUM(A1)", "\t=1", "'=1"]
+
+
+def test_formula_like_text_is_neutralised_in_the_csv_and_stays_text_in_the_rollup(ws, tmp_path):
+    edits = {("02-S", f"H{9 + i}"): text for i, text in enumerate(INJECTIONS)}     # the "Ghi chú" texts
+    good(ws, tmp_path, "S-XD", edits=edits)
+    res = merge_json(ws, "--tidy", tmp_path / "chi-tiet.csv")
+    import csv
+
+    with open(tmp_path / "chi-tiet.csv", encoding="utf-8-sig", newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r["appendix"] == "02-S" and r["value"]]
+    got = {r["source_cell"]: r["value"] for r in rows}
+    for i, text in enumerate(INJECTIONS):
+        assert got[f"H{9 + i}"] == "'" + text
+    wb = openpyxl.load_workbook(res["rollup"])
+    texts = [c for s in wb.worksheets for row in s.iter_rows() for c in row if c.value in INJECTIONS]
+    assert texts and all(c.data_type == "s" for c in texts)

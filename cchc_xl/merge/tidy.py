@@ -26,10 +26,26 @@ TIDY_COLUMNS = ["period", "unit_code", "unit_name", "unit_type", "appendix", "ta
                 "submitted_at", "file_hash"]
 
 
+# OWASP CSV injection: a text starting with one of these is run as a formula by spreadsheet programs
+FORMULA_START = re.compile(r"^'*[=+\-@\t\r]")
+
+
+def neutralise(value: object) -> object:
+    """A text that a spreadsheet would read as a formula, prefixed with ``'`` (numbers never change).
+    Texts already starting with quotes before such a character get one more, so that
+    :func:`restore` gives back exactly what was typed."""
+    return "'" + value if isinstance(value, str) and FORMULA_START.match(value) else value
+
+
+def restore(text: str) -> str:
+    """The raw text of a neutralised CSV field (for Parquet, which keeps raw text)."""
+    return text[1:] if text.startswith("'") and FORMULA_START.match(text) else text
+
+
 def _csv_fields(*fields: object) -> str:
-    """Fields as one CSV fragment (the csv module's quoting), without a line end."""
+    """Fields as one CSV fragment (the csv module's quoting, texts neutralised), without a line end."""
     buf = io.StringIO()
-    csv.writer(buf, lineterminator="").writerow(fields)
+    csv.writer(buf, lineterminator="").writerow([neutralise(f) for f in fields])
     return buf.getvalue()
 
 
@@ -43,7 +59,7 @@ def _csv_value(value: object) -> str:
         return ""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    s = str(value)
+    s = neutralise(value) if isinstance(value, str) else str(value)
     return '"' + s.replace('"', '""') + '"' if _NEEDS_QUOTES.search(s) else s
 
 
@@ -87,6 +103,7 @@ def write_tidy(members: Iterable[bytes], path: Path) -> Path:
 
             text = io.StringIO(b"".join(_plain([header_member(), *members])).decode("utf-8-sig"))
             df = pd.read_csv(text, dtype=str, keep_default_na=False)
+            df = df.map(restore)        # Parquet is not opened as a spreadsheet: the raw text
             df.to_parquet(tmp, index=False)
         else:
             with open(tmp, "wb") as f:
