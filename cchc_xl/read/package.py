@@ -809,6 +809,7 @@ _FAST_CELL = re.compile(rb'<c\s+r="([A-Z]{1,3}[0-9]{1,7})"[^>]*?>\s*<f\b([^>]*)>
 _FAST_MERGE = re.compile(rb'<mergeCell\s+ref="([^"]*)"')
 _FAST_PROTECTION = re.compile(rb"<sheetProtection\b([^>]*)>")
 _FAST_ATTR = re.compile(rb'\b(sheet|content)="([^"]*)"')
+_PREFIXED_ROOT = re.compile(rb"<[A-Za-z_][\w.-]*:worksheet\b")
 
 
 def _scan_worksheet(zp: _Zip, part: str, budget: _Budget) -> tuple[bool, dict[str, str], list[str]]:
@@ -831,8 +832,10 @@ def _scan_fast(data: bytes, budget: _Budget) -> tuple[bool, dict[str, str], list
     returns None and goes through the full (defused) parser, which also rejects DTDs."""
     if b"<!" in data.replace(b"<![CDATA[", b"") or b't="shared"' in data or b"&#" in data:
         return None
-    if not data.rstrip().endswith(b"</worksheet>") and not data.rstrip().endswith(b":worksheet>"):
-        return None          # truncated or odd: the parser says exactly what is wrong
+    if not data.rstrip().endswith(b"</worksheet>") or _PREFIXED_ROOT.search(data, 0, 4096):
+        # truncated or odd, or elements with a namespace prefix (<x:worksheet>, <x:c>, as .NET
+        # writers produce), which the patterns below do not see: the parser reads them
+        return None
     if data.count(b"<c ") + data.count(b"<c>") != data.count(b'<c r="'):
         return None
     formulas: dict[str, str] = {}
