@@ -426,3 +426,15 @@ def test_formula_like_text_is_neutralised_in_the_csv_and_stays_text_in_the_rollu
     wb = openpyxl.load_workbook(res["rollup"])
     texts = [c for s in wb.worksheets for row in s.iter_rows() for c in row if c.value in INJECTIONS]
     assert texts and all(c.data_type == "s" for c in texts)
+
+
+@pytest.mark.parametrize("shift", range(0, 6))
+def test_the_screen_never_takes_a_known_entity_cut_by_its_read_buffer_for_a_hostile_one(tmp_path, shift):
+    from cchc_xl.read.guard import _CHUNK, _HEAD, screen_package
+
+    pad = b"a" * (_HEAD + _CHUNK - 3 - shift - len(b'<?xml version="1.0"?><sst><si><t>'))
+    body = b'<?xml version="1.0"?><sst><si><t>' + pad + b"&gt;&amp;&#10;&lt;</t></si></sst>"
+    p = tmp_path / "x.xlsx"
+    with zipfile.ZipFile(p, "w") as z:
+        z.writestr("xl/sharedStrings.xml", body)
+    screen_package(str(p))

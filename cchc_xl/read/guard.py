@@ -21,7 +21,8 @@ from .package import LIMITS, MAX_COL, MAX_ROW, Limits, UnreadableFile, a1_to_ind
 MAX_AREA = 4_000_000           # cells a sheet may span (rows × columns): calamine allocates them all
 _HEAD = 4096                   # a DOCTYPE must come before the root element
 _DECL = re.compile(rb"<!(?:DOCTYPE|ENTITY)", re.IGNORECASE)
-_ENTITY = re.compile(rb"&(?!(?:amp|lt|gt|quot|apos|#[0-9]{1,7}|#x[0-9A-Fa-f]{1,6});)([A-Za-z_:][\w.:-]{0,40});?")
+# a named reference must end with ';' (so a chunk boundary inside "&gt;" is never taken for one)
+_ENTITY = re.compile(rb"&(?!(?:amp|lt|gt|quot|apos);)([A-Za-z_:][\w.:-]{0,40});")
 _REF = re.compile(rb'<(?:\w+:)?(?:c|row)\b[^>]*?\sr="\$?([A-Za-z]{0,4})\$?([0-9]{1,9})"')
 _DIM = re.compile(rb'<(?:\w+:)?dimension\b[^>]*?\sref="([^"]*)"')
 _CHUNK = 1 << 16
