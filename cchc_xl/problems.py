@@ -417,6 +417,13 @@ _ENTRIES: list[ProblemType] = [
        "ghi 0; cần giải thích thì ghi vào cột Ghi chú.",
        "Type a number using digits only (e.g. 1234, without thousands separators); enter 0 when there is "
        "nothing to report; put explanations in the Notes column."),
+    _t("value.date_in_number_cell", "error",
+       "Ngày giờ trong ô số", "Date or time in a number cell",
+       _LOC + " phải là số nhưng đang chứa ngày/giờ “{value}” (ô bị định dạng kiểu ngày hoặc giờ).",
+       _LOC_EN + " must be a number but holds the date/time “{value}” (the cell is formatted as a date or time).",
+       "Đổi định dạng ô về Số (Number) rồi nhập lại số liệu bằng chữ số; không có số liệu thì ghi 0.",
+       "Set the cell's format back to Number and retype the figure in digits; enter 0 when there is nothing "
+       "to report."),
     _t("value.negative", "error",
        "Số âm", "Negative value",
        _LOC + " có giá trị âm ({value}); số liệu này không được âm.",

@@ -403,3 +403,20 @@ def test_sample_fill_defects_are_found_by_the_validator(tmp_path):
                 assert [expected_code[d["kind"]], d["sheet"], d["cell"]] in got, (d, got)
             checked += 1
     assert checked >= 4
+
+
+@pytest.mark.parametrize("kind", ["count", "amount", "decimal", "percent", "yesno"])
+def test_date_or_time_in_a_number_cell_is_a_problem_not_a_serial(kind):
+    import datetime as dt
+
+    from cchc_xl.blueprint.model import CellType
+    from cchc_xl.layout import CellSpec
+    from cchc_xl.validate.values import check_value
+
+    dates = embedded().province.dates(parse_period(PERIOD))
+    spec = CellSpec(Ref("r", "c"), 9, 3, "input", CellType(kind))
+    for raw, shown in [(dt.date(2024, 3, 1), "01/03/2024"), (dt.datetime(2024, 3, 1, 8, 5), "01/03/2024 08:05:00"),
+                       (dt.time(8, 5), "08:05:00"), (dt.timedelta(hours=30), "1 day, 6:00:00")]:
+        got = check_value(raw, spec, dates)
+        assert got.value is None and got.problems == [("value.date_in_number_cell", {"value": shown})]
+

@@ -62,8 +62,12 @@ def check_value(raw: object, spec: CellSpec, dates: PeriodDates, vocab: list[str
 def _number(raw: object, spec: CellSpec, out: Checked) -> Checked:
     t = spec.type
     integer = t in (CellType.count, CellType.amount, CellType.yesno)
-    if isinstance(raw, (dt.date, dt.datetime)):
-        out.add("value.not_a_number", value=str(raw))
+    if isinstance(raw, (dt.date, dt.datetime, dt.time, dt.timedelta)):
+        # a date-formatted cell: never converted to its serial number
+        shown = raw.strftime("%d/%m/%Y %H:%M:%S" if isinstance(raw, dt.datetime) else
+                             "%d/%m/%Y" if isinstance(raw, dt.date) else "%H:%M:%S") \
+            if not isinstance(raw, dt.timedelta) else str(raw)
+        out.add("value.date_in_number_cell", value=shown)
         return out
     if isinstance(raw, str):
         parsed = parse_number(raw, integer=integer)
