@@ -80,6 +80,7 @@ PARAMS: dict[str, set[str]] = {
     "structure.merged_broken": {"sheet", "cell"},
     "value.text_repaired": CELL | {"value", "repaired"},
     "value.not_a_number": CELL | {"value"},
+    "value.date_in_number_cell": CELL | {"value"},
     "value.negative": CELL | {"value"},
     "value.out_of_range": CELL | {"value", "expected"},
     "value.not_integer": CELL | {"value"},
