@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import ctypes
 import datetime as dt
 import itertools
 import os
+import signal
 import stat
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -201,6 +205,13 @@ def _stated_for(path: str, stated: dict[str, tuple[dt.datetime, str, str]]) -> t
     return None
 
 
+def _die_with_parent() -> None:
+    """A worker whose merge is killed (SIGKILL) ends too, instead of lingering (Linux prctl)."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)     # PR_SET_PDEATHSIG
+
+
 # -- validation in worker processes ---------------------------------------------------------------
 
 _ctx: ValidationContext | None = None
@@ -209,6 +220,7 @@ _ctx: ValidationContext | None = None
 def _init(ws: Workspace, period: Period | None) -> None:
     global _ctx
     release_inherited_locks()
+    _die_with_parent()
     _ctx = ValidationContext(ws, period)
 
 

@@ -18,12 +18,12 @@ import zlib
 
 from .package import LIMITS, MAX_COL, MAX_ROW, Limits, UnreadableFile, a1_to_index
 
-MAX_AREA = 4_000_000           # cells a sheet may span (rows × columns): calamine allocates them all
+MAX_AREA = 8_000_000           # cells a sheet may span (rows × columns): calamine allocates them all
 _HEAD = 4096                   # a DOCTYPE must come before the root element
 _DECL = re.compile(rb"<!(?:DOCTYPE|ENTITY)", re.IGNORECASE)
 # a named reference must end with ';' (so a chunk boundary inside "&gt;" is never taken for one)
 _ENTITY = re.compile(rb"&(?!(?:amp|lt|gt|quot|apos);)([A-Za-z_:][\w.:-]{0,40});")
-_REF = re.compile(rb'<(?:\w+:)?(?:c|row)\b[^>]*?\sr="\$?([A-Za-z]{0,4})\$?([0-9]{1,9})"')
+_FAR = re.compile(rb'\sr="\$?([A-Za-z]{0,4})\$?([0-9]{5,12})"|\sr="\$?([A-Za-z]{3,4})\$?([0-9]{1,12})"')
 _DIM = re.compile(rb'<(?:\w+:)?dimension\b[^>]*?\sref="([^"]*)"')
 _CHUNK = 1 << 16
 
@@ -70,12 +70,14 @@ def _screen_part(zf: zipfile.ZipFile, info: zipfile.ZipInfo, deep: bool, limits:
                                                      f"&{m.group(1).decode('ascii', 'replace')};")
             if _DECL.search(data):
                 raise UnreadableFile("file.hostile", f"{name}: có khai báo DOCTYPE/ENTITY")
-            for col, row in _REF.findall(chunk):
-                r = int(row)
-                c = _col(col) if col else 0
+            # only references with a row of five digits or more, or a column of three letters or more,
+            # can take a sheet beyond MAX_AREA (9,999 rows × ZZ = 7 M cells): find just those, cheaply
+            for m in _FAR.finditer(chunk):
+                col, row = (m.group(1), m.group(2)) if m.group(2) is not None else (m.group(3), m.group(4))
+                r, c = int(row), (_col(col) if col else 0)
                 if r > MAX_ROW or c > MAX_COL:
                     raise UnreadableFile("file.hostile", f"{name}: ô {(col + row).decode()} nằm ngoài bảng tính")
-                max_row, max_col = max(max_row, r), max(max_col, c)
+                max_row, max_col = max(max_row, r), max(max_col, c, 702)
             for ref in _DIM.findall(chunk):
                 last = ref.split(b":")[-1].decode("ascii", "replace")
                 try:
