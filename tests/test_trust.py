@@ -438,3 +438,34 @@ def test_the_screen_never_takes_a_known_entity_cut_by_its_read_buffer_for_a_host
     with zipfile.ZipFile(p, "w") as z:
         z.writestr("xl/sharedStrings.xml", body)
     screen_package(str(p))
+
+
+def test_a_saved_email_brings_its_attachments_received_at_its_date(ws, tmp_path):
+    from email.message import EmailMessage
+    from email.utils import format_datetime
+
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = "vanthu@sxd.example", "cchc@snv.example", "Báo cáo CCHC"
+    msg["Date"] = format_datetime(on_time(ws).astimezone())
+    msg.set_content("Kính gửi Sở Nội vụ")
+    for unit in ("S-XD", "S-YT"):
+        data = filled(tmp_path / unit, unit=unit, ws=ws).read_bytes()
+        msg.add_attachment(data, maintype="application", subtype="vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                           filename=f"Báo cáo {unit}.xlsx")
+    (ws.inbox / "thu-den.eml").write_bytes(bytes(msg))
+    empty = EmailMessage()
+    empty["Date"] = format_datetime(on_time(ws).astimezone())
+    empty.set_content("quên đính kèm")
+    (ws.inbox / "thu-trong.eml").write_bytes(bytes(empty))
+    res = merge_json(ws)
+    assert {"S-XD", "S-YT"} <= set(res["on_time"])
+    assert any("thu-trong.eml" in n and "đính kèm" in n for n in res["notes"])
+    paths = {f["path"] for f in res["files"]}
+    assert any(p.endswith("thu-den.eml#Báo cáo S-XD.xlsx") for p in paths)
+    wb = openpyxl.load_workbook(res["rollup"], read_only=True)
+    row = next(r for r in wb["Tình hình nộp báo cáo"].iter_rows(values_only=True) if r and r[1] == "S-XD")
+    assert row[15] == "Thư điện tử (Date)"
+    # the attachment is kept by the ledger even when the e-mail leaves the inbox
+    (ws.inbox / "thu-den.eml").unlink()
+    res = merge_json(ws)
+    assert {"S-XD", "S-YT"} <= set(res["on_time"])

@@ -6,6 +6,10 @@ import contextlib
 import csv
 import ctypes
 import datetime as dt
+import email.parser
+import email.policy
+import email.utils
+import hashlib
 import itertools
 import os
 import signal
@@ -205,6 +209,48 @@ def _stated_for(path: str, stated: dict[str, tuple[dt.datetime, str, str]]) -> t
     return None
 
 
+MAIL_DIR = "thu-dien-tu"      # beside the ledger: attachments of saved e-mails, kept by content hash
+MAIL_SEP = "#"
+MAIL_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
+
+
+def _entries(paths: list[Path], mail_dir: Path, notes: list[str] | None) -> list[tuple[Path, str, tuple | None]]:
+    """(path to open, ledger path, receipt from an e-mail's Date header) for every submission: a
+    saved e-mail (``.eml``) stands for its spreadsheet attachments, kept under ``mail_dir``."""
+    out: list[tuple[Path, str, tuple | None]] = []
+    for p in paths:
+        if p.suffix.lower() != ".eml":
+            out.append((p, display_path(p), None))
+            continue
+        with open(p, "rb") as f:
+            msg = email.parser.BytesParser(policy=email.policy.default).parse(f)
+        when = None
+        try:
+            when = email.utils.parsedate_to_datetime(str(msg["Date"]))
+            when = (when.astimezone() if when.tzinfo else when).replace(tzinfo=None, microsecond=0)
+        except (TypeError, ValueError, IndexError):
+            if notes is not None:
+                notes.append(f"{display_path(p)}: thư không có ngày gửi (Date) hợp lệ")
+        found = 0
+        for part in msg.iter_attachments():
+            name = part.get_filename() or ""
+            if not name.lower().endswith(MAIL_SUFFIXES):
+                continue
+            data = part.get_payload(decode=True) or b""
+            digest = hashlib.sha256(data).hexdigest()
+            target = mail_dir / f"{digest}{Path(name).suffix.lower()}"
+            if not target.exists():
+                mail_dir.mkdir(parents=True, exist_ok=True)
+                tmp = target.with_name(target.name + ".tmp")
+                tmp.write_bytes(data)
+                os.replace(tmp, target)
+            found += 1
+            out.append((target, f"{display_path(p)}{MAIL_SEP}{name}", (when, "email") if when else None))
+        if not found and notes is not None:
+            notes.append(f"{display_path(p)}: thư không có tệp bảng tính đính kèm")
+    return out
+
+
 def _die_with_parent() -> None:
     """A worker whose merge is killed (SIGKILL) ends too, instead of lingering (Linux prctl)."""
     if sys.platform.startswith("linux"):
@@ -303,8 +349,8 @@ def ingest(ws: Workspace, inbox: Path, ledger: Ledger, period: Period | None, *,
     """Record every file of the inbox; validate contents never seen (or all with ``full``).
 
     A content's receipt time is, in order: what the officer states (``received``: a file or a folder,
-    or the inbox's receipt register), then the first time the ledger saw it. A file's modification
-    time is never used."""
+    or the inbox's receipt register), the Date header of the saved e-mail (``.eml``) it came in, then
+    the first time the ledger saw it. A file's modification time is never used."""
     paths = scan(inbox, skipped)
     stated = stated_receipts(inbox, received)
     now = dt.datetime.now().replace(microsecond=0)
@@ -314,14 +360,16 @@ def ingest(ws: Workspace, inbox: Path, ledger: Ledger, period: Period | None, *,
     stats: dict[str, os.stat_result] = {}
     receipts: dict[str, tuple[dt.datetime, str]] = {}
     seen_in_run: dict[str, str] = {}
-    for p in paths:
+    keys: dict[str, str] = {}
+    entries = _entries(paths, ledger.path.parent / MAIL_DIR, notes)
+    for p, key, mailed in entries:
         sp = str(p)
-        key = display_path(p)
+        keys[sp] = key
         st = p.stat()
         stats[sp] = st
         prev = state.get(key)
         digest = prev[0] if prev and prev[1] == st.st_size and prev[2] == st.st_mtime and not full else file_hash(p)
-        hit = _stated_for(sp, stated)
+        hit = _stated_for(sp if mailed is None else key.split(MAIL_SEP)[0], stated) or mailed
         if hit and hit[0] > now + FUTURE_SLACK:
             if notes is not None:
                 notes.append(f"{key}: thời điểm nhận được ghi ({hit[0]:%d/%m/%Y %H:%M}) ở tương lai — không dùng; "
@@ -350,7 +398,7 @@ def ingest(ws: Workspace, inbox: Path, ledger: Ledger, period: Period | None, *,
         path, digest, report, rows, info, pack = result
         st = stats[path]
         when, source = receipts[digest]
-        ledger.record_content(digest, display_path(path), st.st_size, st.st_mtime, when, report, rows, info, pack,
+        ledger.record_content(digest, keys[path], st.st_size, st.st_mtime, when, report, rows, info, pack,
                               receipt_source=source)
         if progress:
             progress(1)
@@ -387,11 +435,10 @@ def ingest(ws: Workspace, inbox: Path, ledger: Ledger, period: Period | None, *,
             orphans.extend(j for b in batches for j in b)
         for job in orphans:
             record(_validate_alone(ws, period, job))
-    ledger.mark_absent({display_path(p) for p in paths}, display_path(Path(inbox).resolve()))
+    ledger.mark_absent(set(keys.values()), display_path(Path(inbox).resolve()))
     files = []
     state = ledger.path_state()
-    for p in paths:
-        sp = display_path(p)
+    for sp in keys.values():
         h = state[sp][0] if sp in state else None
         c = ledger.content(h) if h else None
         files.append({"path": sp, "unit": c.unit if c else None, "period": c.period if c else None,
