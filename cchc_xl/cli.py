@@ -372,23 +372,14 @@ def collect_files(paths, skipped: list[dict]) -> list[Path]:
 @workspace_options
 @json_option
 def validate_cmd(paths, period, annotate_dir, lang, workspace_dir, province, as_json):
-    from .validate.annotate import annotate
-    from .validate.engine import ValidationContext, validate_file
+    from .validate.batch import validate_files
 
     ws = get_workspace(workspace_dir, province)
-    ctx = ValidationContext(ws, parse_period(period) if period else None, lang=lang)
     skipped: list[dict] = []
     files = collect_files(paths, skipped)
-    reports = []
     with progress_bar(len(files), "Đang kiểm tra", not as_json and len(files) > 3) as bar:
-        for f in files:
-            rep = validate_file(f, ctx)
-            reports.append(rep)
-            if annotate_dir:
-                out = annotate(rep, annotate_dir)
-                if out:
-                    rep.stats["annotated"] = str(out)
-            bar.update(1)
+        reports = validate_files(files, ws, parse_period(period) if period else None, lang=lang,
+                                 annotate_dir=Path(annotate_dir) if annotate_dir else None, progress=bar.update)
     failed = any(r.status in ("errors", "rejected") for r in reports)
     if as_json:
         emit_json({"files": [r.as_dict() for r in reports], "skipped": skipped})

@@ -3,8 +3,11 @@
 The metadata lives twice — on a (very) hidden sheet ``_cchc`` and in custom document
 properties — always as text, because a LibreOffice re-save turns a very-hidden sheet into a
 hidden one and integers in document properties into floats. An HMAC-SHA256 tag over unit,
-period, province and the tables' ids, versions and layout fingerprints, keyed by the
-workspace's secret, means a file cannot be passed off as another unit's.
+unit name, period, province, generation time and the tables' ids, versions and layout
+fingerprints, keyed by the workspace's secret, means a file cannot be passed off as another
+unit's. The tag travels with the metadata, so the validator also checks the metadata against
+what the clerk sees: the locked "Đơn vị báo cáo: … Kỳ báo cáo: …" line of every table sheet
+(:func:`unit_line`). Metadata and tag copied whole from another file then disagree with it.
 """
 
 from __future__ import annotations
@@ -15,7 +18,11 @@ from dataclasses import dataclass, field
 
 META_SHEET = "_cchc"
 CHUNK = 240  # Excel caps a custom property value at 255 characters
-FORMAT = "cchc_xl/1"
+FORMAT = "cchc_xl/2"
+# cchc_xl/1 signed neither the unit's name nor the generation time; its files still verify.
+FORMATS = frozenset({"cchc_xl/1", FORMAT})
+UNIT_LINE = "Đơn vị báo cáo: "
+PERIOD_LINE = ". Kỳ báo cáo: "
 PROP_PREFIX = "cchc_"
 
 
@@ -48,7 +55,10 @@ class Metadata:
 
     def signed_payload(self) -> bytes:
         tables = ",".join(f"{t.code}:{t.blueprint}:{t.version}:{t.fingerprint}" for t in self.tables)
-        return "|".join([self.format, self.unit, self.part, self.period, self.province, tables]).encode()
+        fields = [self.format, self.unit, self.part, self.period, self.province, tables]
+        if self.format != "cchc_xl/1":
+            fields += [self.unit_name, self.generated_at]
+        return "|".join(fields).encode()
 
     def sign(self, secret: bytes) -> Metadata:
         tag = hmac.new(secret, self.signed_payload(), hashlib.sha256).hexdigest()
@@ -90,6 +100,29 @@ class Metadata:
                    period=text("period"), province=text("province"), tables=tables,
                    generator=text("generator"), generated_at=text("generated_at"),
                    tag=text("tag"), format=text("format"))
+
+
+def unit_line(unit_name: str, owner: str, period_label: str) -> str:
+    """The start of the line under each table's title that names the unit and the period."""
+    return f"{UNIT_LINE}{unit_name}{f' — {owner}' if owner else ''}{PERIOD_LINE}{period_label}"
+
+
+def names_unit(text: object, unit_name: str, period_label: str) -> bool:
+    """Whether a sheet's unit line (see :func:`unit_line`) names this unit and period."""
+    if not isinstance(text, str) or not text.startswith(UNIT_LINE):
+        return False
+    head, sep, tail = text.rpartition(PERIOD_LINE)
+    who = head[len(UNIT_LINE):]
+    return bool(sep) and (who == unit_name or who.startswith(unit_name + " — ")) and (
+        tail == period_label or tail.startswith(period_label + " ("))
+
+
+def find_unit_line(grid: list[list[object]], rows: int = 8) -> tuple[int, str] | None:
+    """Row index and text of the unit line among the first rows of a sheet's first column."""
+    for i, row in enumerate(grid[:rows]):
+        if row and isinstance(row[0], str) and row[0].startswith(UNIT_LINE):
+            return i, row[0]
+    return None
 
 
 def pairs_from_grid(grid: list[list[object]]) -> dict[str, object]:

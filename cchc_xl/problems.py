@@ -48,7 +48,7 @@ SEVERITY_LABELS = {"error": ("lỗi", "error"), "warning": ("cảnh báo", "warn
 HOLD_CODES = frozenset({
     "identity.tag_invalid", "identity.province_mismatch", "identity.salvaged", "identity.blueprint_unknown",
     "identity.blueprint_outdated", "identity.metadata_invalid", "identity.metadata_conflict",
-    "identity.format_unknown",
+    "identity.format_unknown", "identity.transplanted",
 })
 
 
@@ -257,6 +257,16 @@ _ENTRIES: list[ProblemType] = [
        "cấp cho đơn vị rồi gửi lại.",
        "Do not copy the hidden sheet or the properties from one file into another. Fill in the template "
        "issued to your unit and send it again."),
+    _t("identity.transplanted", "error",
+       "Thông tin nhận diện chép từ tệp khác", "Identity copied from another file",
+       "Thông tin nhận diện của tệp {file} ghi đơn vị và kỳ “{expected}”, nhưng dòng đơn vị đã khoá trên trang "
+       "{sheet} ({cell}) ghi “{value}”: thông tin nhận diện và mã xác thực đã được chép từ tệp khác sang.",
+       "The identity of file {file} names unit and period “{expected}”, but the locked unit line on sheet "
+       "{sheet} ({cell}) reads “{value}”: the identity and its tag were copied from another file.",
+       "Không chép trang tính ẩn hay thuộc tính từ tệp này sang tệp khác. Nhập số liệu vào đúng biểu mẫu được "
+       "cấp cho đơn vị rồi gửi lại.",
+       "Do not copy the hidden sheet or the properties from one file into another. Fill in the template "
+       "issued to your unit and send it again."),
     _t("identity.format_unknown", "error",
        "Định dạng nhận diện không được hỗ trợ", "Unsupported identity format",
        "Thông tin nhận diện của tệp {file} theo định dạng “{value}”, không phải định dạng “{expected}” mà "
@@ -424,6 +434,16 @@ _ENTRIES: list[ProblemType] = [
        "Đổi định dạng ô về Số (Number) rồi nhập lại số liệu bằng chữ số; không có số liệu thì ghi 0.",
        "Set the cell's format back to Number and retype the figure in digits; enter 0 when there is nothing "
        "to report."),
+    _t("value.error_value", "error",
+       "Ô nhập chứa giá trị lỗi", "Error value in an input cell",
+       _LOC + " đang chứa giá trị lỗi “{value}” (kết quả của một công thức lỗi hoặc dán từ tệp khác), "
+       "không phải số liệu.",
+       _LOC_EN + " holds the error value “{value}” (the result of a failing formula, or pasted from another "
+       "file), not a figure.",
+       "Xoá ô rồi nhập số liệu bằng chữ số (dán kiểu Chỉ giá trị nếu chép từ tệp khác); không có số liệu thì "
+       "ghi 0.",
+       "Clear the cell and type the figure in digits (paste values only when copying from another file); "
+       "enter 0 when there is nothing to report."),
     _t("value.negative", "error",
        "Số âm", "Negative value",
        _LOC + " có giá trị âm ({value}); số liệu này không được âm.",

@@ -983,7 +983,7 @@ def test_libreoffice_xls_damage_never_escapes(lo_files, tmp_path: Path):
 
 
 def test_fast_worksheet_scan_matches_the_parser(tmp_path: Path):
-    """The regex path and the defused parser read the same formulas, merges and protection."""
+    """The regex path and the defused parser read the same formulas, merges, protection and errors."""
     from cchc_xl.read import package as pk
 
     path = make_report_book(tmp_path / "report.xlsx")
@@ -997,4 +997,4 @@ def test_fast_worksheet_scan_matches_the_parser(tmp_path: Path):
             import io
 
             pk._feed(io.BytesIO(data), scan)
-            assert fast == (scan.protected, scan.formulas, scan.merged), part
+            assert fast == (scan.protected, scan.formulas, scan.merged, scan.errors), part

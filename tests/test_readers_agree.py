@@ -31,7 +31,7 @@ def prefixed(data: bytes) -> bytes:
 def full(data: bytes):
     scan = _SheetScan("sheet", _Budget(LIMITS))
     _feed(io.BytesIO(data), scan)
-    return scan.protected, scan.formulas, sorted(scan.merged)
+    return scan.protected, scan.formulas, sorted(scan.merged), scan.errors
 
 
 def sheets(path: Path) -> dict[str, bytes]:
@@ -45,24 +45,26 @@ def writers(tmp_path_factory) -> dict[str, Path]:
     xw = filled(tmp / "xw", unit="H-TPLS", period="2024-Y")
     op = tmp / "openpyxl.xlsx"
     openpyxl.load_workbook(xw).save(op)
-    return {"xlsxwriter": xw, "openpyxl": op,
+    from tests.test_error_values import ERRORS, _paste_errors, _rewrite, cells
+    errors = _rewrite(xw, tmp / "errors.xlsx", lambda d: _paste_errors(d, dict(zip(cells(), ERRORS))))
+    return {"xlsxwriter": xw, "openpyxl": op, "errors": errors,
             "libreoffice": DATA / "resaved" / "good-H-TPLS_2024-Y.libreoffice.xlsx"}
 
 
-@pytest.mark.parametrize("writer", ["xlsxwriter", "openpyxl", "libreoffice"])
+@pytest.mark.parametrize("writer", ["xlsxwriter", "openpyxl", "libreoffice", "errors"])
 def test_fast_path_equals_full_parser(writers, writer):
     checked = 0
     for name, data in sheets(writers[writer]).items():
         want = full(data)
         fast = _scan_fast(data, _Budget(LIMITS))
         if fast is not None:
-            assert (fast[0], fast[1], sorted(fast[2])) == want, name
+            assert (fast[0], fast[1], sorted(fast[2]), fast[3]) == want, name
             checked += 1
         # the same sheet, namespace-prefixed: never misread by the fast path, read alike by the parser
         pre = prefixed(data)
         assert pre != data
         fast_pre = _scan_fast(pre, _Budget(LIMITS))
-        assert fast_pre is None or (fast_pre[0], fast_pre[1], sorted(fast_pre[2])) == want, name
+        assert fast_pre is None or (fast_pre[0], fast_pre[1], sorted(fast_pre[2]), fast_pre[3]) == want, name
         assert full(pre) == want, name
     assert checked or writer == "openpyxl"
 

@@ -122,6 +122,53 @@ def test_an_identity_transplanted_from_another_file_is_held(ws, tmp_path):
     assert reasons & {"identity.metadata_conflict", "identity.tag_invalid"}
 
 
+def _transplant(path: Path, pairs: dict, keys) -> None:
+    """Copy the given metadata keys into both copies (hidden sheet and properties), as a careful forger would."""
+    from openpyxl.packaging.custom import StringProperty
+    wb = openpyxl.load_workbook(path)
+    for row in wb["_cchc"].iter_rows(min_row=2):
+        if row[0].value in keys:
+            row[1].value = pairs[row[0].value]
+    props = wb.custom_doc_props
+    for key in keys:
+        name = f"cchc_{key}"
+        if name in props.names:
+            del props[name]
+        props.append(StringProperty(name=name, value=str(pairs[key])))
+    wb.save(path)
+
+
+@pytest.mark.parametrize("source, keys, reason", [
+    # everything another unit's file says about itself: the tag verifies, the visible unit line does not agree
+    ("other_unit", "all", "identity.transplanted"),
+    # the same unit's file of another period, copied whole into this period's figures
+    ("other_period", "all", "identity.transplanted"),
+    # only the unit code and the tag: the tag binds the unit's name too
+    ("other_unit", ("unit", "tag"), "identity.tag_invalid"),
+    # the code, name and tag: the tag verifies (same round), the sheets still name this unit
+    ("other_unit", ("unit", "unit_name", "tag"), "identity.transplanted"),
+])
+def test_an_identity_copied_whole_into_both_copies_is_held(ws, tmp_path, source, keys, reason):
+    if source == "other_unit":
+        a = filled(tmp_path / "a", unit="S-YT", ws=ws, seed=1)
+    else:
+        a = filled(tmp_path / "a", unit="S-XD", ws=ws, seed=1, period="2024-6M")
+    b = good(ws, tmp_path, "S-XD", seed=2)
+    pairs = _meta(a)
+    _transplant(b, pairs, [k for k in pairs if k != "key"] if keys == "all" else keys)
+    code, out = run("merge", ws.inbox, "--workspace", ws.root, "--period", pairs["period"], "--json")
+    res = json.loads(out)
+    assert not set(res["on_time"]) | set(res["late"])
+    assert [h["submission"] for h in res["held"]] == [pairs["unit"] if keys == "all" else "S-YT"]
+    assert reason in res["held"][0]["reasons"]
+    code, out = run("validate", b, "--workspace", ws.root, "--json")
+    rep = json.loads(out)["files"][0]
+    assert reason in rep["held"]
+    if reason == "identity.transplanted":
+        where = [p for p in rep["problems"] if p["code"] == reason][0]
+        assert where["cell"] == "A3" and "tag_invalid" not in str(rep["held"])
+
+
 def test_a_salvaged_copy_without_metadata_is_held_until_accepted(ws, tmp_path):
     p = good(ws, tmp_path, "S-XD")
     wb = openpyxl.load_workbook(p)
@@ -305,18 +352,59 @@ def test_a_corrupt_ledger_is_a_message_and_stays_as_it_is(ws, tmp_path):
 # -- one file, one fate --------------------------------------------------------------------------
 
 
-def test_a_reader_that_aborts_its_process_fails_only_that_file(ws, tmp_path, monkeypatch):
-    from cchc_xl.merge.run import FAULT_ENV
+FAULTS = {
+    # kind of reader fault: (problem code, words of its message)
+    "abort": ("file.corrupt", "bị dừng đột ngột"),
+    "hang": ("file.too_large", "quá 2 giây"),
+    "memory": ("file.too_large", "bộ nhớ"),
+}
 
+
+@pytest.mark.parametrize("fault", sorted(FAULTS))
+def test_a_reader_that_aborts_hangs_or_runs_out_of_memory_fails_only_that_file(ws, tmp_path, monkeypatch, fault):
+    from cchc_xl.validate import pool
+
+    code, words = FAULTS[fault]
+    monkeypatch.setattr(pool, "FILE_SECONDS", 2)        # workers are forked: they see the bound
     for i, unit in enumerate(["S-XD", "S-YT", "S-CT", "H-TPLS", "H-CAOLOC", "STP", "STC"]):
         good(ws, tmp_path, unit, seed=i)
-    monkeypatch.setenv(FAULT_ENV, "S-CT.xlsx")
+    monkeypatch.setenv(pool.FAULT_ENV, f"{fault}:S-CT.xlsx")
+    rc, out = run("validate", ws.inbox, "--workspace", ws.root, "--json")
+    reports = {Path(r["path"]).name: r for r in json.loads(out)["files"]}
+    assert rc == 1 and len(reports) == 7
+    assert reports["S-CT.xlsx"]["status"] == "rejected"
+    assert [p["code"] for p in reports["S-CT.xlsx"]["problems"]] == [code]
+    assert words in reports["S-CT.xlsx"]["problems"][0]["message"]
+    assert all(r["status"] in ("ok", "warnings") for name, r in reports.items() if name != "S-CT.xlsx")
     res = merge_json(ws, "--workers", "2")
     files = {Path(f["path"]).name: f for f in res["files"]}
     assert files["S-CT.xlsx"]["status"] == "rejected"
     assert {"S-XD", "S-YT", "H-TPLS", "H-CAOLOC", "STP", "STC"} <= set(res["on_time"]) | set(res["late"])
-    code, out = run("validate", ws.inbox, "--workspace", ws.root)
-    assert "S-CT.xlsx" in out
+    assert "S-CT" not in res["on_time"] + res["late"]
+    monkeypatch.delenv(pool.FAULT_ENV)
+    rc, out = run("validate", ws.inbox / "S-CT.xlsx", "--workspace", ws.root)
+    assert rc == 0 and "S-CT.xlsx" in out      # the file itself was sound: the fault was its reader's
+
+
+PANIC_XLS = Path(__file__).parent / "data" / "hostile" / "calamine-panic.xls"
+
+
+def test_a_file_that_panics_the_value_reader_is_that_files_problem(ws, tmp_path):
+    """A legacy .xls whose records make calamine (Rust) panic: pyo3 raises ``PanicException``, a
+    ``BaseException`` that no ``except Exception`` catches (bytes found by mutating a LibreOffice .xls)."""
+    from python_calamine import CalamineWorkbook
+
+    with pytest.raises(BaseException) as info:
+        CalamineWorkbook.from_path(str(PANIC_XLS))
+    assert type(info.value).__name__ == "PanicException"      # still the kind this test is about
+    shutil.copyfile(PANIC_XLS, ws.inbox / "S-YT.xls")
+    good(ws, tmp_path, "S-XD")
+    rc, out = run("validate", ws.inbox, "--workspace", ws.root, "--json")
+    reports = {Path(r["path"]).name: r for r in json.loads(out)["files"]}
+    assert rc == 1 and [p["code"] for p in reports["S-YT.xls"]["problems"]] == ["file.corrupt"]
+    assert reports["S-XD.xlsx"]["status"] in ("ok", "warnings")
+    res = merge_json(ws)
+    assert "S-XD" in res["on_time"] + res["late"]
 
 
 def _rezip(src: Path, dest: Path, part: str, change) -> Path:

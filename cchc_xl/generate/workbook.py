@@ -16,7 +16,7 @@ from xlsxwriter.worksheet import Worksheet
 from ..blueprint.expr import Ref
 from ..blueprint.model import CellType
 from ..config.province import PeriodDates
-from ..identity import META_SHEET, PROP_PREFIX, Metadata
+from ..identity import META_SHEET, PROP_PREFIX, Metadata, unit_line
 from ..layout import (
     LABEL_COL,
     OFFICE_COL,
@@ -141,8 +141,8 @@ def _title_block(ws, lay: TableLayout, spec: WorkbookSpec, st: Styles, last_col:
                    st.title)
     ws.set_row(1, 36)
     d = spec.dates
-    owner = f" — {spec.owner}" if spec.part != "main" and spec.owner else ""
-    line = (f"Đơn vị báo cáo: {spec.unit_name}{owner}. Kỳ báo cáo: {d.period.label} "
+    owner = spec.owner if spec.part != "main" and spec.owner else ""
+    line = (f"{unit_line(spec.unit_name, owner, d.period.label)} "
             f"(số liệu từ {d.window_start:%d/%m/%Y} đến {d.window_end:%d/%m/%Y})")
     _merge(ws, 2, 0, 2, last_col, line, st.subtitle)
     if lay.blueprint.subtitle:

@@ -2,25 +2,18 @@
 
 from __future__ import annotations
 
-import contextlib
 import csv
-import ctypes
 import datetime as dt
 import email.parser
 import email.policy
 import email.utils
 import hashlib
-import itertools
 import os
-import signal
 import stat
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from concurrent.futures import TimeoutError as FuturesTimeout
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,6 +25,7 @@ from ..generate.round import Builder
 from ..problems import ValidationReport, make_problem
 from ..validate.annotate import ANNOTATED_DIR
 from ..validate.engine import ValidationContext, file_hash, validate_file
+from ..validate.pool import FileFailure, map_files
 from .ledger import ContentRow, Decision, Ledger, release_inherited_locks, workspace_lock
 from .model import HeldFile, ProblemRow, RollupData, Submission, TemplateData
 from .pieces import Pack, build_pack, fold, pack_stamp
@@ -251,13 +245,6 @@ def _entries(paths: list[Path], mail_dir: Path, notes: list[str] | None) -> list
     return out
 
 
-def _die_with_parent() -> None:
-    """A worker whose merge is killed (SIGKILL) ends too, instead of lingering (Linux prctl)."""
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(OSError, AttributeError):
-            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)     # PR_SET_PDEATHSIG
-
-
 # -- validation in worker processes ---------------------------------------------------------------
 
 _ctx: ValidationContext | None = None
@@ -266,16 +253,12 @@ _ctx: ValidationContext | None = None
 def _init(ws: Workspace, period: Period | None) -> None:
     global _ctx
     release_inherited_locks()
-    _die_with_parent()
     _ctx = ValidationContext(ws, period)
 
 
 def _validate(job: tuple[str, str, str]) -> tuple[str, str, dict, list[tuple], dict, Pack | None]:
     """Validate one file and render its share of the roll-up (in a worker process)."""
     path, digest, received = job
-    crash = os.environ.get(FAULT_ENV)
-    if crash and crash in path:      # fault injection for the isolation tests: a reader that aborts
-        os.abort()
     report = validate_file(path, _ctx, content_hash=digest)
     report.path = display_path(path)
     for prob in report.problems:
@@ -308,30 +291,11 @@ def _printable(text: str) -> str:
     return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace") if text else text
 
 
-FAULT_ENV = "CCHC_XL_TEST_ABORT_ON"   # tests only: a worker validating a path containing this aborts
-FILE_SECONDS = 120          # a file that keeps a reader busy longer is given up, as that file's problem
-
-
-def _validate_alone(ws: Workspace, period: Period | None, job: tuple[str, str, str]) -> tuple:
-    """One file in a process of its own, after a reader crashed: the file that kills it, or runs past
-    :data:`FILE_SECONDS`, gets the problem; the others are validated as usual."""
-    ex = ProcessPoolExecutor(1, initializer=_init, initargs=(ws, period))
-    try:
-        return ex.submit(_validate, job).result(timeout=FILE_SECONDS)
-    except (BrokenProcessPool, FuturesTimeout) as exc:
-        for proc in list(getattr(ex, "_processes", {}).values()):
-            proc.kill()
-        detail = ("quá thời gian đọc tệp" if isinstance(exc, FuturesTimeout)
-                  else "chương trình đọc tệp bị dừng đột ngột khi mở tệp này")
-        report = ValidationReport(path=display_path(job[0]), rejected=True)
-        report.add(make_problem("file.corrupt", file=display_path(job[0]), detail=detail))
-        return job[0], job[1], report.finish().as_dict(), [], {"unit": None, "blueprints": []}, None
-    finally:
-        ex.shutdown(wait=False, cancel_futures=True)
-
-
-def _validate_batch(jobs: list[tuple[str, str, str]]) -> list[tuple]:
-    return [_validate(job) for job in jobs]
+def _failed(job: tuple[str, str, str], failure: FileFailure) -> tuple:
+    """The ledger's record of a file whose reader process did not come back (see ``validate.pool``)."""
+    report = ValidationReport(path=display_path(job[0]), rejected=True)
+    report.add(make_problem(failure.code, file=display_path(job[0]), detail=failure.detail))
+    return job[0], job[1], report.finish().as_dict(), [], {"unit": None, "blueprints": []}, None
 
 
 def _pack(ctx: ValidationContext, unit_code: str, part: str, period: Period, rows: list[tuple], source: str,
@@ -403,38 +367,9 @@ def ingest(ws: Workspace, inbox: Path, ledger: Ledger, period: Period | None, *,
         if progress:
             progress(1)
 
-    if n:
-        # a few batches in flight, recorded as they come: the results never pile up in memory
-        size = max(1, min(16, n // (workers * 6)))
-        batches = iter([todo[i:i + size] for i in range(0, n, size)])
-        orphans: list[tuple[str, str, str]] = []
-        with ProcessPoolExecutor(max(1, min(workers, n)), initializer=_init, initargs=(ws, period)) as ex:
-            running: dict = {}
-
-            def submit(count: int) -> None:
-                for b in itertools.islice(batches, count):
-                    try:
-                        running[ex.submit(_validate_batch, b)] = b
-                    except BrokenProcessPool:
-                        orphans.extend(b)
-
-            submit(workers * 3)
-            while running:
-                done, _ = wait(running, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    batch = running.pop(fut)
-                    try:
-                        results = fut.result()
-                    except BrokenProcessPool:
-                        # a reader crashed or aborted its process: every file in flight is retried alone
-                        orphans.extend(batch)
-                        continue
-                    for result in results:
-                        record(result)
-                    submit(1)
-            orphans.extend(j for b in batches for j in b)
-        for job in orphans:
-            record(_validate_alone(ws, period, job))
+    map_files(todo, _validate, initializer=_init, initargs=(ws, period), workers=workers,
+              on_result=lambda job, result: record(result),
+              on_failure=lambda job, failure: record(_failed(job, failure)))
     ledger.mark_absent(set(keys.values()), display_path(Path(inbox).resolve()))
     files = []
     state = ledger.path_state()

@@ -42,6 +42,8 @@ from xml.etree.ElementTree import Element, ParseError
 import defusedxml
 import defusedxml.ElementTree as DET
 
+from .values import is_reader_panic
+
 __all__ = [
     "LIMITS",
     "Limits",
@@ -86,6 +88,8 @@ class SheetInfo:
     formulas: dict[str, str] | None  # "C7" -> formula text without "=", Excel A1 syntax; None for xls
     merged: list[str] | None  # ["A1:D1", ...]; None for xls
     part: str | None = field(default=None, repr=False, compare=False)  # xlsx: the worksheet's part
+    # "C7" -> "#DIV/0!": cells holding an error value (calamine reads them as blank); None for xls
+    errors: dict[str, str] | None = None
 
 
 @dataclass
@@ -651,7 +655,8 @@ def scan_sheets(info: PackageInfo, names: Collection[str], limits: Limits = LIMI
             sheets = []
             for sh in info.sheets:
                 if sh.name in names and sh.part is not None and sh.formulas is None:
-                    sh = SheetInfo(sh.name, sh.state, *_scan_worksheet(zp, sh.part, budget), sh.part)
+                    protected, formulas, merged, errors = _scan_worksheet(zp, sh.part, budget)
+                    sh = SheetInfo(sh.name, sh.state, protected, formulas, merged, sh.part, errors)
                 sheets.append(sh)
         finally:
             zp.close()
@@ -703,20 +708,20 @@ def _inspect_xlsx(path: str, fmt: str, zp: _Zip, limits: Limits, only: Collectio
         if only is not None and name not in only:
             sheets.append(SheetInfo(name, state, None, None, None, rel[1]))
             continue
-        protected, formulas, merged = _scan_worksheet(zp, rel[1], budget)
-        sheets.append(SheetInfo(name, state, protected, formulas, merged, rel[1]))
+        protected, formulas, merged, errors = _scan_worksheet(zp, rel[1], budget)
+        sheets.append(SheetInfo(name, state, protected, formulas, merged, rel[1], errors))
     props_part = _custom_props_part(zp)
     props = _xlsx_custom_properties(zp, props_part) if props_part else {}
     return PackageInfo(path, fmt, sheets, workbook_protected, props)
 
 
-_C, _F, _ROW, _MERGE, _PROTECTION = 1, 2, 3, 4, 5
-_SHEET_CODES = {"c": _C, "f": _F, "row": _ROW, "mergeCell": _MERGE, "sheetProtection": _PROTECTION}
+_C, _F, _ROW, _MERGE, _PROTECTION, _V = 1, 2, 3, 4, 5, 6
+_SHEET_CODES = {"c": _C, "f": _F, "row": _ROW, "mergeCell": _MERGE, "sheetProtection": _PROTECTION, "v": _V}
 _FEED = 1 << 16
 
 
 class _SheetScan:
-    """Parser target for one worksheet part: formulas, merged ranges, protection.
+    """Parser target for one worksheet part: formulas, merged ranges, protection, error values.
 
     A parser target instead of iterparse: no element tree is built and only
     the text of ``<f>`` elements is collected, which halves the parsing time.
@@ -729,6 +734,9 @@ class _SheetScan:
         self.protected = False
         self.formulas: dict[str, str] = {}
         self.merged: list[str] = []
+        self.errors: dict[str, str] = {}
+        self.is_error = False          # the current cell is t="e"
+        self.v_text: list[str] | None = None
         self.masters: dict[str, tuple[str, str]] = {}  # si -> (cell, text)
         self.children: list[tuple[str, str]] = []  # (cell, si)
         self.row = 0
@@ -742,6 +750,7 @@ class _SheetScan:
         if code is None:
             code = self.codes[tag] = _SHEET_CODES.get(_local(tag), 0)
         if code == _C:
+            self.is_error = attrib.get("t") == "e"
             r = attrib.get("r")
             if r:
                 self.ref = r
@@ -754,6 +763,9 @@ class _SheetScan:
         elif code == _F:
             self.f_attrib = attrib
             self.text = []
+        elif code == _V:
+            if self.is_error:
+                self.v_text = []
         elif code == _ROW:
             r = attrib.get("r")
             self.row = int(r) if r else self.row + 1
@@ -768,8 +780,15 @@ class _SheetScan:
     def data(self, text: str) -> None:
         if self.f_attrib is not None:
             self.text.append(text)
+        elif self.v_text is not None:
+            self.v_text.append(text)
 
     def end(self, tag: str) -> None:
+        if self.v_text is not None and self.codes.get(tag) == _V:
+            self.budget.take(1)
+            self.errors[self.ref] = "".join(self.v_text).strip() or "#N/A"
+            self.v_text = None
+            return
         attrib = self.f_attrib
         if attrib is None or self.codes.get(tag) != _F:
             return
@@ -812,7 +831,13 @@ _FAST_ATTR = re.compile(rb'\b(sheet|content)="([^"]*)"')
 _PREFIXED_ROOT = re.compile(rb"<[A-Za-z_][\w.-]*:worksheet\b")
 
 
-def _scan_worksheet(zp: _Zip, part: str, budget: _Budget) -> tuple[bool, dict[str, str], list[str]]:
+_FAST_ERROR = re.compile(rb'<c\s+r="([A-Z]{1,3}[0-9]{1,7})"[^>]*?\bt="e"[^>]*>(.*?)</c>', re.S)
+_FAST_V = re.compile(rb"<v>([^<]*)</v>")
+
+Scan = tuple[bool, dict[str, str], list[str], dict[str, str]]   # protected, formulas, merged, errors
+
+
+def _scan_worksheet(zp: _Zip, part: str, budget: _Budget) -> Scan:
     info = zp.info(part)
     if info is not None and info.file_size <= _FAST_LIMIT:
         with zp.open(part) as fh:
@@ -823,10 +848,10 @@ def _scan_worksheet(zp: _Zip, part: str, budget: _Budget) -> tuple[bool, dict[st
     scan = _SheetScan(part, budget)
     with zp.open(part) as fh:
         _feed(fh, scan)
-    return scan.protected, scan.formulas, scan.merged
+    return scan.protected, scan.formulas, scan.merged, scan.errors
 
 
-def _scan_fast(data: bytes, budget: _Budget) -> tuple[bool, dict[str, str], list[str]] | None:
+def _scan_fast(data: bytes, budget: _Budget) -> Scan | None:
     """The common worksheet (every cell addressed, no shared formulas, no DTD) by regular
     expressions over the raw part: ~10x faster than a Python parser target. Anything unusual
     returns None and goes through the full (defused) parser, which also rejects DTDs."""
@@ -846,13 +871,20 @@ def _scan_fast(data: bytes, budget: _Budget) -> tuple[bool, dict[str, str], list
     if data.count(b"<f") - data.count(b"<formula") != len(formulas):
         return None          # a formula the pattern did not see: let the parser read it
     merged = [m.group(1).decode() for m in _FAST_MERGE.finditer(data)]
-    budget.take(len(formulas) + len(merged))
+    errors: dict[str, str] = {}
+    if b't="e"' in data:
+        for m in _FAST_ERROR.finditer(data):
+            v = _FAST_V.search(m.group(2))
+            errors[m.group(1).decode()] = html.unescape(v.group(1).decode("utf-8")).strip() if v else "#N/A"
+        if data.count(b't="e"') != len(errors):
+            return None          # an error cell the pattern did not see: let the parser read it
+    budget.take(len(formulas) + len(merged) + len(errors))
     protected = False
     pm = _FAST_PROTECTION.search(data)
     if pm:
         attrs = dict((k.decode(), v.decode()) for k, v in _FAST_ATTR.findall(pm.group(1)))
         protected = _true(attrs.get("sheet")) or _true(attrs.get("content"))
-    return protected, formulas, merged
+    return protected, formulas, merged, errors
 
 
 _VT_INT = {"i1", "i2", "i4", "i8", "int", "ui1", "ui2", "ui4", "ui8", "uint"}
@@ -899,6 +931,9 @@ _T_NAME = _T + "name"
 _T_STYLE_NAME = _T + "style-name"
 _T_PROTECTED = _T + "protected"
 _T_FORMULA = _T + "formula"
+# LibreOffice marks a cell whose value is an error with its extension namespace; the text is the error
+_TEXT_P = "{urn:oasis:names:tc:opendocument:xmlns:text:1.0}p"
+_CALC_VALUE_TYPE = "{urn:org:documentfoundation:names:experimental:calc:xmlns:calcext:1.0}value-type"
 _T_COLS_REP = _T + "number-columns-repeated"
 _T_ROWS_REP = _T + "number-rows-repeated"
 _T_COLS_SPAN = _T + "number-columns-spanned"
@@ -939,6 +974,8 @@ def _inspect_ods(path: str, zp: _Zip, limits: Limits) -> PackageInfo:
     col = 0
     row_formulas: list[tuple[int, str]] = []  # (0-based column, Excel formula text)
     row_merges: list[tuple[int, int, int]] = []
+    row_errors: list[tuple[int, str]] = []
+    error_cell: tuple[int, int] | None = None      # (column, repeat) of the error cell being read
     with zp.open("content.xml") as fh:
         for event, el in _iterparse(fh, ("start", "end")):
             tag = el.tag
@@ -951,6 +988,8 @@ def _inspect_ods(path: str, zp: _Zip, limits: Limits) -> PackageInfo:
                         formula = el.get(_T_FORMULA)
                         cs, rs = _count(el, _T_COLS_SPAN), _count(el, _T_ROWS_SPAN)
                         merge = cs > 1 or rs > 1
+                        if el.get(_CALC_VALUE_TYPE) == "error":
+                            error_cell = (col, rep)
                         if formula or merge:
                             budget.take(rep * (bool(formula) + merge))
                             if formula:
@@ -963,6 +1002,7 @@ def _inspect_ods(path: str, zp: _Zip, limits: Limits) -> PackageInfo:
                     col = 0
                     row_formulas = []
                     row_merges = []
+                    row_errors = []
                 elif tag in _ROW_CONTAINERS:
                     if tag == _T_TABLE:
                         depth += 1
@@ -974,6 +1014,7 @@ def _inspect_ods(path: str, zp: _Zip, limits: Limits) -> PackageInfo:
                                 protected=_true(el.get(_T_PROTECTED)),
                                 formulas={},
                                 merged=[],
+                                errors={},
                             )
                             sheets.append(sheet)
                             row = 0
@@ -985,9 +1026,9 @@ def _inspect_ods(path: str, zp: _Zip, limits: Limits) -> PackageInfo:
             if tag == _T_ROW:
                 if depth == 1 and sheet is not None:
                     reps = _count(el, _T_ROWS_REP)
-                    if row_formulas or row_merges:
-                        budget.take((reps - 1) * (len(row_formulas) + len(row_merges)))
-                        _emit_row(sheet, row, reps, row_formulas, row_merges)
+                    if row_formulas or row_merges or row_errors:
+                        budget.take((reps - 1) * (len(row_formulas) + len(row_merges) + len(row_errors)))
+                        _emit_row(sheet, row, reps, row_formulas, row_merges, row_errors)
                     row += reps
                 el.clear()
                 if containers:
@@ -1001,6 +1042,12 @@ def _inspect_ods(path: str, zp: _Zip, limits: Limits) -> PackageInfo:
                     depth -= 1
                     el.clear()
             elif tag == _T_CELL or tag == _T_COVERED:
+                if error_cell is not None and tag == _T_CELL:
+                    # the paragraphs only: a comment (office:annotation) is not the cell's text
+                    text = "".join("".join(p.itertext()) for p in el if p.tag == _TEXT_P).strip() or "#N/A"
+                    budget.take(error_cell[1])
+                    row_errors.extend((c, text) for c in range(error_cell[0], min(sum(error_cell), MAX_COL)))
+                    error_cell = None
                 el.clear()
             elif tag == _S_STYLE and el.get(_S_FAMILY) == "table":
                 props = el.find(_S_TABLE_PROPS)
@@ -1016,6 +1063,7 @@ def _emit_row(
     reps: int,
     formulas: list[tuple[int, str]],
     merges: list[tuple[int, int, int]],
+    errors: list[tuple[int, str]] = (),
 ) -> None:
     # A repeated cell or row repeats its formula text as written: ODF addresses
     # are absolute positions, so "[.C7]" means C7 in every copy (as in Calc).
@@ -1024,6 +1072,8 @@ def _emit_row(
         top = row + r + 1
         for c, text in formulas:
             sheet.formulas[index_to_a1(top, c + 1)] = text
+        for c, text in errors:
+            sheet.errors[index_to_a1(top, c + 1)] = text
         for c, cs, rs in merges:
             bottom, right = min(top + rs - 1, MAX_ROW), min(c + cs, MAX_COL)
             sheet.merged.append(f"{index_to_a1(top, c + 1)}:{index_to_a1(bottom, right)}")
@@ -1101,8 +1151,8 @@ def _inspect_xls(path: str, ole) -> PackageInfo:
             meta = [(m.name, str(m.visible).rpartition(".")[2].lower()) for m in wb.sheets_metadata]
         finally:
             wb.close()
-    except BaseException as exc:  # pyo3 panics derive from BaseException
-        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+    except BaseException as exc:
+        if not isinstance(exc, Exception) and not is_reader_panic(exc):
             raise
         if type(exc).__name__ == "PasswordError":
             raise UnreadableFile("file.encrypted", str(exc)) from None

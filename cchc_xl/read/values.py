@@ -12,6 +12,12 @@ from python_calamine import CalamineWorkbook
 Grid = list[list[object]]
 
 
+def is_reader_panic(exc: BaseException) -> bool:
+    """A panic inside calamine (Rust): pyo3 raises it as ``PanicException``, a ``BaseException``, when
+    a malformed file trips an out-of-range slice. It is that file's fault, not a bug of ours."""
+    return type(exc).__name__ == "PanicException"
+
+
 def open_workbook(path: Path | str) -> CalamineWorkbook:
     """calamine's workbook; a file name that is not valid UTF-8 (calamine cannot open it by name) is
     handed over as an open file."""

@@ -20,12 +20,21 @@ from ..config.period import Period, PeriodError, parse_period
 from ..config.workspace import Workspace
 from ..generate.round import Builder
 from ..generate.workbook import CHECK_SHEET, COVER_SHEET, VOCAB_SHEET
-from ..identity import FORMAT, META_SHEET, Metadata, pairs_from_grid, pairs_from_properties
+from ..identity import (
+    FORMAT,
+    FORMATS,
+    META_SHEET,
+    Metadata,
+    find_unit_line,
+    names_unit,
+    pairs_from_grid,
+    pairs_from_properties,
+)
 from ..layout import LABEL_COL, TableLayout, a1
 from ..problems import ValidationReport, make_problem
 from ..read.guard import screen_package
 from ..read.package import PackageInfo, UnreadableFile, inspect_package, scan_sheets
-from ..read.values import Grid, LazyGrids, as_text, cell
+from ..read.values import Grid, LazyGrids, as_text, cell, is_reader_panic
 from .locate import Location, find_sheet_for, locate, norm
 from .values import check_value, several_agencies
 
@@ -87,6 +96,11 @@ def validate_file(path: Path | str, ctx: ValidationContext, *, content_hash: str
         # A file that defeats every reader is still a clear problem, never a traceback.
         v.problem("file.unreadable", detail=f"{type(exc).__name__}: {exc}")
         report.rejected = True
+    except BaseException as exc:
+        if not is_reader_panic(exc):
+            raise
+        v.problem("file.corrupt", detail=f"{type(exc).__name__}: {exc}")
+        report.rejected = True
     return report.finish()
 
 
@@ -96,6 +110,7 @@ class _Validator:
         self.ctx = ctx
         self.report = report
         self.values: list[CellValue] = []
+        self._claimed: tuple[str, str] | None = None     # (unit name, period label) the metadata states
 
     def problem(self, code: str, **kw):
         return self.report.add(make_problem(code, lang=self.ctx.lang, file=str(self.path), **kw))
@@ -139,6 +154,7 @@ class _Validator:
             self.problem("identity.duplicate_submission", unit=meta.submission_key, value=other)
         self.ctx.seen.setdefault(digest, meta.submission_key)
         b = self.ctx.builder(period)
+        self._claimed = (meta.unit_name, period.label)
         for stamp in meta.tables:
             bp = self.ctx.catalogue.blueprints.get(stamp.blueprint)
             if bp is None or stamp.code not in bp.code_list:
@@ -175,9 +191,20 @@ class _Validator:
             if other.signed_payload() != first.signed_payload() or other.tag != first.tag:
                 self.problem("identity.metadata_conflict", value=f"{first.submission_key} {first.period}",
                              expected=f"{other.submission_key} {other.period}")
-        if first.format != FORMAT:
+        if first.format not in FORMATS:
             self.problem("identity.format_unknown", value=first.format, expected=FORMAT)
         return first
+
+    def _check_unit_line(self, sheet: str, grid: Grid) -> None:
+        """The locked line under the title must name the unit and period the metadata claims."""
+        if self._claimed is None:                          # a salvaged copy: no identity to compare
+            return
+        name, label = self._claimed
+        row, line = find_unit_line(grid) or (2, None)     # the generator writes it on row 3
+        if names_unit(line, name, label) or any(p.code == "identity.transplanted" for p in self.report.problems):
+            return
+        self.problem("identity.transplanted", sheet=sheet, cell=f"A{row + 1}", value=line or "(không có)",
+                     expected=f"{name}, {label}")
 
     # -- tables --------------------------------------------------------------------------------
 
@@ -190,6 +217,7 @@ class _Validator:
             self.problem("structure.sheet_renamed", sheet=found, table=lay.code, expected=sheet)
             sheet = found
         grid = grids[sheet]
+        self._check_unit_line(sheet, grid)
         loc = locate(lay, grid)
         if not loc.found:
             self.problem("structure.label_changed", sheet=sheet, table=lay.code, cell=None,
@@ -230,6 +258,7 @@ class _Validator:
                         b: Builder) -> None:
         info = pkg.sheet(sheet)
         formulas = info.formulas if info is not None else None
+        errors = (info.errors if info is not None else None) or {}
 
         def pos(ref: Ref) -> tuple[int, int]:
             return loc.rows[ref.row], loc.cols[ref.col]
@@ -250,7 +279,7 @@ class _Validator:
                 vocab = b.vocabularies.get(spec.vocabulary) or self.ctx.catalogue.vocabulary(spec.vocabulary).labels
             elif spec.type.value == "unit_ref":
                 vocab = b.unit_names
-            checked = check_value(raw, spec, b.dates, vocab)
+            checked = check_value(raw, spec, b.dates, vocab, error=errors.get(a1(r, c)))
             for code, params in checked.problems:
                 if code == "value.required_blank" and lay.blueprint.kind == "outline":
                     code = "outline.section_empty"

@@ -32,8 +32,14 @@ def _fmt(v: object) -> str:
     return str(v)
 
 
-def check_value(raw: object, spec: CellSpec, dates: PeriodDates, vocab: list[str] | None = None) -> Checked:
+def check_value(raw: object, spec: CellSpec, dates: PeriodDates, vocab: list[str] | None = None,
+                error: str | None = None) -> Checked:
+    """``error``: the error value (``#DIV/0!``) the package holds at the cell, which calamine reads as
+    a blank (python-calamine issue #105); it is a problem at the cell, never a blank."""
     out = Checked()
+    if error is not None:
+        out.add("value.error_value", value=error)
+        return out
     if raw is None or (isinstance(raw, str) and raw.strip() == ""):
         if spec.required:
             out.add("value.required_blank")
