@@ -19,7 +19,7 @@ from .blueprint.catalogue import default_catalogue
 from .config.period import PeriodError, parse_period
 from .config.province import UNIT_TYPE_LABELS
 from .config.workspace import PublicKeyWarning, init_workspace, load_workspace
-from .errors import CchcError
+from .errors import CchcError, user_message
 from .labels import VERDICT_LABELS
 from .yamlfile import ConfigError
 
@@ -53,8 +53,7 @@ def handle_errors(f):
         try:
             return f(*args, **kwargs)
         except (CchcError, ConfigError, PeriodError, KeyError, OSError, sqlite3.OperationalError) as exc:
-            msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
-            click.echo(f"Lỗi: {msg}", err=True)
+            click.echo(f"Lỗi: {user_message(exc)}", err=True)
             sys.exit(1)
 
     return wrapper

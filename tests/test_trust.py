@@ -557,3 +557,63 @@ def test_a_saved_email_brings_its_attachments_received_at_its_date(ws, tmp_path)
     (ws.inbox / "thu-den.eml").unlink()
     res = merge_json(ws)
     assert {"S-XD", "S-YT"} <= set(res["on_time"])
+
+
+def _email(ws, attachments: dict[str, bytes]) -> bytes:
+    from email.message import EmailMessage
+    from email.utils import format_datetime
+
+    msg = EmailMessage()
+    msg["From"], msg["Subject"] = "vanthu@example.vn", "Báo cáo CCHC"
+    msg["Date"] = format_datetime(on_time(ws).astimezone())
+    msg.set_content("Kính gửi Sở Nội vụ")
+    for name, data in attachments.items():
+        msg.add_attachment(data, maintype="application", subtype="octet-stream", filename=name)
+    return bytes(msg)
+
+
+def test_odd_emails_are_each_their_own_case_and_the_batch_goes_on(ws, tmp_path):
+    """Bytes that are no e-mail, an attachment claiming folders, an attachment that is no workbook:
+    each is reported for itself; the sound submissions beside them are counted."""
+    sound = filled(tmp_path / "S-YT", unit="S-YT", ws=ws).read_bytes()
+    (ws.inbox / "rac.eml").write_bytes(os.urandom(5000))
+    (ws.inbox / "duong-dan.eml").write_bytes(_email(ws, {"../../../etc/S-YT.xlsx": sound}))
+    (ws.inbox / "khong-phai-bang-tinh.eml").write_bytes(_email(ws, {"S-CT.xlsx": "PK hỏng".encode()}))
+    good(ws, tmp_path, "S-XD")
+    res = merge_json(ws)
+    assert "S-YT" in res["on_time"] and "S-XD" in res["on_time"] + res["late"]
+    assert any("rac.eml" in n and "đính kèm" in n for n in res["notes"])
+    paths = {f["path"]: f for f in res["files"]}
+    assert any(p.endswith("duong-dan.eml#S-YT.xlsx") for p in paths)     # the name, never its folders
+    assert not any(ws.root.parent.rglob("etc"))
+    broken = next(f for p, f in paths.items() if p.endswith("khong-phai-bang-tinh.eml#S-CT.xlsx"))
+    assert broken["status"] == "rejected"
+
+
+def test_an_email_that_cannot_be_read_is_skipped_with_its_reason(tmp_path):
+    """A saved e-mail the merge may not open (its permissions) is listed as skipped; the rest is
+    merged."""
+    import subprocess
+    import sys
+    import tempfile
+
+    base = Path(tempfile.mkdtemp(prefix="cchc-eml-"))
+    try:
+        ws = workspace(base)
+        good(ws, tmp_path, "S-XD")
+        (ws.inbox / "thu-khoa.eml").write_bytes(_email(ws, {"S-YT.xlsx": b"x"}))
+        (ws.inbox / "thu-khoa.eml").chmod(0)
+
+        # root reads whatever the permissions say: drop the two capabilities that let it (util-linux)
+        unprivileged = (["setpriv", "--bounding-set=-dac_override,-dac_read_search",
+                         "--inh-caps=-dac_override,-dac_read_search"] if os.geteuid() == 0 else [])
+        proc = subprocess.run([*unprivileged, sys.executable, "-m", "cchc_xl.cli", "merge", str(ws.inbox),
+                               "--workspace", str(ws.root), "--period", PERIOD, "--json"],
+                              capture_output=True, text=True, cwd=Path(__file__).parent.parent, timeout=300)
+        assert proc.returncode == 0, proc.stderr
+        res = json.loads(proc.stdout)
+        assert "S-XD" in res["on_time"] + res["late"]
+        skipped = {Path(s["path"]).name: s["reason"] for s in res["skipped"]}
+        assert "không đọc được thư điện tử" in skipped["thu-khoa.eml"]
+    finally:
+        shutil.rmtree(base, ignore_errors=True)

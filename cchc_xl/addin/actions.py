@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import sqlite3
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from ..config.period import Period, PeriodError, parse_period
 from ..config.workspace import PublicKeyWarning, Workspace, is_workspace, load_workspace
+from ..errors import CchcError, user_message
 from ..labels import STATUS_LABELS
 from ..validate.annotate import ANNOTATED_DIR
 from ..yamlfile import ConfigError
@@ -226,17 +228,12 @@ def error_text(exc: BaseException) -> str:
     if isinstance(exc, LedgerBusy):
         return ("Một phiên tổng hợp khác đang chạy trên cùng sổ theo dõi. Chờ phiên đó xong rồi thử lại.\n"
                 f"({exc})")
-    if isinstance(exc, PermissionError):
-        return (f"Không ghi hoặc đọc được tệp {exc.filename or ''}: tệp đang mở trong Excel hoặc thư mục "
-                "không cho phép ghi. Đóng tệp đó (hoặc chọn thư mục khác) rồi thử lại.")
-    if isinstance(exc, FileNotFoundError):
-        return f"Không tìm thấy: {exc.filename or exc}" if exc.filename else f"Không tìm thấy: {exc}"
+    if isinstance(exc, (OSError, sqlite3.OperationalError, KeyError, CchcError)):
+        return user_message(exc)
     if isinstance(exc, ConfigError):
         return f"Cấu hình không hợp lệ: {exc}"
     if isinstance(exc, PeriodError):
         return f"Kỳ báo cáo không hợp lệ: {exc}"
-    if isinstance(exc, KeyError):
-        return str(exc.args[0]) if exc.args else "Thiếu dữ liệu."
     return (f"Đã xảy ra lỗi không mong đợi ({type(exc).__name__}: {exc}). Hãy thử lại bằng dòng lệnh "
             "cchc_xl (cchc_xl validate / cchc_xl merge) để xem chi tiết, và báo cho người quản trị.")
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import gc
 import io
-import os
 import re
 import struct
 import subprocess
@@ -36,6 +35,7 @@ from pathlib import Path
 import olefile
 
 from .. import __version__
+from ..atomic import replacing
 
 ADDIN_FILE = "cchc_xl.xlam"
 TEMPLATE_FILE = "quickstart_addin_ribbon.xlam"
@@ -442,9 +442,7 @@ def build(out_path: Path | str | None = None, *, compile: bool | None = None) ->
         built = AddinBuild(out, "template", names, origin, TEMPLATE_PROJECT_NAME, notes)
         notes.append(f"Giữ nguyên VBA của mẫu xlwings: cần nhập cchc_xl.bas (mô-đun {VBA_MODULE}) một lần "
                      "trong trình soạn VBA của Excel (Alt+F11 → File → Import File…), xem docs/addin.md.")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as dst:
+    with replacing(out) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as dst:
         for info in src.infolist():
             payload = replaced.get(info.filename)
             if payload is None:
@@ -453,7 +451,6 @@ def build(out_path: Path | str | None = None, *, compile: bool | None = None) ->
             member.compress_type = zipfile.ZIP_DEFLATED
             member.external_attr = 0o644 << 16
             dst.writestr(member, payload)
-    os.replace(tmp, out)
     return built
 
 

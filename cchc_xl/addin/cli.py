@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 
 from .. import __version__
+from ..errors import user_message
 from .build import ADDIN_FILE, VBA_MODULE, AddinBuildError, build
 from .install import XLSTART_HINT, config_path, install_addin, is_windows, uninstall_addin, xlstart_dir
 
@@ -37,12 +38,8 @@ def handle_errors(f):
     def wrapper(*args, **kwargs):
         try:
             return f(*args, **kwargs)
-        except PermissionError as exc:
-            click.echo(f"Lỗi: không ghi được {exc.filename or ''}: tệp đang được Excel dùng hoặc không có quyền "
-                       "ghi. Đóng Excel rồi chạy lại.", err=True)
-            sys.exit(1)
         except (AddinBuildError, OSError) as exc:
-            click.echo(f"Lỗi: {exc}", err=True)
+            click.echo(f"Lỗi: {user_message(exc)}", err=True)
             sys.exit(1)
 
     return wrapper

@@ -14,6 +14,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..atomic import replacing
 from .build import ADDIN_FILE
 
 XLSTART_HINT = r"%APPDATA%\Microsoft\Excel\XLSTART"
@@ -55,9 +56,8 @@ def install_addin(xlam: Path, xlstart: Path, config: Path | None = None,
                   interpreter: str | None = None) -> InstallResult:
     xlstart.mkdir(parents=True, exist_ok=True)
     target = xlstart / ADDIN_FILE
-    tmp = target.with_name(target.name + ".tmp")
-    shutil.copyfile(xlam, tmp)
-    os.replace(tmp, target)                # PermissionError while Excel has the add-in open
+    with replacing(target) as tmp:         # PermissionError while Excel has the add-in open
+        shutil.copyfile(xlam, tmp)
     res = InstallResult(str(target), str(xlam))
     if config is not None:
         res.config = str(config)

@@ -10,6 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from .. import __version__
+from ..atomic import replacing
 from ..resources import blueprints_dir
 from ..yamlfile import ConfigError, load_model
 from .model import Blueprint, Vocabulary
@@ -109,10 +110,8 @@ def default_catalogue(root: str | None = None) -> Catalogue:
     cat = load_catalogue(base)
     try:
         cache_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        tmp = cache.with_suffix(f".{os.getpid()}.tmp")
-        with open(tmp, "wb") as fh:
+        with replacing(cache) as tmp, open(tmp, "wb") as fh:
             pickle.dump(cat, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, cache)
     except OSError:
         pass
     return cat

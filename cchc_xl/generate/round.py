@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import __version__
+from ..atomic import sweep
 from ..blueprint.catalogue import Catalogue, default_catalogue
 from ..config.period import Period
 from ..config.province import Obligation, Province, Unit
@@ -161,6 +162,7 @@ def generate_round(ws: Workspace, period: Period, units: Iterable[str] | None = 
     jobs = plan_round(ws, period, units, blueprint, out)
     out_dir = str(Path(jobs[0].path).parent) if jobs else str(out or "")
     when = FIXED_TIME if fixed_time else dt.datetime.now().replace(microsecond=0)
+    sweep(*{Path(j.path).parent for j in jobs})
     result = GenerateResult(ws.province.id, str(period), out_dir)
     workers = workers or min(os.cpu_count() or 1, 4)
     if workers <= 1 or len(jobs) < 8:

@@ -13,6 +13,7 @@ from pathlib import Path
 import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
 
+from ..atomic import replacing
 from ..blueprint.expr import Ref
 from ..blueprint.model import CellType
 from ..config.province import PeriodDates
@@ -80,6 +81,15 @@ class WorkbookSpec:
 
 
 def write_workbook(spec: WorkbookSpec, target: Path | io.BytesIO) -> None:
+    """The workbook of ``spec`` into ``target``: a file is replaced whole (:mod:`cchc_xl.atomic`)."""
+    if isinstance(target, io.BytesIO):
+        _write(spec, target)
+        return
+    with replacing(Path(target)) as tmp:
+        _write(spec, tmp)
+
+
+def _write(spec: WorkbookSpec, target: Path | io.BytesIO) -> None:
     wb = _ProtectedWorkbook(target, {"in_memory": True, "strings_to_numbers": False,
                                      "strings_to_formulas": False, "strings_to_urls": False})
     wb.structure_password = spec.password

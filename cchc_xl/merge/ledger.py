@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..atomic import check_writable
 from ..errors import CchcError
 from .pieces import Pack, Piece
 
@@ -134,14 +135,30 @@ def _now() -> str:
     return dt.datetime.now().isoformat(timespec="seconds")
 
 
+def _drop_empty_sidecars(sidecars: list[Path], had: list[bool]) -> None:
+    """Remove the write-ahead log and its index that a failed first open created (an empty log holds
+    nothing; SQLite leaves both behind when the open fails), so the ledger is as it was."""
+    wal = sidecars[0]
+    with contextlib.suppress(OSError):
+        if not had[0] and wal.stat().st_size == 0:
+            for p, existed in zip(sidecars, had):
+                if not existed:
+                    p.unlink(missing_ok=True)
+
+
 class Ledger:
     def __init__(self, path: Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        sidecars = [Path(f"{self.path}{s}") for s in ("-wal", "-shm")]
+        had = [p.exists() for p in sidecars]
+        self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         try:
-            self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
             version = self.db.execute("PRAGMA user_version").fetchone()[0]
         except sqlite3.DatabaseError as exc:
+            self.db.close()
+            _drop_empty_sidecars(sidecars, had)
+            check_writable(self.path.parent)        # a full disk is not a damaged ledger
             raise LedgerError(f"Sổ theo dõi {self.path} bị hỏng, không đọc được ({exc}); sổ được giữ nguyên. "
                               "Hãy khôi phục bản sao lưu của sổ rồi chạy lại.") from None
         if version > LEDGER_VERSION:
@@ -153,6 +170,7 @@ class Ledger:
             self._migrate(version)
         except sqlite3.DatabaseError as exc:
             self.db.close()
+            check_writable(self.path.parent)
             raise LedgerError(f"Sổ theo dõi {self.path} bị hỏng ({exc}); sổ được giữ nguyên. Hãy khôi phục bản "
                               "sao lưu của sổ rồi chạy lại.") from None
 

@@ -23,9 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import math
-import os
 import re
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -33,6 +31,7 @@ from pathlib import Path
 import xlsxwriter
 from xlsxwriter.utility import quote_sheetname, xl_range
 
+from ..atomic import replacing
 from ..blueprint.expr import ColumnRange, Expr, Ref, Scope
 from ..blueprint.model import CellType
 from ..config.period import CUMULATIVE
@@ -127,42 +126,16 @@ def write_rollup(
             f"không có lĩnh vực của cơ quan chủ trì {only_field!r}; "
             f"các lĩnh vực: {', '.join(fields) or '(không có)'}"
         )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".~{path.stem}-", suffix=".xlsx", dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
+    package = io.BytesIO()
+    wb = xlsxwriter.Workbook(package, {**WORKBOOK_OPTIONS, "in_memory": True})
+    writer = _Writer(wb, data, areas, fields, only_field)
     try:
-        package = io.BytesIO()
-        wb = xlsxwriter.Workbook(package, {**WORKBOOK_OPTIONS, "in_memory": True})
-        writer = _Writer(wb, data, areas, fields, only_field)
-        try:
-            writer.write()
-        finally:
-            wb.close()
+        writer.write()
+    finally:
+        wb.close()
+    with replacing(path) as tmp:
         write_package(package, tmp, writer.details, data.piece_rows)
-        os.chmod(tmp, _file_mode(path))
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     return path
-
-
-def _file_mode(path: Path) -> int:
-    """The mode the finished file gets: that of the file it replaces, else 0666 less the umask
-    (a temporary file is created 0600, which would hide the roll-up from colleagues)."""
-    try:
-        return path.stat().st_mode & 0o777
-    except OSError:
-        pass
-    umask = 0o022
-    try:
-        for line in Path("/proc/self/status").read_text(encoding="ascii").splitlines():
-            if line.startswith("Umask:"):
-                umask = int(line.split()[1], 8)
-    except (OSError, ValueError):
-        pass
-    return 0o666 & ~umask
 
 
 def write_field_workbooks(data: RollupData, out_dir: Path, *, areas: Areas | None = None) -> list[Path]:

@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import email.parser
-import email.policy
-import email.utils
-import hashlib
 import os
 import stat
 import time
@@ -17,6 +13,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..atomic import replacing_all, sweep
 from ..blueprint.catalogue import default_catalogue
 from ..config.period import Period, parse_period
 from ..config.workspace import Workspace
@@ -27,6 +24,7 @@ from ..validate.annotate import ANNOTATED_DIR
 from ..validate.engine import ValidationContext, file_hash, validate_file
 from ..validate.pool import FileFailure, map_files
 from .ledger import ContentRow, Decision, Ledger, release_inherited_locks, workspace_lock
+from .mail import MAIL_DIR, MAIL_SEP, MailError, read_mail
 from .model import HeldFile, ProblemRow, RollupData, Submission, TemplateData
 from .pieces import Pack, build_pack, fold, pack_stamp
 from .tidy import write_tidy
@@ -203,45 +201,25 @@ def _stated_for(path: str, stated: dict[str, tuple[dt.datetime, str, str]]) -> t
     return None
 
 
-MAIL_DIR = "thu-dien-tu"      # beside the ledger: attachments of saved e-mails, kept by content hash
-MAIL_SEP = "#"
-MAIL_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
-
-
-def _entries(paths: list[Path], mail_dir: Path, notes: list[str] | None) -> list[tuple[Path, str, tuple | None]]:
+def _entries(paths: list[Path], mail_dir: Path, notes: list[str] | None,
+             skipped: list[dict] | None) -> list[tuple[Path, str, tuple | None]]:
     """(path to open, ledger path, receipt from an e-mail's Date header) for every submission: a
-    saved e-mail (``.eml``) stands for its spreadsheet attachments, kept under ``mail_dir``."""
+    saved e-mail (``.eml``) stands for its spreadsheet attachments (:mod:`.mail`)."""
     out: list[tuple[Path, str, tuple | None]] = []
     for p in paths:
         if p.suffix.lower() != ".eml":
             out.append((p, display_path(p), None))
             continue
-        with open(p, "rb") as f:
-            msg = email.parser.BytesParser(policy=email.policy.default).parse(f)
-        when = None
         try:
-            when = email.utils.parsedate_to_datetime(str(msg["Date"]))
-            when = (when.astimezone() if when.tzinfo else when).replace(tzinfo=None, microsecond=0)
-        except (TypeError, ValueError, IndexError):
-            if notes is not None:
-                notes.append(f"{display_path(p)}: thư không có ngày gửi (Date) hợp lệ")
-        found = 0
-        for part in msg.iter_attachments():
-            name = part.get_filename() or ""
-            if not name.lower().endswith(MAIL_SUFFIXES):
-                continue
-            data = part.get_payload(decode=True) or b""
-            digest = hashlib.sha256(data).hexdigest()
-            target = mail_dir / f"{digest}{Path(name).suffix.lower()}"
-            if not target.exists():
-                mail_dir.mkdir(parents=True, exist_ok=True)
-                tmp = target.with_name(target.name + ".tmp")
-                tmp.write_bytes(data)
-                os.replace(tmp, target)
-            found += 1
-            out.append((target, f"{display_path(p)}{MAIL_SEP}{name}", (when, "email") if when else None))
-        if not found and notes is not None:
-            notes.append(f"{display_path(p)}: thư không có tệp bảng tính đính kèm")
+            mail = read_mail(p, mail_dir)
+        except MailError as exc:
+            if skipped is not None:
+                skipped.append({"path": display_path(p), "reason": str(exc)})
+            continue
+        if notes is not None:
+            notes += [f"{display_path(p)}: {n}" for n in mail.notes]
+        when = (mail.sent, "email") if mail.sent else None
+        out += [(kept, f"{display_path(p)}{MAIL_SEP}{name}", when) for kept, name in mail.attachments]
     return out
 
 
@@ -325,7 +303,7 @@ def ingest(ws: Workspace, inbox: Path, ledger: Ledger, period: Period | None, *,
     receipts: dict[str, tuple[dt.datetime, str]] = {}
     seen_in_run: dict[str, str] = {}
     keys: dict[str, str] = {}
-    entries = _entries(paths, ledger.path.parent / MAIL_DIR, notes)
+    entries = _entries(paths, ledger.path.parent / MAIL_DIR, notes, skipped)
     for p, key, mailed in entries:
         sp = str(p)
         keys[sp] = key
@@ -586,7 +564,9 @@ def merge(ws: Workspace, inbox: Path, *, period: Period | None = None, out: Path
     if not inbox.is_dir():
         raise FileNotFoundError(f"không tìm thấy thư mục {inbox}")
     lpath = ledger_path(ws, inbox)
+    base = ws.rollup if ws.root else inbox.resolve().parent / "rollup"
     with workspace_lock(lpath.with_suffix(".lock")):
+        sweep(base, lpath.parent / MAIL_DIR, *(Path(p).parent for p in (out, tidy) if p), split_by_field)
         ledger = Ledger(lpath)
         try:
             skipped: list[dict] = []
@@ -621,13 +601,14 @@ def merge(ws: Workspace, inbox: Path, *, period: Period | None = None, out: Path
             if write:
                 from .rollup import write_field_workbooks, write_rollup
 
-                base = ws.rollup if ws.root else inbox.resolve().parent / "rollup"
                 out = Path(out) if out else base / f"tong-hop_{ws.province.id}_{period}.xlsx"
-                out.parent.mkdir(parents=True, exist_ok=True)
                 inside = base / f"tidy_{ws.province.id}_{period}.csv.gz"
-                res.rollup = str(write_rollup(data, out))
-                write_tidy(data.tidy_members(), inside)
-                res.tidy = str(write_tidy(data.tidy_members(), Path(tidy)) if tidy else inside)
+                targets = [out, inside, *([Path(tidy)] if tidy else [])]
+                with replacing_all(*targets) as staged:     # all of them, or none (a full disk)
+                    write_rollup(data, staged[0])
+                    for t in staged[1:]:
+                        write_tidy(data.tidy_members(), t)
+                res.rollup, res.tidy = str(out), str(targets[-1])
                 if split_by_field:
                     res.field_workbooks = [str(p) for p in write_field_workbooks(data, Path(split_by_field))]
         finally:

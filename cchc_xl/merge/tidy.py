@@ -13,12 +13,12 @@ import functools
 import gzip
 import importlib.util
 import io
-import os
 import re
 import zlib
 from collections.abc import Iterable
 from pathlib import Path
 
+from ..atomic import replacing
 from .model import ValueRow
 
 TIDY_COLUMNS = ["period", "unit_code", "unit_name", "unit_type", "appendix", "table", "row_key", "row_label",
@@ -91,8 +91,7 @@ def write_tidy(members: Iterable[bytes], path: Path) -> Path:
     name = path.name.lower()
     if name.endswith(".parquet") and not any(importlib.util.find_spec(m) for m in ("pyarrow", "fastparquet")):
         raise FileNotFoundError("xuất .parquet cần gói pyarrow (pip install pyarrow); hãy dùng .csv")
-    tmp = path.with_name(path.name + ".tmp")
-    try:
+    with replacing(path) as tmp:
         if name.endswith(".gz"):
             with open(tmp, "wb") as f:
                 f.write(header_member())
@@ -109,9 +108,6 @@ def write_tidy(members: Iterable[bytes], path: Path) -> Path:
             with open(tmp, "wb") as f:
                 for chunk in _plain([header_member(), *members]):
                     f.write(chunk)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
     return path
 
 

@@ -3,7 +3,6 @@ and a "Lỗi" sheet listing every problem with a link to its cell. The original 
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import openpyxl
@@ -12,6 +11,7 @@ from openpyxl.styles import Font, PatternFill
 from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.worksheet.worksheet import Worksheet
 
+from ..atomic import replacing
 from ..problems import ValidationReport
 from ..read.values import read_grids
 
@@ -94,9 +94,8 @@ def annotate(report: ValidationReport, out_dir: Path) -> Path | None:
     ws.freeze_panes = "A5"
     ws.auto_filter.ref = f"A4:H{ws.max_row}"
     wb.active = 0
-    tmp = target.with_name(target.name + ".tmp")
-    wb.save(tmp)
-    os.replace(tmp, target)
+    with replacing(target) as tmp:
+        wb.save(tmp)
     return target
 
 

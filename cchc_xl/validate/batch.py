@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from ..atomic import sweep
 from ..config.period import Period
 from ..config.workspace import Workspace
 from ..problems import ValidationReport, make_problem
@@ -48,6 +49,7 @@ def validate_files(files: Sequence[Path], ws: Workspace, period: Period | None, 
                    progress: Callable[[int], None] | None = None) -> list[ValidationReport]:
     """One report per file, in the order of ``files``."""
     reports: list[ValidationReport | None] = [None] * len(files)
+    sweep(annotate_dir)
 
     def put(job, report) -> None:
         reports[job[1]] = report
