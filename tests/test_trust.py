@@ -434,6 +434,8 @@ HOSTILE = {
         b"?>", b'?><!DOCTYPE p [<!ENTITY a "1234567890"><!ENTITY b "&a;&a;&a;&a;&a;&a;">]>', 1), "file.hostile"),
     "cell-at-XFD1048576": ("xl/worksheets/sheet2.xml", lambda d: d.replace(
         b"</sheetData>", b'<row r="1048576"><c r="XFD1048576"><v>1</v></c></row></sheetData>'), "file.hostile"),
+    "cell-far-after-a-line-break": ("xl/worksheets/sheet2.xml", lambda d: d.replace(
+        b"</sheetData>", b'<row r="1048576"><c\nr="XFD1048576"><v>1</v></c></row></sheetData>'), "file.hostile"),
     "cell-beyond-the-grid": ("xl/worksheets/sheet2.xml", lambda d: d.replace(
         b"</sheetData>", b'<row r="7"><c r="XFE7"><v>1</v></c></row></sheetData>'), "file.hostile"),
     "absurd-dimension": ("xl/worksheets/sheet2.xml",

@@ -13,12 +13,13 @@ from pathlib import Path
 
 from .. import __version__
 from ..atomic import sweep
-from ..blueprint.catalogue import Catalogue, default_catalogue
+from ..blueprint.catalogue import Catalogue
 from ..config.period import Period
-from ..config.province import Obligation, Province, Unit
+from ..config.province import Obligation, Unit
 from ..config.workspace import Workspace
 from ..identity import Metadata, TableStamp
-from ..layout import TableLayout, build_layout
+from ..layout import TableLayout
+from ..round_layouts import RoundLayouts
 from .workbook import WorkbookSpec, write_workbook
 
 FIXED_TIME = dt.datetime(2000, 1, 1, 0, 0, 0)
@@ -77,41 +78,13 @@ def plan_round(ws: Workspace, period: Period, units: Iterable[str] | None = None
     return jobs
 
 
-MAX_LAYOUTS = 96        # layouts kept per builder (memory stays flat however many districts)
-
-
-class Builder:
-    """Turns jobs into workbook specs; caches layouts (they depend on code and communes only)."""
+class Builder(RoundLayouts):
+    """Turns jobs into workbook specs, on the round's layouts."""
 
     def __init__(self, ws: Workspace, period: Period, catalogue: Catalogue | None = None,
                  generated_at: dt.datetime | None = None):
-        self.ws = ws
-        self.prov: Province = ws.province
-        self.period = period
-        self.cat = catalogue or default_catalogue()
-        self.dates = self.prov.dates(period)
+        super().__init__(ws, period, catalogue)
         self.generated_at = generated_at
-        self._layouts: dict[tuple, TableLayout] = {}
-        voc_ids = {c.vocabulary for bp in self.cat.blueprints.values() for c in bp.columns if c.vocabulary}
-        self.vocabularies = {v: self.cat.vocabulary(v).labels for v in sorted(voc_ids) if v in self.cat.vocabularies}
-        self.unit_names = [u.name for u in self.prov.reporting_units()]
-
-    def layout(self, code: str, unit: Unit) -> TableLayout:
-        bp = self.cat.for_code(code)
-        communes: tuple = ()
-        if bp.row_source is not None and bp.row_source.registry == "communes":
-            communes = tuple((c.row_key, c.name) for c in self.prov.communes_of(unit.code))
-        key = (code, communes)
-        lay = self._layouts.get(key)
-        if lay is None:
-            if communes and len(self._layouts) >= MAX_LAYOUTS:
-                # a district's own layouts: few files need them, and a province has hundreds
-                self._layouts.pop(next((k for k in self._layouts if k[1]), None), None)
-            lay = self._layouts[key] = build_layout(bp, code, self.cat, communes)
-        return lay
-
-    def layouts_for(self, unit: Unit, codes: Iterable[str]) -> list[TableLayout]:
-        return [self.layout(c, unit) for c in codes]
 
     def metadata(self, unit: Unit, part: str, layouts: list[TableLayout], when: dt.datetime) -> Metadata:
         stamps = tuple(TableStamp(l.code, l.blueprint.id, l.blueprint.version, l.sheet, l.fingerprint())

@@ -27,25 +27,15 @@ from ..layout import (
     TableLayout,
     col_letter,
 )
-from .styles import Styles
+from ..round_layouts import CHECK_SHEET, COVER_SHEET, VOCAB_SHEET
+from ..xlsx.styles import Styles
+from ..xlsx.worksheet import FastWorksheet
 
-COVER_SHEET = "Hướng dẫn"
-CHECK_SHEET = "Kiểm tra"
-VOCAB_SHEET = "_dm"
 CHECK_FIRST_ROW = 6          # 0-based row of the first rule line on the self-check sheet
 OK_TEXT = "Đạt"
 SEVERITY_VI = {"error": "Lỗi", "warning": "Cảnh báo"}
 LABEL_CHARS_PER_LINE = 56     # Times New Roman 12 in the 46-wide label column
 ROW_LINE_HEIGHT = 15.75
-
-
-class FastWorksheet(Worksheet):
-    """Our formulas use a fixed function set (see blueprint.expr) with no future functions,
-    so the ~30 regex passes XlsxWriter runs on every formula to add ``_xlfn.`` prefixes are
-    skipped (they are most of the cost of writing a formula)."""
-
-    def _prepare_formula(self, formula, expand_future_functions=False):
-        return formula[1:] if formula.startswith("=") else formula
 
 
 class _ProtectedWorkbook(xlsxwriter.Workbook):

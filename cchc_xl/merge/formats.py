@@ -15,7 +15,7 @@ import math
 import xlsxwriter
 
 from ..blueprint.model import CellType
-from ..generate.styles import COMPUTED_FILL, ERROR_FILL, FONT, HEADER_FILL, NUMBER_FORMATS
+from ..xlsx.styles import COMPUTED_FILL, ERROR_FILL, FONT, HEADER_FILL, NUMBER_FORMATS
 
 # Types whose province total is a sum (a yes/no column sums to the number of units answering 1).
 # Entered percentages, dates and texts are never added up.

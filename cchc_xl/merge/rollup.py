@@ -36,10 +36,10 @@ from ..blueprint.expr import ColumnRange, Expr, Ref, Scope
 from ..blueprint.model import CellType
 from ..config.period import CUMULATIVE
 from ..config.province import UNIT_TYPES
-from ..generate.styles import FONT
-from ..generate.workbook import FastWorksheet
 from ..labels import RECEIPT_SOURCES, SEVERITY_LABELS, STATUS_LABELS, VERDICT_LABELS
 from ..layout import LayoutCol, TableLayout, a1
+from ..xlsx.styles import FONT
+from ..xlsx.worksheet import FastWorksheet
 from .areas import Areas, LeadField, area_key, default_areas
 from .formats import SUMMABLE, WORKBOOK_OPTIONS, Formats, is_number, row_height, text_lines, text_width
 from .model import ProblemRow, RollupData, TemplateData

@@ -18,8 +18,8 @@ from ..blueprint.catalogue import default_catalogue
 from ..config.period import Period, parse_period
 from ..config.workspace import Workspace
 from ..errors import CchcError
-from ..generate.round import Builder
 from ..problems import ValidationReport, make_problem
+from ..round_layouts import RoundLayouts
 from ..validate.annotate import ANNOTATED_DIR
 from ..validate.engine import ValidationContext, file_hash, validate_file
 from ..validate.pool import FileFailure, map_files
@@ -278,7 +278,7 @@ def _failed(job: tuple[str, str, str], failure: FileFailure) -> tuple:
 
 def _pack(ctx: ValidationContext, unit_code: str, part: str, period: Period, rows: list[tuple], source: str,
           received: dt.datetime, digest: str) -> Pack:
-    b = ctx.builder(period)
+    b = ctx.round(period)
     unit = ctx.workspace.province.unit(unit_code)
     return build_pack(ctx.catalogue, b.layout, period, unit, part, rows, source, received, digest,
                       ctx.catalogue.stamp)
@@ -390,7 +390,7 @@ def build_rollup_data(ws: Workspace, ledger: Ledger, period: Period, *, values: 
     decisions_of = {}
     for d in ledger.decisions():
         decisions_of.setdefault(d.hash, []).append(d)
-    b = Builder(ws, period, cat)
+    b = RoundLayouts(ws, period, cat)
     seen_data: dict[str, tuple[str, str]] = {}
     submissions: list[Submission] = []
     templates: dict[str, TemplateData] = {}
@@ -479,7 +479,7 @@ def decision_note(d: Decision, c: ContentRow) -> str:
     return text
 
 
-def _current_pack(ledger: Ledger, b: Builder, cat, period: Period, obl, c: ContentRow) -> tuple[list[str], str | None]:
+def _current_pack(ledger: Ledger, b: RoundLayouts, cat, period: Period, obl, c: ContentRow) -> tuple[list[str], str | None]:
     """The content's pack, rendered again from the ledger's values when missing or not current
     (another registry, other blueprints, a new version of cchc_xl); (appendices, inputs digest)."""
     info = ledger.pack_info(c.hash)

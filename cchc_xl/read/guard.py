@@ -23,7 +23,10 @@ _HEAD = 4096                   # a DOCTYPE must come before the root element
 _DECL = re.compile(rb"<!(?:DOCTYPE|ENTITY)", re.IGNORECASE)
 # a named reference must end with ';' (so a chunk boundary inside "&gt;" is never taken for one)
 _ENTITY = re.compile(rb"&(?!(?:amp|lt|gt|quot|apos);)([A-Za-z_:][\w.:-]{0,40});")
-_FAR = re.compile(rb'\sr="\$?([A-Za-z]{0,4})\$?([0-9]{5,12})"|\sr="\$?([A-Za-z]{3,4})\$?([0-9]{1,12})"')
+# starts with a literal so that re can skip to each 'r="' (a leading \s made it 3x slower, measured:
+# 1.8 against 0.6 ms a file); the byte before the match is checked to be whitespace in the loop
+_FAR = re.compile(rb'r="\$?(?:([A-Za-z]{0,4})\$?([0-9]{5,12})|([A-Za-z]{3,4})\$?([0-9]{1,12}))"')
+_SPACE = frozenset(b" \t\r\n")
 _DIM = re.compile(rb'<(?:\w+:)?dimension\b[^>]*?\sref="([^"]*)"')
 _CHUNK = 1 << 16
 
@@ -73,12 +76,14 @@ def _screen_part(zf: zipfile.ZipFile, info: zipfile.ZipInfo, deep: bool, limits:
             # only references with a row of five digits or more, or a column of three letters or more,
             # can take a sheet beyond MAX_AREA (9,999 rows × ZZ = 7 M cells): find just those, cheaply
             for m in _FAR.finditer(chunk):
+                if m.start() == 0 or chunk[m.start() - 1] not in _SPACE:
+                    continue                      # another attribute whose name ends in 'r'
                 col, row = (m.group(1), m.group(2)) if m.group(2) is not None else (m.group(3), m.group(4))
                 r, c = int(row), (_col(col) if col else 0)
                 if r > MAX_ROW or c > MAX_COL:
                     raise UnreadableFile("file.hostile", f"{name}: ô {(col + row).decode()} nằm ngoài bảng tính")
                 max_row, max_col = max(max_row, r), max(max_col, c, 702)
-            for ref in _DIM.findall(chunk):
+            for ref in _DIM.findall(chunk) if b"imension" in chunk else ():
                 last = ref.split(b":")[-1].decode("ascii", "replace")
                 try:
                     r, c = a1_to_index(last)      # 1-based; ValueError beyond the grid

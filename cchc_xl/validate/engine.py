@@ -18,8 +18,6 @@ from ..blueprint.catalogue import Catalogue, default_catalogue
 from ..blueprint.expr import Ref
 from ..config.period import Period, PeriodError, parse_period
 from ..config.workspace import Workspace
-from ..generate.round import Builder
-from ..generate.workbook import CHECK_SHEET, COVER_SHEET, VOCAB_SHEET
 from ..identity import (
     FORMAT,
     FORMATS,
@@ -35,6 +33,7 @@ from ..problems import ValidationReport, make_problem
 from ..read.guard import screen_package
 from ..read.package import PackageInfo, UnreadableFile, inspect_package, scan_sheets
 from ..read.values import Grid, LazyGrids, as_text, cell, is_reader_panic
+from ..round_layouts import CHECK_SHEET, COVER_SHEET, VOCAB_SHEET, RoundLayouts
 from .locate import Location, find_sheet_for, locate, norm
 from .values import check_value, several_agencies
 
@@ -49,13 +48,13 @@ class ValidationContext:
     catalogue: Catalogue = field(default_factory=default_catalogue)
     lang: str = "vi"
     seen: dict[str, str] = field(default_factory=dict)     # content hash -> submission key
-    _builders: dict[str, Builder] = field(default_factory=dict)
+    _rounds: dict[str, RoundLayouts] = field(default_factory=dict)
 
-    def builder(self, period: Period) -> Builder:
+    def round(self, period: Period) -> RoundLayouts:
         key = str(period)
-        if key not in self._builders:
-            self._builders[key] = Builder(self.workspace, period, self.catalogue)
-        return self._builders[key]
+        if key not in self._rounds:
+            self._rounds[key] = RoundLayouts(self.workspace, period, self.catalogue)
+        return self._rounds[key]
 
 
 @dataclass
@@ -153,7 +152,7 @@ class _Validator:
         if other and other != meta.submission_key:
             self.problem("identity.duplicate_submission", unit=meta.submission_key, value=other)
         self.ctx.seen.setdefault(digest, meta.submission_key)
-        b = self.ctx.builder(period)
+        b = self.ctx.round(period)
         self._claimed = (meta.unit_name, period.label)
         for stamp in meta.tables:
             bp = self.ctx.catalogue.blueprints.get(stamp.blueprint)
@@ -208,7 +207,7 @@ class _Validator:
 
     # -- tables --------------------------------------------------------------------------------
 
-    def _table(self, lay: TableLayout, pkg: PackageInfo, grids: dict[str, Grid], sheet: str, b: Builder) -> None:
+    def _table(self, lay: TableLayout, pkg: PackageInfo, grids: dict[str, Grid], sheet: str, b: RoundLayouts) -> None:
         if sheet not in grids:
             found = find_sheet_for(lay, {k: g for k, g in grids.items() if k != META_SHEET})
             if found is None:
@@ -255,7 +254,7 @@ class _Validator:
                     return
 
     def _read_and_check(self, lay: TableLayout, loc: Location, sheet: str, grid: Grid, pkg: PackageInfo,
-                        b: Builder) -> None:
+                        b: RoundLayouts) -> None:
         info = pkg.sheet(sheet)
         formulas = info.formulas if info is not None else None
         errors = (info.errors if info is not None else None) or {}
@@ -356,7 +355,7 @@ class _Validator:
             return
         self.report.unit, self.report.unit_name, self.report.period, self.report.part = \
             unit.code, unit.name, str(period), "main"
-        b = self.ctx.builder(period)
+        b = self.ctx.round(period)
         codes = [c for o in prov.obligations(unit, period) for c in o.codes]
         found = 0
         for code in codes:

@@ -183,6 +183,12 @@ def main() -> None:
     v = results["validate only: all files, 2 processes"]
     v["files_per_second"] = round(len(inbox_files) / v["seconds"], 1)
 
+    from cchc_xl.validate.batch import validate_files
+
+    label = "validate command path: bounded workers, 2 processes"
+    timed(label, lambda: validate_files(inbox_files, big, PERIOD, workers=2), results)
+    results[label]["files_per_second"] = round(len(inbox_files) / results[label]["seconds"], 1)
+
     quarter = OUT / "quarter" / "inbox"
     quarter.mkdir(parents=True)
     for f in inbox_files[: len(inbox_files) // 4]:

@@ -1,0 +1,47 @@
+"""The layout of the package is its architecture: a stage imports the stages below it, never a
+sibling (validate and merge do not need the generator), and private hooks into libraries are
+pinned by a test that fails when the library changes them."""
+
+from __future__ import annotations
+
+import inspect
+import subprocess
+import sys
+
+import pytest
+from xlsxwriter.worksheet import Worksheet
+
+# stage -> packages it must not load, even indirectly
+FORBIDDEN = {
+    "cchc_xl.validate.batch": ("cchc_xl.generate", "cchc_xl.merge", "cchc_xl.addin"),
+    "cchc_xl.validate.engine": ("cchc_xl.generate", "cchc_xl.merge", "cchc_xl.addin"),
+    "cchc_xl.merge.run": ("cchc_xl.generate", "cchc_xl.addin"),
+    "cchc_xl.merge.rollup": ("cchc_xl.generate", "cchc_xl.addin"),
+    "cchc_xl.read.package": ("cchc_xl.generate", "cchc_xl.validate", "cchc_xl.merge"),
+    "cchc_xl.round_layouts": ("cchc_xl.generate", "cchc_xl.validate", "cchc_xl.merge"),
+}
+
+
+@pytest.mark.parametrize("module", sorted(FORBIDDEN))
+def test_a_stage_loads_no_sibling_stage(module):
+    code = f"import sys, {module}; print('\\n'.join(sorted(sys.modules)))"
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    bad = [m for m in loaded if m.startswith(FORBIDDEN[module])]
+    assert bad == [], f"{module} loads {bad}"
+
+
+def test_the_private_xlsxwriter_hook_we_override_is_still_there():
+    """FastWorksheet overrides Worksheet._prepare_formula: the hook must exist with this signature
+    and be what write_formula calls, or an upgrade would silently bring back the slow path."""
+    sig = inspect.signature(Worksheet._prepare_formula)
+    assert list(sig.parameters) == ["self", "formula", "expand_future_functions"]
+    assert "_prepare_formula" in inspect.getsource(Worksheet._write_formula)
+
+
+def test_the_private_hooks_of_workbook_protection_are_still_there():
+    """The generator adds ``workbookProtection`` through Workbook._write_workbook_pr and encodes the
+    password with Worksheet._encode_password (XlsxWriter has no public API for either)."""
+    from xlsxwriter.workbook import Workbook
+
+    assert "self._write_workbook_pr()" in inspect.getsource(Workbook._assemble_xml_file)
+    assert Worksheet._encode_password(None, "abc") == Worksheet._encode_password(None, "abc") != ""
