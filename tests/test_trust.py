@@ -169,6 +169,47 @@ def test_an_identity_copied_whole_into_both_copies_is_held(ws, tmp_path, source,
         assert where["cell"] == "A3" and "tag_invalid" not in str(rep["held"])
 
 
+def _versions(pairs: dict, change) -> dict:
+    """The metadata with each table stamp's version changed by ``change`` (text ``code:bp:ver:…``)."""
+    out = dict(pairs)
+    for k, v in pairs.items():
+        if k.startswith("tables") and v:
+            out[k] = ";".join(change(stamp) for stamp in str(v).split(";"))
+    return out
+
+
+@pytest.mark.parametrize("kind, edit, reasons", [
+    ("unknown format", lambda m: {**m, "format": "cchc_xl/9"}, {"identity.format_unknown"}),
+    ("unknown blueprint version", lambda m: _versions(m, lambda t: t.replace("|1|", "|99|", 1)),
+     {"identity.blueprint_unknown", "identity.blueprint_outdated", "identity.tag_invalid"}),
+])
+def test_an_unknown_format_or_blueprint_version_is_held(ws, tmp_path, kind, edit, reasons):
+    b = good(ws, tmp_path, "S-XD", seed=2)
+    pairs = _meta(b)
+    changed = edit(pairs)
+    _transplant(b, changed, [k for k in changed if changed[k] != pairs.get(k)])
+    res = merge_json(ws)
+    assert "S-XD" not in res["on_time"] + res["late"], kind
+    held = {r for h in res["held"] for r in h["reasons"]}
+    assert held & reasons, (kind, held)
+    code, out = run("validate", b, "--workspace", ws.root, "--json")
+    assert set(json.loads(out)["files"][0]["held"]) & reasons
+
+
+@pytest.mark.parametrize("key, value", [("period", "quý năm"), ("period", "2024-Q9"), ("unit", "KHONG-CO")])
+def test_metadata_that_names_no_known_period_or_unit_is_rejected_and_kept(ws, tmp_path, key, value):
+    """Nothing an officer could accept on the record: rejected with the reason, kept in the ledger."""
+    b = good(ws, tmp_path, "S-XD", seed=2)
+    _transplant(b, {key: value}, [key])
+    res = merge_json(ws)
+    assert "S-XD" not in res["on_time"] + res["late"]
+    files = {Path(f["path"]).name: f for f in res["files"]}
+    assert files["S-XD.xlsx"]["status"] == "rejected" and files["S-XD.xlsx"]["hash"]
+    code, out = run("validate", b, "--workspace", ws.root, "--json")
+    rep = json.loads(out)["files"][0]
+    assert code == 1 and rep["status"] == "rejected" and rep["problems"][0]["code"].startswith("identity.")
+
+
 def test_a_salvaged_copy_without_metadata_is_held_until_accepted(ws, tmp_path):
     p = good(ws, tmp_path, "S-XD")
     wb = openpyxl.load_workbook(p)

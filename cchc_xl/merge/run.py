@@ -228,10 +228,12 @@ def _entries(paths: list[Path], mail_dir: Path, notes: list[str] | None,
 _ctx: ValidationContext | None = None
 
 
-def _init(ws: Workspace, period: Period | None) -> None:
+def _init(ctx: ValidationContext) -> None:
+    """In a forked worker: the context the merge built before forking (catalogue and round layouts
+    loaded once, shared copy-on-write, instead of once per worker)."""
     global _ctx
     release_inherited_locks()
-    _ctx = ValidationContext(ws, period)
+    _ctx = ctx
 
 
 def _validate(job: tuple[str, str, str]) -> tuple[str, str, dict, list[tuple], dict, Pack | None]:
@@ -345,7 +347,10 @@ def ingest(ws: Workspace, inbox: Path, ledger: Ledger, period: Period | None, *,
         if progress:
             progress(1)
 
-    map_files(todo, _validate, initializer=_init, initargs=(ws, period), workers=workers,
+    ctx = ValidationContext(ws, period)
+    if period is not None and todo:
+        ctx.round(period)
+    map_files(todo, _validate, initializer=_init, initargs=(ctx,), workers=workers,
               on_result=lambda job, result: record(result),
               on_failure=lambda job, failure: record(_failed(job, failure)))
     ledger.mark_absent(set(keys.values()), display_path(Path(inbox).resolve()))
@@ -521,7 +526,7 @@ _render_ledger: Ledger | None = None
 
 def _init_render(ws: Workspace, period: Period, ledger: str) -> None:
     global _render_ledger
-    _init(ws, period)
+    _init(ValidationContext(ws, period))
     _render_ledger = Ledger(Path(ledger))
 
 

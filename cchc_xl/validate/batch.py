@@ -21,9 +21,10 @@ _ctx: ValidationContext | None = None
 _annotate_dir: Path | None = None
 
 
-def _init(ws: Workspace, period: Period | None, lang: str, annotate_dir: Path | None) -> None:
+def _init(ctx: ValidationContext, annotate_dir: Path | None) -> None:
+    """In a forked worker: the context built once before forking."""
     global _ctx, _annotate_dir
-    _ctx = ValidationContext(ws, period, lang=lang)
+    _ctx = ctx
     _annotate_dir = annotate_dir
 
 
@@ -57,6 +58,6 @@ def validate_files(files: Sequence[Path], ws: Workspace, period: Period | None, 
             progress(1)
 
     map_files([(str(f), i) for i, f in enumerate(files)], _one, initializer=_init,
-              initargs=(ws, period, lang, annotate_dir), workers=workers, on_result=put,
+              initargs=(ValidationContext(ws, period, lang=lang), annotate_dir), workers=workers, on_result=put,
               on_failure=lambda job, failure: put(job, failed_report(job[0], failure)))
     return reports  # type: ignore[return-value]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import faulthandler
 import itertools
 import os
 import resource
@@ -97,6 +98,7 @@ def _guarded(work: Callable, job):
 
 def _inject(kind: str) -> None:
     if kind == "abort":
+        faulthandler.disable()          # an injected abort needs no crash dump (a real one keeps it)
         os.abort()
     elif kind == "hang":
         while True:

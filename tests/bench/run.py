@@ -176,7 +176,8 @@ def main() -> None:
     from cchc_xl.merge import run as mr
 
     def validate_all():
-        with ProcessPoolExecutor(2, initializer=mr._init, initargs=(big, PERIOD)) as ex:
+        with ProcessPoolExecutor(2, initializer=mr._init,
+                                 initargs=(mr.ValidationContext(big, PERIOD),)) as ex:
             return list(ex.map(_validate_only, [(str(f), "") for f in inbox_files], chunksize=16))
 
     timed("validate only: all files, 2 processes", validate_all, results)
