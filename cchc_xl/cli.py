@@ -21,6 +21,7 @@ from .config.province import UNIT_TYPE_LABELS
 from .config.workspace import PublicKeyWarning, init_workspace, load_workspace
 from .errors import CchcError, user_message
 from .labels import VERDICT_LABELS
+from .problems import reason_text
 from .yamlfile import ConfigError
 
 # ---------------------------------------------------------------------------------------------
@@ -394,7 +395,7 @@ def validate_cmd(paths, period, annotate_dir, lang, workspace_dir, province, as_
             if p.hint:
                 click.echo(f"      → {p.hint}")
         if r.hold_reasons:
-            click.secho(f"  Tạm giữ: tệp chưa được xác thực ({', '.join(r.hold_reasons)}), số liệu không được "
+            click.secho(f"  Tạm giữ: tệp chưa được xác thực ({reason_text(r.hold_reasons)}), số liệu không được "
                         "tổng hợp cho đến khi cơ quan thường trực chấp nhận (cchc_xl accept).", fg="red")
         if r.stats.get("annotated"):
             click.echo(f"  Bản đánh dấu lỗi: {r.stats['annotated']}")
@@ -437,7 +438,7 @@ def _merge_summary(res, ws) -> None:
                f"{len(res.late)} trễ hạn, {len(res.missing)} chưa nộp, {res.rejected} bị từ chối; "
                f"{res.with_errors} báo cáo còn lỗi. Tệp mới: {res.new_files}.")
     for h in res.held:
-        click.echo(f"  Tạm giữ ({h['submission']}): {h['file']} — {', '.join(h['reasons'])}")
+        click.echo(f"  Tạm giữ ({h['submission']}): {h['file']} — {reason_text(h['reasons'])}")
     if res.withdrawn:
         click.echo("  Đã rút: " + ", ".join(res.withdrawn))
     for note in res.notes:

@@ -639,6 +639,11 @@ class _LenientParams(dict):
         return MISSING
 
 
+def reason_text(codes, lang: str = "vi") -> str:
+    """Problem codes as a reader reads them: "Tiêu đề (mã); …" (titles from the catalogue)."""
+    return "; ".join(f"{CATALOGUE[c].title(lang).rstrip('.')} ({c})" if c in CATALOGUE else c for c in codes)
+
+
 def render(template: str, params: dict, lang: str = "vi") -> str:
     """Fill a template; values are shown the way a clerk reads them (see :func:`display`)."""
     shown = {k: display(v, lang, key=k) for k, v in params.items()}

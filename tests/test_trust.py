@@ -87,7 +87,16 @@ def test_a_file_of_another_province_is_held_never_counted(ws, tmp_path):
     held = {h["submission"]: h for h in res["held"]}
     assert "identity.province_mismatch" in held["STP"]["reasons"] or "identity.tag_invalid" in held["STP"]["reasons"]
     code, out = run("validate", ws.inbox / "tu-hue.xlsx", "--workspace", ws.root)
-    assert code == 1 and "Tạm giữ" in out
+    assert code == 1 and "Tạm giữ" in out and "Biểu mẫu của tỉnh khác" in out
+    # listed, with the reason in words, by status and on the roll-up's status and problem sheets
+    code, out = run("status", ws.inbox, "--workspace", ws.root, "--period", PERIOD)
+    line = next(x for x in out.splitlines() if "Tạm giữ (STP)" in x)
+    assert "tu-hue.xlsx" in line and "identity.province_mismatch" in line and "Biểu mẫu của tỉnh khác" in line
+    wb = openpyxl.load_workbook(res["rollup"], read_only=True)
+    status = next(r for r in wb["Tình hình nộp báo cáo"].iter_rows(values_only=True) if r and r[1] == "STP")
+    assert status[5] == "Tạm giữ"
+    problems = [r for r in wb["Lỗi"].iter_rows(values_only=True) if r and r[1] == "STP"]
+    assert any(r[7] == "identity.province_mismatch" and "tu-hue.xlsx" in str(r[3]) for r in problems)
 
 
 def test_a_tag_that_does_not_verify_is_held_and_accept_admits_it_on_the_record(ws, tmp_path):
