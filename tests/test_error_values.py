@@ -103,11 +103,12 @@ def test_a_failing_formula_typed_in_libreoffice_is_found_at_its_cell(tmp_path):
     jobs = [{"src": str(src), "dst": str(tmp_path / f"loi.{fmt}"), "filter": fmt, "ops": [
         {"op": "set", "sheet": SHEET, "cell": a, "formula": "=1/0"},
         {"op": "set", "sheet": SHEET, "cell": b, "formula": "=NA()"},
-    ]} for fmt in ("xlsx", "ods")]
+    ]} for fmt in ("xlsx", "ods", "xls")]
     results = run_jobs(jobs)
     assert all(r["ok"] for r in results), results
-    for fmt in ("xlsx", "ods"):
+    for fmt in ("xlsx", "ods", "xls"):
         rep = _validate(tmp_path / f"loi.{fmt}")
         _assert_error_cells(rep, {a: "#DIV/0!", b: "#N/A"})
-        altered = {p["cell"] for p in rep["problems"] if p["code"] == "structure.formula_altered"}
-        assert {a, b} <= altered, (fmt, rep["problems"])
+        if fmt != "xls":        # formulas of a legacy .xls are not read (SheetInfo.formulas is None)
+            altered = {p["cell"] for p in rep["problems"] if p["code"] == "structure.formula_altered"}
+            assert {a, b} <= altered, (fmt, rep["problems"])

@@ -154,15 +154,19 @@ def _transplant(path: Path, pairs: dict, keys) -> None:
     ("other_period", "all", "identity.transplanted"),
     # only the unit code and the tag: the tag binds the unit's name too
     ("other_unit", ("unit", "tag"), "identity.tag_invalid"),
-    # the code, name and tag: the tag verifies (same round), the sheets still name this unit
-    ("other_unit", ("unit", "unit_name", "tag"), "identity.transplanted"),
+    # the code, name, issue time and tag: the tag verifies, the sheets still name this unit
+    ("other_unit", ("unit", "unit_name", "generated_at", "tag"), "identity.transplanted"),
+    # the code, name and tag only: the tag binds the issue time, which differs from file to file
+    ("other_unit_later", ("unit", "unit_name", "tag"), "identity.tag_invalid"),
 ])
 def test_an_identity_copied_whole_into_both_copies_is_held(ws, tmp_path, source, keys, reason):
-    if source == "other_unit":
+    if source.startswith("other_unit"):
         a = filled(tmp_path / "a", unit="S-YT", ws=ws, seed=1)
     else:
         a = filled(tmp_path / "a", unit="S-XD", ws=ws, seed=1, period="2024-6M")
     b = good(ws, tmp_path, "S-XD", seed=2)
+    if source == "other_unit_later":        # this file was issued at another moment than the tag's
+        _transplant(b, {"generated_at": "2000-01-01T00:00:00"}, ["generated_at"])
     pairs = _meta(a)
     _transplant(b, pairs, [k for k in pairs if k != "key"] if keys == "all" else keys)
     code, out = run("merge", ws.inbox, "--workspace", ws.root, "--period", pairs["period"], "--json")

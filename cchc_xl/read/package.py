@@ -88,7 +88,7 @@ class SheetInfo:
     formulas: dict[str, str] | None  # "C7" -> formula text without "=", Excel A1 syntax; None for xls
     merged: list[str] | None  # ["A1:D1", ...]; None for xls
     part: str | None = field(default=None, repr=False, compare=False)  # xlsx: the worksheet's part
-    # "C7" -> "#DIV/0!": cells holding an error value (calamine reads them as blank); None for xls
+    # "C7" -> "#DIV/0!": cells holding an error value (calamine reads them as blank); xls: through xlrd
     errors: dict[str, str] | None = None
 
 
@@ -1157,8 +1157,35 @@ def _inspect_xls(path: str, ole) -> PackageInfo:
         if type(exc).__name__ == "PasswordError":
             raise UnreadableFile("file.encrypted", str(exc)) from None
         raise UnreadableFile("file.corrupt", f"{type(exc).__name__}: {exc}") from None
-    sheets = [SheetInfo(name, _VISIBILITY.get(vis, "visible"), None, None, None) for name, vis in meta]
+    errors = _xls_errors(path)
+    sheets = [SheetInfo(name, _VISIBILITY.get(vis, "visible"), None, None, None, errors=errors.get(name))
+              for name, vis in meta]
     return PackageInfo(path, "xls", sheets, None, _ole_user_properties(ole))
+
+
+def _xls_errors(path: str) -> dict[str, dict[str, str]]:
+    """Sheet -> {"C7": "#DIV/0!"} of a legacy .xls. calamine reads error cells of .xls as blank
+    (python-calamine issue #105), so xlrd, which keeps their codes, reads them; a workbook xlrd
+    cannot read gives none (calamine's verdict on the file stands)."""
+    import xlrd
+
+    out: dict[str, dict[str, str]] = {}
+    try:
+        book = xlrd.open_workbook(path, on_demand=True)
+    except Exception:  # noqa: BLE001 - a second reader's opinion only; the file's fate is calamine's
+        return out
+    try:
+        for sh in book.sheets():
+            found = {index_to_a1(r + 1, c + 1): xlrd.error_text_from_code.get(sh.cell_value(r, c), "#N/A")
+                     for r in range(sh.nrows) for c in range(sh.row_len(r))
+                     if sh.cell_type(r, c) == xlrd.XL_CELL_ERROR}
+            if found:
+                out[sh.name] = found
+    except Exception:  # noqa: BLE001 - as above
+        return out
+    finally:
+        book.release_resources()
+    return out
 
 
 _FMTID_USER = uuid.UUID("D5CDD505-2E9C-101B-9397-08002B2CF9AE").bytes_le
