@@ -22,7 +22,7 @@ from ..problems import ValidationReport, make_problem
 from ..round_layouts import RoundLayouts
 from ..validate.annotate import ANNOTATED_DIR
 from ..validate.engine import ValidationContext, file_hash, validate_file
-from ..validate.pool import FileFailure, map_files
+from ..validate.pool import MP_CONTEXT, FileFailure, map_files
 from .ledger import ContentRow, Decision, Ledger, release_inherited_locks, workspace_lock
 from .mail import MAIL_DIR, MAIL_SEP, MailError, read_mail
 from .model import HeldFile, ProblemRow, RollupData, Submission, TemplateData
@@ -515,7 +515,8 @@ def refresh_packs(ws: Workspace, ledger: Ledger, period: Period, *, workers: int
     workers = workers or min(os.cpu_count() or 1, 4)
     if len(stale) < PARALLEL_REFRESH_MIN or workers <= 1:
         return 0
-    with ProcessPoolExecutor(workers, initializer=_init_render, initargs=(ws, period, str(ledger.path))) as ex:
+    with ProcessPoolExecutor(workers, mp_context=MP_CONTEXT, initializer=_init_render,
+                             initargs=(ws, period, str(ledger.path))) as ex:
         for digest, pack in ex.map(_render_pack, stale, chunksize=max(1, len(stale) // (workers * 6))):
             ledger.save_pack(digest, pack)
     return len(stale)
