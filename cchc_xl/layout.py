@@ -173,11 +173,13 @@ class TableLayout:
         key = (id(ri), mode)
         cached = self._formulas.get(key)
         if cached is None:
-            if mode == "sheet":
+            if mode == "sheet":     # cells and column ranges both on the table's sheet
                 cell = lambda ref: f"'{self.sheet}'!{self.addr(ref, abs_row=True, abs_col=True)}"  # noqa: E731
+                rng = lambda r: f"'{self.sheet}'!{self.column_range(r)}"  # noqa: E731
             else:
                 cell = lambda ref: self.addr(ref, abs_row=True, abs_col=True)  # noqa: E731
-            cached = self._formulas[key] = rule_formula(self, ri, cell=cell)
+                rng = self.column_range
+            cached = self._formulas[key] = rule_formula(self, ri, cell=cell, rng=rng)
         return cached
 
     @cached_property
@@ -278,7 +280,10 @@ def rule_passes(ri: RuleInstance, value, col_values) -> bool:
     """Python side of a rule, matching :func:`rule_formula` in Excel."""
 
     if ri.rule.missing == Missing.skip:
-        if any(value(ref) in (None, "") for ref in ri.expr.refs):
+        seen = [value(ref) for ref in ri.expr.refs]
+        if any(isinstance(v, XLError) for v in seen):
+            return False        # Excel's OR(A1="", …) is itself an error when A1 holds one
+        if any(v in (None, "") for v in seen):
             return True
     if ri.rule.missing == Missing.zero:
         value = _zero_blank(value)
@@ -292,20 +297,28 @@ def rule_passes(ri: RuleInstance, value, col_values) -> bool:
 
 
 def _zero_blank(value):
+    """Excel's ``N()``: blank and text are 0, a logical is 1 or 0, an error stays an error."""
     def get(ref):
         v = value(ref)
-        return 0 if v is None or v == "" else v
+        if v is None or isinstance(v, str):
+            return 0
+        if isinstance(v, bool):
+            return int(v)
+        return v
     return get
 
 
-def rule_formula(layout: TableLayout, ri: RuleInstance, *, cell=None) -> str:
-    """Excel side of a rule: a boolean formula body, TRUE when the rule passes."""
+def rule_formula(layout: TableLayout, ri: RuleInstance, *, cell=None, rng=None) -> str:
+    """Excel side of a rule: a boolean formula body, TRUE when the rule passes. ``cell`` and ``rng``
+    give the address of a cell and of a column range (qualified with the sheet when the formula
+    lives on another sheet: a column range left unqualified would count the Kiểm tra sheet's own
+    cells)."""
 
     addr = cell or layout.addr
     if ri.rule.missing == Missing.zero:
         base = addr
         addr = lambda ref: f"N({base(ref)})"  # noqa: E731 - a tiny adapter
-    body = ri.expr.to_excel(addr, layout.column_range, wrap_errors=False)
+    body = ri.expr.to_excel(addr, rng or layout.column_range, wrap_errors=False)
     test = f"IFERROR(({body})=TRUE,FALSE)"
     if ri.rule.missing == Missing.skip and ri.expr.refs:
         refs = list(dict.fromkeys(ri.expr.refs))

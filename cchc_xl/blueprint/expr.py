@@ -16,7 +16,7 @@ Syntax (parsed with :mod:`ast`, then checked against a whitelist):
 * ``count(col)``      number of non-blank cells of a column over the data rows;
 * ``rate(a, b)``      ``a / b * 100``, blank when ``b`` is 0 or blank;
 * ``div(a, b)``       ``a / b``, blank when ``b`` is 0 or blank;
-* ``present(x)``      the cell is not blank;
+* ``present(x)``      the cell is not blank (spaces alone are blank, as Excel's TRIM sees them);
 * ``min max abs round iif``.
 
 Python values: ``None`` is a blank input cell (0 in arithmetic, like Excel); ``""`` is the empty
@@ -293,7 +293,7 @@ class _XLCompiler:
         if name == "div":
             return f"(({e[0]})/({e[1]}))"
         if name == "present":
-            return f"(({e[0]})<>\"\")"
+            return f"(LEN(TRIM({e[0]}))>0)"
         if name in {"min", "max", "abs", "round"}:
             if name == "round" and len(e) == 1:
                 e.append("0")
@@ -366,7 +366,7 @@ def compile_python(node: ast.AST) -> Callable[[Callable, Callable | None], objec
         return lambda value, cols: const
     if isinstance(node, (ast.Name, ast.Attribute)):
         ref = node._cchc_ref
-        return lambda value, cols: value(ref)
+        return lambda value, cols: _cell(value(ref))
     if isinstance(node, ast.UnaryOp):
         operand = compile_python(node.operand)
         if isinstance(node.op, ast.Not):
@@ -402,8 +402,9 @@ def _compile_call(node: ast.Call) -> Callable:  # noqa: C901 - a dispatcher
     if name in AGGREGATES:
         rng = node._cchc_range
         if name == "total":
-            return lambda value, cols: sum(v for v in cols(rng) if isinstance(v, (int, float)) and not isinstance(v, bool))
-        return lambda value, cols: sum(1 for v in cols(rng) if v is not None and v != "")
+            return lambda value, cols: sum(v for v in _cells(cols(rng)) if isinstance(v, (int, float))
+                                           and not isinstance(v, bool))
+        return lambda value, cols: sum(1 for v in _cells(cols(rng)) if v is not None and v != "")
     args = [compile_python(a) for a in node.args]
     if name == "iif":       # Excel's IF evaluates only the branch it takes
         cond, yes, no = args
@@ -423,7 +424,7 @@ def _compile_call(node: ast.Call) -> Callable:  # noqa: C901 - a dispatcher
 
         def f_present(value, cols):
             v = a(value, cols)
-            return v is not None and v != ""
+            return v is not None and (not isinstance(v, str) or v.strip(" ") != "")
         return f_present
     if name in {"min", "max"}:
         pick = min if name == "min" else max
@@ -445,6 +446,20 @@ def _compile_call(node: ast.Call) -> Callable:  # noqa: C901 - a dispatcher
             return _excel_round(_arith(v), d)
         return f_round
     raise AssertionError(name)
+
+
+def _cell(v: object) -> object:
+    """A cell's value as a formula sees it: a cell holding an error value makes the formula an error."""
+    if isinstance(v, XLError):
+        raise v
+    return v
+
+
+def _cells(vs):
+    for v in vs:
+        if isinstance(v, XLError):
+            raise v
+    return vs
 
 
 def _divide(a: float, b: float) -> float:

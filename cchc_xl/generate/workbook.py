@@ -16,6 +16,7 @@ from xlsxwriter.worksheet import Worksheet
 from ..atomic import replacing
 from ..blueprint.expr import Ref
 from ..blueprint.model import CellType
+from ..cell_checks import count_formula, offends, table_checks
 from ..config.province import PeriodDates
 from ..identity import META_SHEET, PROP_PREFIX, Metadata, unit_line
 from ..layout import (
@@ -25,8 +26,10 @@ from ..layout import (
     STT_COL,
     CellSpec,
     TableLayout,
+    a1,
     col_letter,
 )
+from ..problems import CATALOGUE
 from ..round_layouts import CHECK_SHEET, COVER_SHEET, VOCAB_SHEET
 from ..xlsx.styles import Styles
 from ..xlsx.worksheet import FastWorksheet
@@ -352,7 +355,14 @@ def _validations(ws, lay: TableLayout, spec: WorkbookSpec, vocab_ranges) -> None
 
 
 def _conditional_formats(ws, lay: TableLayout, st: Styles) -> None:
-    """Paint the input cells of a failing rule (the same formula as the self-check line)."""
+    """Paint the input cells of a failing rule (the same formula as the self-check line), and each
+    input cell that a cell check finds at fault (the condition of its Kiểm tra line, cell by cell)."""
+    for check, runs_ in table_checks(lay):
+        fmt = st.error_cf if CATALOGUE[check.code].severity == "error" else st.warn_cf
+        for run in runs_:
+            a, b = run.cells[0], run.cells[-1]
+            ws.conditional_format(a.row, a.col, b.row, b.col, {
+                "type": "formula", "criteria": "=" + check.excel(a, a1(a.row, a.col)), "format": fmt})
     for ri in lay.rules:
         cells = [lay.cells[r] for r in ri.cells if r in lay.cells]
         if not cells:
@@ -434,6 +444,55 @@ def check_lines(layouts: list[TableLayout]):
             yield lay, ri, where
 
 
+def value_lines(layouts: list[TableLayout]):
+    """The self-check lines of single input cells (after the rule lines): (layout, check, runs)."""
+    for lay in layouts:
+        for check, runs_ in table_checks(lay):
+            yield lay, check, runs_
+
+
+@dataclass
+class _Line:
+    code: str            # the table's code
+    where: str
+    severity: str        # error | warning
+    result: str          # formula of the "Kết quả" cell, without "=" (G{row} is the message)
+    cached: str
+    link: str            # first cell to jump to
+    cells: str
+    message: str
+    count: str | None = None     # formula of the "Số ô" cell: offending input cells (cell checks)
+    n: int = 0
+
+
+def _check_entries(spec: WorkbookSpec) -> list[_Line]:
+    out: list[_Line] = []
+    verdicts: dict[str, dict] = {}
+    for lay, ri, where in check_lines(spec.layouts):
+        if lay.code not in verdicts:
+            inputs = spec.inputs.get(lay.code)
+            values = lay.evaluate(inputs) if inputs else lay.empty_values
+            verdicts[lay.code] = {id(r): ok for r, ok in lay.check(values)}
+        cells = [lay.addr(x) for x in ri.cells]
+        message = ri.rule.message + (f" Gợi ý: {ri.rule.hint}" if ri.rule.hint else "")
+        out.append(_Line(lay.code, where, ri.rule.severity.value,
+                         f'IF({lay.rule_formula(ri, "sheet")},"{OK_TEXT}",G{{row}})',
+                         OK_TEXT if verdicts[lay.code][id(ri)] else message,
+                         cells[0] if cells else "A1", ", ".join(cells)[:250] or lay.sheet, message, ))
+    for lay, check, runs_ in value_lines(spec.layouts):
+        kind = CATALOGUE[check.code]
+        inputs = spec.inputs.get(lay.code) or {}
+        n = sum(offends(check, c, inputs.get(c.ref)) for r in runs_ for c in r.cells)
+        message = f"{kind.title()}: {kind.hint()}"
+        count = count_formula(check, runs_, lay.sheet)
+        out.append(_Line(lay.code, "Ô nhập số liệu", kind.severity,
+                         f'IF(H{{row}}=0,"{OK_TEXT}",H{{row}}&" ô — "&G{{row}})',
+                         OK_TEXT if not n else f"{n} ô — {message}",
+                         runs_[0].first.addr, ", ".join(r.range().replace("$", "") for r in runs_)[:250], message,
+                         count, n))
+    return out
+
+
 def _write_check(ws, spec: WorkbookSpec, st: Styles) -> None:
     ws.set_column(0, 0, 6)
     ws.set_column(1, 1, 12)
@@ -442,44 +501,38 @@ def _write_check(ws, spec: WorkbookSpec, st: Styles) -> None:
     ws.set_column(4, 4, 60)
     ws.set_column(5, 5, 14)
     ws.set_column(6, 6, 60)
-    _merge(ws, 0, 0, 0, 6, "KIỂM TRA SỐ LIỆU TRƯỚC KHI GỬI", st.title)
-    _merge(ws, 1, 0, 1, 6, "Bảng này tự tính lại khi nhập số liệu. Mọi dòng phải là \"Đạt\" trước khi gửi báo cáo.",
+    ws.set_column(7, 7, 9)
+    _merge(ws, 0, 0, 0, 7, "KIỂM TRA SỐ LIỆU TRƯỚC KHI GỬI", st.title)
+    _merge(ws, 1, 0, 1, 7, "Bảng này tự tính lại khi nhập số liệu. Mọi dòng phải là \"Đạt\" trước khi gửi báo cáo.",
                    st.subtitle)
-    verdicts: dict[str, dict] = {}
-    lines = []
-    for lay, ri, where in check_lines(spec.layouts):
-        if lay.code not in verdicts:
-            inputs = spec.inputs.get(lay.code)
-            values = lay.evaluate(inputs) if inputs else lay.empty_values
-            verdicts[lay.code] = {id(r): ok for r, ok in lay.check(values)}
-        lines.append((lay, ri, where, verdicts[lay.code][id(ri)]))
+    lines = _check_entries(spec)
+    sheets = {lay.code: lay.sheet for lay in spec.layouts}
     first, last = CHECK_FIRST_ROW, CHECK_FIRST_ROW + max(len(lines), 1) - 1
     res = f"$E${first + 1}:$E${last + 1}"
     sev = f"$D${first + 1}:$D${last + 1}"
     n_err = f'COUNTIFS({res},"<>{OK_TEXT}",{sev},"{SEVERITY_VI["error"]}")'
     n_warn = f'COUNTIFS({res},"<>{OK_TEXT}",{sev},"{SEVERITY_VI["warning"]}")'
-    errs = sum(1 for _, ri, _, ok in lines if not ok and ri.rule.severity.value == "error")
-    warns = sum(1 for _, ri, _, ok in lines if not ok and ri.rule.severity.value == "warning")
+    errs = sum(1 for x in lines if x.cached != OK_TEXT and x.severity == "error")
+    warns = sum(1 for x in lines if x.cached != OK_TEXT and x.severity == "warning")
     ws.write_string(3, 0, "Tổng hợp:", st.bold)
     ws.write_formula(3, 2, f'=IF({n_err}=0,"Đạt: không có lỗi","Chưa đạt: "&{n_err}&" lỗi")', st.bold,
                      "Đạt: không có lỗi" if not errs else f"Chưa đạt: {errs} lỗi")
     ws.write_formula(3, 4, f'=IF({n_warn}=0,"Không có cảnh báo",{n_warn}&" cảnh báo cần xem lại")', st.plain,
                      "Không có cảnh báo" if not warns else f"{warns} cảnh báo cần xem lại")
-    for c, h in enumerate(["STT", "Biểu", "Dòng / cột", "Mức độ", "Kết quả", "Ô liên quan", "Thông báo khi chưa đạt"]):
+    for c, h in enumerate(["STT", "Biểu", "Dòng / cột", "Mức độ", "Kết quả", "Ô liên quan", "Thông báo khi chưa đạt",
+                           "Số ô sai"]):
         ws.write_string(first - 1, c, h, st.header)
-    for i, (lay, ri, where, passes) in enumerate(lines):
+    for i, x in enumerate(lines):
         r = first + i
-        cond = lay.rule_formula(ri, "sheet")
-        cells = [lay.addr(x) for x in ri.cells]
         ws.write_number(r, 0, i + 1, st.stt)
-        ws.write_string(r, 1, lay.code, st.stt)
-        ws.write_string(r, 2, where, st.label[0])
-        ws.write_string(r, 3, SEVERITY_VI[ri.rule.severity.value], st.stt)
-        message = ri.rule.message + (f" Gợi ý: {ri.rule.hint}" if ri.rule.hint else "")
-        ws.write_formula(r, 4, f'=IF({cond},"{OK_TEXT}",G{r + 1})', st.label[0], OK_TEXT if passes else message)
-        link_cell = cells[0] if cells else "A1"
-        ws.write_url(r, 5, f"internal:'{lay.sheet}'!{link_cell}", st.link, string=", ".join(cells)[:250] or lay.sheet)
-        ws.write_string(r, 6, message, st.label[0])
+        ws.write_string(r, 1, x.code, st.stt)
+        ws.write_string(r, 2, x.where, st.label[0])
+        ws.write_string(r, 3, SEVERITY_VI[x.severity], st.stt)
+        ws.write_formula(r, 4, "=" + x.result.replace("{row}", str(r + 1)), st.label[0], x.cached)
+        ws.write_url(r, 5, f"internal:'{sheets[x.code]}'!{x.link}", st.link, string=x.cells)
+        ws.write_string(r, 6, x.message, st.label[0])
+        if x.count is not None:
+            ws.write_formula(r, 7, "=" + x.count, st.stt, x.n)
     ws.conditional_format(first, 4, last, 4, {"type": "cell", "criteria": "==", "value": f'"{OK_TEXT}"',
                                                "format": st.ok_cf})
     ws.conditional_format(first, 4, last, 4, {"type": "cell", "criteria": "!=", "value": f'"{OK_TEXT}"',
@@ -487,7 +540,7 @@ def _write_check(ws, spec: WorkbookSpec, st: Styles) -> None:
     ws.conditional_format(3, 2, 3, 2, {"type": "text", "criteria": "begins with", "value": "Chưa đạt",
                                        "format": st.error_cf})
     ws.freeze_panes(first, 0)
-    ws.autofilter(first - 1, 0, last, 6)
+    ws.autofilter(first - 1, 0, last, 7)
     ws.set_landscape()
     ws.set_paper(9)
     ws.fit_to_pages(1, 0)

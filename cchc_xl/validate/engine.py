@@ -270,6 +270,7 @@ class _Validator:
                     "column_label": lay.col(spec.ref.col).label}
 
         inputs: dict[Ref, object] = {}
+        judged: dict[Ref, object] = {}
         for spec in lay.input_cells:
             r, c = pos(spec.ref)
             raw = cell(grid, r, c)
@@ -287,6 +288,8 @@ class _Validator:
                 self.problem("structure.formula_altered", **where(spec), value="=" + formulas[a1(r, c)],
                              expected="(ô nhập số liệu)")
             inputs[spec.ref] = checked.value
+            if checked.value is None and checked.seen is not None:
+                judged[spec.ref] = checked.seen
         values = lay.evaluate(inputs)
         for spec in lay.computed_cells:
             r, c = pos(spec.ref)
@@ -306,7 +309,9 @@ class _Validator:
                 # values there, so a value that differs from ours was typed over the formula.
                 self.problem("structure.formula_overwritten", **where(spec), value=as_text(raw),
                              expected=_show(values[spec.ref]))
-        self._rules(lay, values, where)
+        # rules are judged on what the workbook's formulas see (its Kiểm tra lines say the same);
+        # the figures (``values``) keep invalid cells blank
+        self._rules(lay, lay.evaluate({**inputs, **judged}) if judged else values, where)
         if lay.code == "KH-CCHC":
             for spec in lay.input_cells:
                 if "chu_tri" in spec.ref.col and several_agencies(values.get(spec.ref)):

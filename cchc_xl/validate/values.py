@@ -6,6 +6,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 
+from ..blueprint.expr import XLError
 from ..blueprint.model import CellType
 from ..config.province import PeriodDates
 from ..layout import CellSpec
@@ -19,8 +20,16 @@ LEAD_SPLIT = re.compile(r"[,;\n+]|\s(?:và|với|cùng)\s", re.IGNORECASE)
 
 @dataclass
 class Checked:
-    value: object = None                        # the value the rules see (None = blank)
+    value: object = None                        # the value the figures use (None = blank or invalid)
     problems: list[tuple[str, dict]] = field(default_factory=list)   # (code, params)
+    seen: object = None                         # what Excel's formulas see in the cell (see ``rule_input``)
+
+    @property
+    def rule_input(self) -> object:
+        """The value the table's rules are judged on: what the workbook's own formulas see, so that
+        a rule's verdict here is its Kiểm tra line's (a negative that still adds up passes the sum,
+        and is a problem of its own at its cell). Repaired text gives its number."""
+        return self.value if self.value is not None else self.seen
 
     def add(self, code: str, **params) -> None:
         self.problems.append((code, params))
@@ -37,12 +46,18 @@ def check_value(raw: object, spec: CellSpec, dates: PeriodDates, vocab: list[str
     """``error``: the error value (``#DIV/0!``) the package holds at the cell, which calamine reads as
     a blank (python-calamine issue #105); it is a problem at the cell, never a blank."""
     out = Checked()
+    if isinstance(raw, (str, int, float)):
+        out.seen = raw                  # a rejected text or number is still what a formula sees
+    elif isinstance(raw, (dt.date, dt.datetime, dt.time, dt.timedelta)):
+        out.seen = _serial(raw)
     if error is not None:
         out.add("value.error_value", value=error)
+        out.seen = XLError(error)
         return out
     if raw is None or (isinstance(raw, str) and raw.strip() == ""):
         if spec.required:
             out.add("value.required_blank")
+        out.seen = raw or None          # spaces are text to a formula (a sum of them is #VALUE!)
         return out
     t = spec.type
     if t in (CellType.count, CellType.amount, CellType.decimal, CellType.percent, CellType.yesno):
@@ -69,16 +84,18 @@ def _number(raw: object, spec: CellSpec, out: Checked) -> Checked:
     t = spec.type
     integer = t in (CellType.count, CellType.amount, CellType.yesno)
     if isinstance(raw, (dt.date, dt.datetime, dt.time, dt.timedelta)):
-        # a date-formatted cell: never converted to its serial number
+        # a date-formatted cell: never converted to its serial number (formulas see the serial)
         shown = raw.strftime("%d/%m/%Y %H:%M:%S" if isinstance(raw, dt.datetime) else
                              "%d/%m/%Y" if isinstance(raw, dt.date) else "%H:%M:%S") \
             if not isinstance(raw, dt.timedelta) else str(raw)
         out.add("value.date_in_number_cell", value=shown)
+        out.seen = _serial(raw)
         return out
     if isinstance(raw, str):
         parsed = parse_number(raw, integer=integer)
         if not parsed.ok or parsed.value is None:
             out.add("value.not_a_number", value=raw)
+            out.seen = raw
             return out
         out.add("value.text_repaired", value=raw, repaired=_fmt(parsed.value))
         v = parsed.value
@@ -88,6 +105,7 @@ def _number(raw: object, spec: CellSpec, out: Checked) -> Checked:
         v = raw
     if isinstance(v, float) and v.is_integer():
         v = int(v)
+    out.seen = v
     if t == CellType.yesno:
         if v not in (0, 1):
             out.add("value.yesno_invalid", value=_fmt(v))
@@ -112,6 +130,17 @@ def _number(raw: object, spec: CellSpec, out: Checked) -> Checked:
             return out
     out.value = v
     return out
+
+
+def _serial(raw: dt.date | dt.datetime | dt.time | dt.timedelta) -> float:
+    """The number Excel stores for a date, time or duration (days since 1899-12-30)."""
+    if isinstance(raw, dt.timedelta):
+        return raw.total_seconds() / 86400
+    if isinstance(raw, dt.time):
+        return (raw.hour * 3600 + raw.minute * 60 + raw.second) / 86400
+    if isinstance(raw, dt.datetime):
+        return (raw - dt.datetime(1899, 12, 30)).total_seconds() / 86400
+    return float((raw - EXCEL_EPOCH).days)
 
 
 def _date(raw: object, dates: PeriodDates, out: Checked) -> Checked:

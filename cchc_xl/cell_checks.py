@@ -1,0 +1,169 @@
+"""The checks of single input cells, as the workbook's own Kiểm tra sheet makes them.
+
+The validator judges every input cell (``validate/values.py``: a negative count, 12.5 in a count
+cell, text in a number cell, an error value, a required cell left blank, …). The generated workbook
+says the same thing before the file is sent: for each table and each kind of cell problem, one
+Kiểm tra line counts the offending input cells, and a conditional format paints each of them on
+the table's sheet. The Excel conditions here mirror the validator's order of checks (a negative is
+only "negative", not also "not a whole number"); ``tests/test_kiem_tra_agreement.py`` proves through
+LibreOffice that the counts equal the validator's problems, kind by kind.
+
+Not mirrored (Excel formulas cannot tell): a date typed into a number cell (its serial is a number),
+text that the validator repairs into a number (``value.text_repaired`` is a warning only), and the
+choices of a drop-down list (data validation keeps them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from .blueprint.model import CellType
+from .layout import CellSpec, TableLayout, a1
+
+INTEGER_TYPES = (CellType.count, CellType.amount)
+QUANTITY_TYPES = (CellType.count, CellType.amount, CellType.decimal)
+NUMBER_TYPES = (CellType.count, CellType.amount, CellType.decimal, CellType.percent, CellType.yesno)
+
+
+def _negative_applies(s: CellSpec) -> bool:
+    return s.type in QUANTITY_TYPES and (s.min is None or s.min >= 0)
+
+
+def _bounds(s: CellSpec) -> str:
+    parts = ([f"({{x}}<{_num(s.min)})"] if s.min is not None else []) + \
+            ([f"({{x}}>{_num(s.max)})"] if s.max is not None else [])
+    return "+".join(parts)
+
+
+def _num(v: float) -> str:
+    return str(int(v)) if float(v).is_integer() else repr(float(v))
+
+
+def _not_negative(s: CellSpec) -> str:
+    return "*({x}>=0)" if _negative_applies(s) else ""
+
+
+def _whole(s: CellSpec) -> str:
+    return "*({x}=INT({x}))" if s.type in INTEGER_TYPES else ""
+
+
+@dataclass(frozen=True)
+class CellCheck:
+    """One kind of cell problem: its problem code (title and severity come from the catalogue),
+    the cells it applies to, and its condition, 1 where a cell offends (``{x}``: the cell or range)."""
+
+    code: str
+    applies: Callable[[CellSpec], bool]
+    condition: Callable[[CellSpec], str]
+
+    def excel(self, spec: CellSpec, target: str) -> str:
+        return f"IFERROR({self.condition(spec).replace('{x}', target)},0)"
+
+
+CELL_CHECKS: tuple[CellCheck, ...] = (
+    CellCheck("value.error_value", lambda s: True, lambda s: "ISERROR({x})*1"),
+    CellCheck("value.required_blank", lambda s: s.required, lambda s: "(LEN(TRIM({x}))=0)*1"),
+    CellCheck("value.not_a_number", lambda s: s.type in NUMBER_TYPES,
+              lambda s: "ISTEXT({x})*(LEN(TRIM({x}))>0)*ISERROR(VALUE(TRIM({x})))"),
+    CellCheck("value.negative", _negative_applies, lambda s: "ISNUMBER({x})*({x}<0)"),
+    CellCheck("value.not_integer", lambda s: s.type in INTEGER_TYPES,
+              lambda s: "ISNUMBER({x})" + _not_negative(s) + "*({x}<>INT({x}))"),
+    CellCheck("value.out_of_range", lambda s: s.type in QUANTITY_TYPES and (s.min is not None or s.max is not None),
+              lambda s: "ISNUMBER({x})" + _not_negative(s) + _whole(s) + f"*(({_bounds(s)})>0)"),
+    CellCheck("value.yesno_invalid", lambda s: s.type == CellType.yesno,
+              lambda s: "ISNUMBER({x})*({x}<>0)*({x}<>1)"),
+    CellCheck("value.percent_out_of_range", lambda s: s.type == CellType.percent,
+              lambda s: "ISNUMBER({x})*((({x}<0)+({x}>100))>0)"),
+)
+
+
+@dataclass(frozen=True)
+class Run:
+    """Input cells of one column, on consecutive rows, with the same type and limits."""
+
+    cells: tuple[CellSpec, ...]
+
+    @property
+    def first(self) -> CellSpec:
+        return self.cells[0]
+
+    def range(self, sheet: str | None = None) -> str:
+        a, b = self.cells[0], self.cells[-1]
+        text = a1(a.row, a.col, abs_row=True, abs_col=True)
+        if b is not a:
+            text += ":" + a1(b.row, b.col, abs_row=True, abs_col=True)
+        return f"'{sheet}'!{text}" if sheet else text
+
+
+def runs(lay: TableLayout) -> list[Run]:
+    """The input cells of a table as runs (few ranges, so that a count formula stays short)."""
+    by_col: dict[int, list[CellSpec]] = {}
+    for spec in lay.input_cells:
+        by_col.setdefault(spec.col, []).append(spec)
+    out: list[Run] = []
+    for cells in by_col.values():
+        cells.sort(key=lambda s: s.row)
+        current = [cells[0]]
+        for s in cells[1:]:
+            p = current[-1]
+            if s.row == p.row + 1 and (s.type, s.min, s.max, s.required) == (p.type, p.min, p.max, p.required):
+                current.append(s)
+            else:
+                out.append(Run(tuple(current)))
+                current = [s]
+        out.append(Run(tuple(current)))
+    return out
+
+
+def table_checks(lay: TableLayout) -> Iterator[tuple[CellCheck, list[Run]]]:
+    """Each cell check that applies to some input cell of ``lay``, with the runs it applies to."""
+    all_runs = runs(lay)
+    for check in CELL_CHECKS:
+        if lay.blueprint.kind == "outline" and check.code != "value.error_value":
+            continue    # an outline's required sections are rules of their own (``outline.section_empty``)
+        mine = [r for r in all_runs if check.applies(r.first)]
+        if mine:
+            yield check, mine
+
+
+def count_formula(check: CellCheck, runs_: list[Run], sheet: str) -> str:
+    """Excel: how many input cells of the runs offend (``SUMPRODUCT`` over each run)."""
+    return "+".join(f"SUMPRODUCT({check.excel(r.first, r.range(sheet))})" for r in runs_)
+
+
+def offends(check: CellCheck, spec: CellSpec, value: object) -> bool:
+    """Python side, for the cached value the generator writes (the typed value of a fresh or
+    sample-filled workbook: a number, a text, or None)."""
+    blank = value is None or (isinstance(value, str) and not value.strip())
+    if check.code == "value.error_value":
+        return False
+    if check.code == "value.required_blank":
+        return blank
+    if blank:
+        return False
+    if check.code == "value.not_a_number":
+        if not isinstance(value, str):
+            return False
+        try:
+            float(value.strip())
+        except ValueError:
+            return True
+        return False
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    v = float(value)
+    neg = _negative_applies(spec) and v < 0
+    if check.code == "value.negative":
+        return neg
+    whole = v.is_integer() or spec.type not in INTEGER_TYPES
+    if check.code == "value.not_integer":
+        return not neg and not whole
+    if check.code == "value.out_of_range":
+        return not neg and whole and ((spec.min is not None and v < spec.min) or
+                                      (spec.max is not None and v > spec.max))
+    if check.code == "value.yesno_invalid":
+        return v not in (0, 1)
+    if check.code == "value.percent_out_of_range":
+        return v < 0 or v > 100
+    return False
