@@ -366,7 +366,13 @@ def compile_python(node: ast.AST) -> Callable[[Callable, Callable | None], objec
         return lambda value, cols: const
     if isinstance(node, (ast.Name, ast.Attribute)):
         ref = node._cchc_ref
-        return lambda value, cols: _cell(value(ref))
+
+        def f_cell(value, cols):
+            v = value(ref)
+            if v.__class__ is XLError:      # a cell holding an error value: the formula is an error
+                raise v
+            return v
+        return f_cell
     if isinstance(node, ast.UnaryOp):
         operand = compile_python(node.operand)
         if isinstance(node.op, ast.Not):
@@ -446,13 +452,6 @@ def _compile_call(node: ast.Call) -> Callable:  # noqa: C901 - a dispatcher
             return _excel_round(_arith(v), d)
         return f_round
     raise AssertionError(name)
-
-
-def _cell(v: object) -> object:
-    """A cell's value as a formula sees it: a cell holding an error value makes the formula an error."""
-    if isinstance(v, XLError):
-        raise v
-    return v
 
 
 def _cells(vs):

@@ -359,10 +359,15 @@ def _conditional_formats(ws, lay: TableLayout, st: Styles) -> None:
     input cell that a cell check finds at fault (the condition of its Kiểm tra line, cell by cell)."""
     for check, runs_ in table_checks(lay):
         fmt = st.error_cf if CATALOGUE[check.code].severity == "error" else st.warn_cf
+        alike: dict[str, list] = {}         # one rule for all runs with the same condition
         for run in runs_:
-            a, b = run.cells[0], run.cells[-1]
+            alike.setdefault(check.condition(run.first), []).append(run)
+        for group in alike.values():
+            a = group[0].first
+            b = group[0].cells[-1]
             ws.conditional_format(a.row, a.col, b.row, b.col, {
-                "type": "formula", "criteria": "=" + check.excel(a, a1(a.row, a.col)), "format": fmt})
+                "type": "formula", "criteria": "=" + check.excel(a, a1(a.row, a.col)), "format": fmt,
+                "multi_range": " ".join(r.range().replace("$", "") for r in group)})
     for ri in lay.rules:
         cells = [lay.cells[r] for r in ri.cells if r in lay.cells]
         if not cells:
