@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -33,6 +34,7 @@ from tests.libreoffice import require_libreoffice, run_jobs
 
 CASES = [("2024-Y", "H-TPLS"), ("2024-PLAN", "S-XD"), ("2024-Q1", "STTTT"), ("2024-Y", "SNV")]
 CELL_CODES = {c.code for c in CELL_CHECKS}
+SHOWN: dict = {}        # (table, rule, cell) -> the numbers the validator's message shows
 # validator errors no formula on the Kiểm tra sheet can see (documented in cchc_xl/cell_checks.py)
 NOT_MIRRORED = {"structure.formula_altered", "value.date_in_number_cell", "value.choice_unknown",
                 "value.date_invalid", "value.date_outside_window", "value.month_range_invalid",
@@ -94,7 +96,17 @@ def workbooks(tmp_path_factory):
         unit = ws.province.unit(unit_code)
         for f in res.files:
             out.append((f["path"], period, [b.layout(c, unit) for c in f["tables"]], b))
-    return ws, out
+    return _Books(ws, out)
+
+
+class _Books(tuple):
+    """The generated workbooks; a short repr (hypothesis prints a failing example's arguments)."""
+
+    def __new__(cls, ws, books):
+        return super().__new__(cls, (ws, books))
+
+    def __repr__(self) -> str:
+        return f"<{len(self[1])} generated workbooks>"
 
 
 def _expected_lines(layouts):
@@ -109,6 +121,14 @@ def _expected_lines(layouts):
     return lines
 
 
+NUMBERS = re.compile(r"\(Số liệu: (.*)\.\)$")
+
+
+def _numbers(text) -> str | None:
+    m = NUMBERS.search(str(text or ""))
+    return m.group(1).replace(",", ".") if m else None
+
+
 def _validator_view(rep, layouts):
     by_sheet = {lay.sheet: lay for lay in layouts}
     rules, cells, others = set(), Counter(), set()
@@ -116,6 +136,8 @@ def _validator_view(rep, layouts):
         lay = by_sheet.get(p.sheet)
         if p.code == "rule.failed":
             rules.add((lay.code, p.params.get("rule"), p.cell))
+            if _numbers(p.message) and p.cell:
+                SHOWN[(lay.code, p.params.get("rule"), p.cell)] = _numbers(p.message)
         elif p.code == "outline.section_empty":
             rules.add((lay.code, "bat_buoc", p.cell))
         elif p.code in CELL_CODES and lay is not None:
@@ -163,12 +185,15 @@ def test_the_kiem_tra_sheet_fails_exactly_what_the_validator_reports(workbooks, 
         assert res["ok"], res.get("error")
         got = res["reads"]
         rep = validate_file(dst, ValidationContext(ws, parse_period(period)))
+        SHOWN.clear()
         v_rules, v_cells, others = _validator_view(rep, layouts)
         k_rules, k_cells = set(), Counter()
         for line, r in zip(lines, rows):
             verdict = got[f"{CHECK_SHEET}!{a1(r, 4)}"]
             if line[0] == "rule" and verdict != OK_TEXT:
                 k_rules.add(line[1:])
+                if line[1:] in SHOWN:       # the numbers behind the failure, in both places
+                    assert _numbers(verdict) == SHOWN[line[1:]], (dst.name, line, verdict, SHOWN[line[1:]])
             elif line[0] == "cells":
                 n = got[f"{CHECK_SHEET}!{a1(r, 7)}"] or 0
                 if n:

@@ -116,7 +116,12 @@ def test_identity_rule_received_equals_resolved_plus_pending(tmp_path):
     rep = check(filled(tmp_path, edits={("02-H", c): 10_000}))
     fails = [p for p in rep.problems if p.code == "rule.failed" and p.row == "chung_thuc"]
     assert fails and fails[0].severity == "error"
-    assert fails[0].message == next(r for r in lay.blueprint.rules if r.id == "nhan_bang_gq_cong_dang").message
+    rule = next(r for r in lay.blueprint.rules if r.id == "nhan_bang_gq_cong_dang")
+    # the rule's message, then the numbers behind the failure: received ≠ resolved + pending
+    assert fails[0].message.startswith(rule.message + " (Số liệu: ")
+    shown = fails[0].message[len(rule.message) + len(" (Số liệu: "):-2]
+    left, right = shown.split(" ≠ ")
+    assert int(left) >= 10_000 and int(left) != sum(int(x) for x in right.split(" + "))
 
 
 def test_formula_overwritten_by_a_typed_number(tmp_path):

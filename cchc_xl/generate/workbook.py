@@ -18,6 +18,7 @@ from ..blueprint.expr import Ref
 from ..blueprint.model import CellType
 from ..cell_checks import count_formula, offends, table_checks
 from ..config.province import PeriodDates
+from ..explain import explain, explain_formula
 from ..identity import META_SHEET, PROP_PREFIX, Metadata, unit_line
 from ..layout import (
     LABEL_COL,
@@ -468,22 +469,33 @@ class _Line:
     message: str
     count: str | None = None     # formula of the "Số ô" cell: offending input cells (cell checks)
     n: int = 0
+    numbers: str | None = None   # formula of the hidden "Số liệu" cell: "12 ≠ 5 + 8" (rules)
+    numbers_cached: str = ""
 
 
 def _check_entries(spec: WorkbookSpec) -> list[_Line]:
     out: list[_Line] = []
     verdicts: dict[str, dict] = {}
+    evaluated: dict[str, dict] = {}
     for lay, ri, where in check_lines(spec.layouts):
         if lay.code not in verdicts:
             inputs = spec.inputs.get(lay.code)
-            values = lay.evaluate(inputs) if inputs else lay.empty_values
+            values = evaluated[lay.code] = lay.evaluate(inputs) if inputs else lay.empty_values
             verdicts[lay.code] = {id(r): ok for r, ok in lay.check(values)}
+        values = evaluated[lay.code]
         cells = [lay.addr(x) for x in ri.cells]
         message = ri.rule.message + (f" Gợi ý: {ri.rule.hint}" if ri.rule.hint else "")
+        numbers = explain_formula(ri, lambda ref, lay=lay: f"'{lay.sheet}'!{lay.addr(ref, abs_row=True, abs_col=True)}",
+                                  lambda r, lay=lay: f"'{lay.sheet}'!{lay.column_range(r)}")
+        shown = explain(ri, values.get, lambda r, lay=lay, values=values:
+                        [values.get(Ref(x.key, r.col)) for x in lay.data_rows(r.group)]) if numbers else None
+        passes = verdicts[lay.code][id(ri)]
         out.append(_Line(lay.code, where, ri.rule.severity.value,
-                         f'IF({lay.rule_formula(ri, "sheet")},"{OK_TEXT}",G{{row}})',
-                         OK_TEXT if verdicts[lay.code][id(ri)] else message,
-                         cells[0] if cells else "A1", ", ".join(cells)[:250] or lay.sheet, message, ))
+                         f'IF({lay.rule_formula(ri, "sheet")},"{OK_TEXT}",G{{row}}'
+                         + ('&IF(I{row}="",""," (Số liệu: "&I{row}&".)"))' if numbers else ")"),
+                         OK_TEXT if passes else message + (f" (Số liệu: {shown}.)" if shown else ""),
+                         cells[0] if cells else "A1", ", ".join(cells)[:250] or lay.sheet, message,
+                         numbers=numbers, numbers_cached=shown or ""))
     for lay, check, runs_ in value_lines(spec.layouts):
         kind = CATALOGUE[check.code]
         inputs = spec.inputs.get(lay.code) or {}
@@ -507,6 +519,7 @@ def _write_check(ws, spec: WorkbookSpec, st: Styles) -> None:
     ws.set_column(5, 5, 14)
     ws.set_column(6, 6, 60)
     ws.set_column(7, 7, 9)
+    ws.set_column(8, 8, 30, None, {"hidden": True})     # the numbers a failing rule line shows
     _merge(ws, 0, 0, 0, 7, "KIỂM TRA SỐ LIỆU TRƯỚC KHI GỬI", st.title)
     _merge(ws, 1, 0, 1, 7, "Bảng này tự tính lại khi nhập số liệu. Mọi dòng phải là \"Đạt\" trước khi gửi báo cáo.",
                    st.subtitle)
@@ -538,6 +551,8 @@ def _write_check(ws, spec: WorkbookSpec, st: Styles) -> None:
         ws.write_string(r, 6, x.message, st.label[0])
         if x.count is not None:
             ws.write_formula(r, 7, "=" + x.count, st.stt, x.n)
+        if x.numbers is not None:
+            ws.write_formula(r, 8, "=" + x.numbers, st.plain, x.numbers_cached)
     ws.conditional_format(first, 4, last, 4, {"type": "cell", "criteria": "==", "value": f'"{OK_TEXT}"',
                                                "format": st.ok_cf})
     ws.conditional_format(first, 4, last, 4, {"type": "cell", "criteria": "!=", "value": f'"{OK_TEXT}"',

@@ -18,6 +18,7 @@ from ..blueprint.catalogue import Catalogue, default_catalogue
 from ..blueprint.expr import Ref
 from ..config.period import Period, PeriodError, parse_period
 from ..config.workspace import Workspace
+from ..explain import explain
 from ..identity import (
     FORMAT,
     FORMATS,
@@ -324,13 +325,18 @@ class _Validator:
     def _rules(self, lay: TableLayout, values: dict, where) -> None:
         if lay.blueprint.kind == "outline":
             return  # an outline's only rules are its required sections, reported with the values
+        def col_values(rng):
+            return [values.get(Ref(r.key, rng.col)) for r in lay.data_rows(rng.group)]
+
         for ri, passes in lay.check(values):
             if passes:
                 continue
+            numbers = explain(ri, values.get, col_values)
             cells = [lay.cells[r] for r in ri.cells if r in lay.cells]
             inputs = [c for c in cells if c.role == "input"] or cells
             w = where(inputs[0]) if inputs else {"sheet": lay.sheet, "table": lay.code}
-            self.problem("rule.failed", severity=ri.rule.severity.value, message=ri.rule.message,
+            self.problem("rule.failed", severity=ri.rule.severity.value,
+                         message=ri.rule.message + (f" (Số liệu: {numbers}.)" if numbers else ""),
                          hint=ri.rule.hint, rule=ri.rule.id, **w)
 
     def _extra_sheets(self, pkg: PackageInfo, meta: Metadata) -> None:
