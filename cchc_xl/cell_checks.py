@@ -132,6 +132,22 @@ def count_formula(check: CellCheck, runs_: list[Run], sheet: str) -> str:
     return "+".join(f"SUMPRODUCT({check.excel(r.first, r.range(sheet))})" for r in runs_)
 
 
+# A table with no figures at all is either a nil return, declared on the cover sheet, or an error
+# ("chưa nhập số liệu"): a blank is never taken for zero without the unit saying so.
+NIL_TEXT = "Không phát sinh"
+NIL_HEADER = "Kỳ này không phát sinh số liệu (chọn để khai báo)"
+NIL_COL = 3                     # 0-based column of the declaration, beside the table's line on the cover
+
+
+def filled_formula(runs_: list[Run], sheet: str) -> str:
+    """Excel: how many input cells of the table hold anything (an error value counts as something)."""
+    return "+".join(f'SUMPRODUCT(IFERROR(--(LEN(TRIM({r.range(sheet)}))>0),1))' for r in runs_)
+
+
+def declared_nil(text: object) -> bool:
+    return isinstance(text, str) and text.strip().lower() == NIL_TEXT.lower()
+
+
 def offends(check: CellCheck, spec: CellSpec, value: object) -> bool:
     """Python side, for the cached value the generator writes (the typed value of a fresh or
     sample-filled workbook: a number, a text, or None)."""

@@ -36,7 +36,7 @@ def _number(v: object) -> str:
     v = float(v)
     if v.is_integer():
         return str(int(v))
-    return f"{round(v, 4):g}".replace(".", ",")
+    return f"{v:.4f}".rstrip("0").rstrip(".").replace(".", ",")
 
 
 def _walk(node: ast.AST, leaf: Callable[[ast.AST], str], text: Callable[[str], str], join: str) -> str | None:

@@ -39,6 +39,7 @@ GROUPS = {
     "identity": ("Nhận diện tệp", "Identity"),
     "structure": ("Cấu trúc biểu mẫu", "Structure"),
     "value": ("Giá trị ô", "Cell values"),
+    "table": ("Cả biểu", "Whole tables"),
     "rule": ("Quy tắc kiểm tra của biểu", "Blueprint rules"),
     "outline": ("Văn bản, đề cương", "Text and outline"),
 }
@@ -516,6 +517,20 @@ _ENTRIES: list[ProblemType] = [
        _LOC_EN + " holds “{value}”, which is not in the list of choices ({expected}).",
        "Bấm vào ô {cell} và chọn từ danh sách thả xuống; không gõ tay, viết tắt hay thêm chữ.",
        "Click cell {cell} and pick from the drop-down list; do not type, abbreviate or add words."),
+    _t("table.blank", "error",
+       "Biểu chưa nhập số liệu", "Table left blank",
+       "Biểu {table} ({sheet}) chưa có số liệu nào và chưa được khai báo “Không phát sinh”.",
+       "Table {table} ({sheet}) has no figures and is not declared a nil return (“Không phát sinh”).",
+       "Nhập số liệu của kỳ vào biểu; nếu trong kỳ thực sự không phát sinh, chọn “Không phát sinh” "
+       "cho biểu này ở trang Hướng dẫn (ô trống không được hiểu là số 0).",
+       "Enter the period's figures; if there truly were none, choose “Không phát sinh” for this table "
+       "on the Hướng dẫn sheet (a blank is never read as zero)."),
+    _t("table.nil_with_figures", "warning",
+       "Khai báo không phát sinh nhưng có số liệu", "Nil return with figures",
+       "Biểu {table} ({sheet}) được khai báo “Không phát sinh” nhưng có {value} ô đã nhập số liệu.",
+       "Table {table} ({sheet}) is declared a nil return but {value} of its cells hold figures.",
+       "Bỏ khai báo “Không phát sinh” ở trang Hướng dẫn nếu số liệu là đúng, hoặc xoá số liệu.",
+       "Remove the nil declaration on the Hướng dẫn sheet if the figures are right, or clear them."),
     _t("value.required_blank", "error",
        "Bỏ trống ô bắt buộc", "Required cell blank",
        _LOC + " bắt buộc phải nhập nhưng đang để trống.",

@@ -116,6 +116,9 @@ def _expected_lines(layouts):
         cells = [lay.cells[r] for r in ri.cells if r in lay.cells]
         inputs = [c for c in cells if c.role == "input"] or cells
         lines.append(("rule", lay.code, ri.rule.id, inputs[0].addr if inputs else None))
+    for lay in layouts:
+        if lay.blueprint.kind != "outline" and lay.input_cells:
+            lines.append(("cells", lay.code, "table.blank"))
     for lay, check, _ in value_lines(layouts):
         lines.append(("cells", lay.code, check.code))
     return lines
@@ -140,6 +143,8 @@ def _validator_view(rep, layouts):
                 SHOWN[(lay.code, p.params.get("rule"), p.cell)] = _numbers(p.message)
         elif p.code == "outline.section_empty":
             rules.add((lay.code, "bat_buoc", p.cell))
+        elif p.code == "table.blank":
+            cells[(lay.code, p.code)] += 1
         elif p.code in CELL_CODES and lay is not None:
             cells[(lay.code, p.code)] += 1
             if p.code == "value.error_value" and lay.blueprint.kind == "outline" and \
@@ -194,6 +199,9 @@ def test_the_kiem_tra_sheet_fails_exactly_what_the_validator_reports(workbooks, 
                 k_rules.add(line[1:])
                 if line[1:] in SHOWN:       # the numbers behind the failure, in both places
                     assert _numbers(verdict) == SHOWN[line[1:]], (dst.name, line, verdict, SHOWN[line[1:]])
+            elif line[0] == "cells" and line[2] == "table.blank":
+                if verdict != OK_TEXT:
+                    k_cells[line[1:]] = 1
             elif line[0] == "cells":
                 n = got[f"{CHECK_SHEET}!{a1(r, 7)}"] or 0
                 if n:
@@ -232,3 +240,44 @@ def test_a_blank_plan_list_fails_its_at_least_one_check_after_recalculation(work
         for n, _lay, ri in lines:
             assert res["reads"][f"{CHECK_SHEET}!{a1(CHECK_FIRST_ROW + n, 4)}"] != OK_TEXT, (dst.name, ri.rule.id)
             assert ri.rule.id in failed, (dst.name, ri.rule.id)
+
+
+@pytest.mark.libreoffice
+def test_a_blank_table_is_an_error_unless_declared_a_nil_return(workbooks, tmp_path):
+    """Blank is not zero: a table with no figures fails its "Cả biểu" line and is ``table.blank``,
+    until the clerk chooses "Không phát sinh" beside it on the cover sheet; a declared table that
+    has figures after all is a warning."""
+    from cchc_xl.cell_checks import NIL_COL, NIL_TEXT
+    from cchc_xl.round_layouts import COVER_SHEET
+
+    require_libreoffice()
+    ws, books = workbooks
+    path, period, layouts, _ = books[0]
+    tables = [lay for lay in layouts if lay.blueprint.kind != "outline" and lay.input_cells]
+    lines = _expected_lines(layouts)
+    rows = {line[1]: CHECK_FIRST_ROW + n for n, line in enumerate(lines) if line[1:][1:] == ("table.blank",)}
+    from openpyxl import load_workbook
+
+    cover = load_workbook(path, read_only=True)[COVER_SHEET]
+    cover_rows = {str(r[2]).split(": ")[0]: i for i, r in enumerate(cover.iter_rows(values_only=True))
+                  if len(r) > 2 and isinstance(r[2], str) and ": " in r[2]}
+    declared, filled = tables[0], tables[1]
+    spec = filled.input_cells[0]
+    ops = [{"op": "set", "sheet": COVER_SHEET, "cell": a1(cover_rows[lay.code], NIL_COL), "string": NIL_TEXT}
+           for lay in (declared, filled)]
+    ops.append({"op": "set", "sheet": filled.sheet, "cell": spec.addr, "value": 3})
+    read = {"op": "read", "sheet": CHECK_SHEET, "cells": [a1(r, 4) for r in rows.values()]}
+    jobs = [{"src": path, "dst": str(tmp_path / "blank.xlsx"), "filter": "xlsx", "ops": [read]},
+            {"src": path, "dst": str(tmp_path / "declared.xlsx"), "filter": "xlsx", "ops": [*ops, read]}]
+    blank, decl = run_jobs(jobs)
+    assert blank["ok"] and decl["ok"]
+    ctx = ValidationContext(ws, parse_period(period))
+    rep = validate_file(tmp_path / "blank.xlsx", ctx)
+    assert {p.table for p in rep.problems if p.code == "table.blank"} == {lay.code for lay in tables}
+    assert all(blank["reads"][f"{CHECK_SHEET}!{a1(r, 4)}"] != OK_TEXT for r in rows.values())
+    rep = validate_file(tmp_path / "declared.xlsx", ValidationContext(ws, parse_period(period)))
+    blanks = {p.table for p in rep.problems if p.code == "table.blank"}
+    assert declared.code not in blanks and filled.code not in blanks
+    assert [p.table for p in rep.problems if p.code == "table.nil_with_figures"] == [filled.code]
+    assert decl["reads"][f"{CHECK_SHEET}!{a1(rows[declared.code], 4)}"] == OK_TEXT
+    assert decl["reads"][f"{CHECK_SHEET}!{a1(rows[filled.code], 4)}"] == OK_TEXT

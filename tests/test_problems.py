@@ -37,7 +37,7 @@ rule.failed outline.section_empty outline.nfd_normalised outline.legacy_encoding
 WARNINGS = {
     "identity.salvaged", "structure.sheet_extra", "structure.data_outside_input",
     "structure.protection_removed", "structure.merged_broken", "value.text_repaired",
-    "value.percent_as_fraction", "outline.nfd_normalised", "file.legacy_format",
+    "value.percent_as_fraction", "outline.nfd_normalised", "file.legacy_format", "table.nil_with_figures",
 }
 
 # The parameters each code's templates (message and hint, both languages) use. This table is the
@@ -83,6 +83,8 @@ PARAMS: dict[str, set[str]] = {
     "value.not_a_number": CELL | {"value"},
     "value.date_in_number_cell": CELL | {"value"},
     "value.error_value": CELL | {"value"},
+    "table.blank": {"table", "sheet"},
+    "table.nil_with_figures": {"table", "sheet", "value"},
     "value.negative": CELL | {"value"},
     "value.out_of_range": CELL | {"value", "expected"},
     "value.not_integer": CELL | {"value"},

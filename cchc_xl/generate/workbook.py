@@ -16,7 +16,16 @@ from xlsxwriter.worksheet import Worksheet
 from ..atomic import replacing
 from ..blueprint.expr import Ref
 from ..blueprint.model import CellType
-from ..cell_checks import count_formula, offends, table_checks
+from ..cell_checks import (
+    NIL_COL,
+    NIL_HEADER,
+    NIL_TEXT,
+    count_formula,
+    filled_formula,
+    offends,
+    runs,
+    table_checks,
+)
 from ..config.province import PeriodDates
 from ..explain import explain, explain_formula
 from ..identity import META_SHEET, PROP_PREFIX, Metadata, unit_line
@@ -105,7 +114,7 @@ def _write(spec: WorkbookSpec, target: Path | io.BytesIO) -> None:
     for lay, ws in sheets:
         _write_table(ws, lay, spec, st, vocab_ranges)
     _write_check(check, spec, st)
-    _write_cover(cover, spec, st)
+    _write_cover(cover, spec, st, vocab_ranges)
     _write_meta(meta, spec, st)
     cover.activate()
     wb.close()
@@ -127,6 +136,7 @@ def _write_vocabularies(ws, spec: WorkbookSpec, st: Styles) -> dict[str, str]:
     lists = dict(spec.vocabularies)
     lists["_units"] = spec.unit_names
     lists["_yesno"] = ["Có", "Không"]
+    lists["_nil"] = [NIL_TEXT]
     for c, (vid, labels) in enumerate(lists.items()):
         ws.write_string(0, c, vid, st.meta)
         for r, label in enumerate(labels, 1):
@@ -496,6 +506,20 @@ def _check_entries(spec: WorkbookSpec) -> list[_Line]:
                          OK_TEXT if passes else message + (f" (Số liệu: {shown}.)" if shown else ""),
                          cells[0] if cells else "A1", ", ".join(cells)[:250] or lay.sheet, message,
                          numbers=numbers, numbers_cached=shown or ""))
+    nil_rows = _nil_rows(spec)
+    for lay in spec.layouts:
+        runs_ = runs(lay)
+        if lay.blueprint.kind == "outline" or not runs_:
+            continue
+        kind = CATALOGUE["table.blank"]
+        inputs = spec.inputs.get(lay.code) or {}
+        blank = not any(not offends_blank(inputs.get(c.ref)) for r in runs_ for c in r.cells)
+        message = f"{kind.title()}: {kind.hint()}"
+        declared = f"'{COVER_SHEET}'!{a1(nil_rows[lay.code], NIL_COL, abs_row=True, abs_col=True)}"
+        out.append(_Line(lay.code, "Cả biểu", kind.severity,
+                         f'IF(OR(({filled_formula(runs_, lay.sheet)})>0,TRIM({declared})="{NIL_TEXT}"),'
+                         f'"{OK_TEXT}",G{{row}})',
+                         message if blank else OK_TEXT, runs_[0].first.addr, lay.sheet, message))
     for lay, check, runs_ in value_lines(spec.layouts):
         kind = CATALOGUE[check.code]
         inputs = spec.inputs.get(lay.code) or {}
@@ -508,6 +532,16 @@ def _check_entries(spec: WorkbookSpec) -> list[_Line]:
                          runs_[0].first.addr, ", ".join(r.range().replace("$", "") for r in runs_)[:250], message,
                          count, n))
     return out
+
+
+def offends_blank(value: object) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _nil_rows(spec: WorkbookSpec) -> dict[str, int]:
+    """0-based cover-sheet row of each table's line (and its nil declaration): see ``_write_cover``."""
+    r = 3 + len(_cover_rows(spec)) + 1 + len(COVER_STEPS) + 1 + 4
+    return {lay.code: r + i for i, lay in enumerate(spec.layouts)}
 
 
 def _write_check(ws, spec: WorkbookSpec, st: Styles) -> None:
@@ -568,14 +602,21 @@ def _write_check(ws, spec: WorkbookSpec, st: Styles) -> None:
     _protect(ws, spec)
 
 
-def _write_cover(ws, spec: WorkbookSpec, st: Styles) -> None:
+COVER_STEPS = [
+    "1. Chỉ nhập vào các ô màu vàng; các ô khác đã khóa. Ô màu cam nhạt là ô bắt buộc.",
+    "2. Các ô màu xanh là công thức (tổng, tỷ lệ): không nhập, không sửa, không dán đè.",
+    "3. Nhập số bằng chữ số, không kèm chữ (ví dụ 12, không ghi \"12 hồ sơ\"); tỷ lệ nhập 0–100.",
+    "4. Không chèn, xóa dòng/cột, không đổi tên trang tính; không sao chép biểu sang tệp khác.",
+    f"5. Xem trang \"{CHECK_SHEET}\": mọi dòng phải \"Đạt\"; ô sai được tô đỏ trên biểu.",
+    "6. Lưu tệp dạng .xlsx và gửi về cơ quan thường trực trước hạn; không cần đổi tên tệp.",
+    f"7. Biểu nào trong kỳ không phát sinh số liệu: chọn \"{NIL_TEXT}\" bên cạnh tên biểu ở cuối trang "
+    "này; biểu để trống mà không khai báo bị coi là chưa nhập số liệu.",
+]
+
+
+def _cover_rows(spec: WorkbookSpec) -> list[tuple[str, str]]:
     d = spec.dates
-    ws.set_column(0, 0, 4)
-    ws.set_column(1, 1, 28)
-    ws.set_column(2, 2, 90)
-    _merge(ws, 0, 0, 0, 2, spec.province_name.upper(), st.bold)
-    _merge(ws, 1, 0, 1, 2, "BÁO CÁO CÔNG TÁC CẢI CÁCH HÀNH CHÍNH", st.title)
-    rows = [
+    return [
         ("Đơn vị báo cáo", spec.unit_name + (f" — {spec.owner}" if spec.part != "main" and spec.owner else "")),
         ("Mã đơn vị", spec.unit_code + ("" if spec.part == "main" else f" (phần {spec.part})")),
         ("Kỳ báo cáo", d.period.label),
@@ -585,6 +626,15 @@ def _write_cover(ws, spec: WorkbookSpec, st: Styles) -> None:
         ("Căn cứ", d.note),
         ("Liên hệ", spec.contact),
     ]
+
+
+def _write_cover(ws, spec: WorkbookSpec, st: Styles, vocab_ranges: dict[str, str]) -> None:
+    ws.set_column(0, 0, 4)
+    ws.set_column(1, 1, 28)
+    ws.set_column(2, 2, 90)
+    _merge(ws, 0, 0, 0, 2, spec.province_name.upper(), st.bold)
+    _merge(ws, 1, 0, 1, 2, "BÁO CÁO CÔNG TÁC CẢI CÁCH HÀNH CHÍNH", st.title)
+    rows = _cover_rows(spec)
     for i, (k, v) in enumerate(rows):
         ws.write_string(3 + i, 1, k, st.bold)
         ws.write_string(3 + i, 2, v, st.wrap)
@@ -593,14 +643,7 @@ def _write_cover(ws, spec: WorkbookSpec, st: Styles) -> None:
             ws.set_row(3 + i, 16 * lines)
     r = 3 + len(rows) + 1
     ws.write_string(r, 1, "Cách điền", st.bold)
-    steps = [
-        "1. Chỉ nhập vào các ô màu vàng; các ô khác đã khóa. Ô màu cam nhạt là ô bắt buộc.",
-        "2. Các ô màu xanh là công thức (tổng, tỷ lệ): không nhập, không sửa, không dán đè.",
-        "3. Nhập số bằng chữ số, không kèm chữ (ví dụ 12, không ghi \"12 hồ sơ\"); tỷ lệ nhập 0–100.",
-        "4. Không chèn, xóa dòng/cột, không đổi tên trang tính; không sao chép biểu sang tệp khác.",
-        f"5. Xem trang \"{CHECK_SHEET}\": mọi dòng phải \"Đạt\"; ô sai được tô đỏ trên biểu.",
-        "6. Lưu tệp dạng .xlsx và gửi về cơ quan thường trực trước hạn; không cần đổi tên tệp.",
-    ]
+    steps = COVER_STEPS
     for i, s in enumerate(steps):
         ws.write_string(r + i, 2, s, st.wrap)
     r += len(steps) + 1
@@ -610,8 +653,13 @@ def _write_cover(ws, spec: WorkbookSpec, st: Styles) -> None:
     ws.write_string(r + 2, 2, "Ô có lỗi (tô khi số liệu không hợp lệ)", st.legend_error)
     r += 4
     ws.write_string(r, 1, "Các biểu trong tệp", st.bold)
+    ws.set_column(NIL_COL, NIL_COL, 26)
+    ws.write_string(r - 1, NIL_COL, NIL_HEADER, st.wrap)
     for i, lay in enumerate(spec.layouts):
         ws.write_url(r + i, 2, f"internal:'{lay.sheet}'!A1", st.link, string=f"{lay.code}: {lay.title}")
+        if lay.blueprint.kind != "outline":
+            ws.write_blank(r + i, NIL_COL, None, st.input(CellType.text))
+            ws.data_validation(r + i, NIL_COL, r + i, NIL_COL, {"validate": "list", "source": vocab_ranges["_nil"]})
     r += len(spec.layouts)
     ws.write_url(r, 2, f"internal:'{CHECK_SHEET}'!A1", st.link, string=f"{CHECK_SHEET}: tự kiểm tra số liệu")
     ws.set_portrait()

@@ -16,6 +16,7 @@ from python_calamine import CalamineError
 
 from ..blueprint.catalogue import Catalogue, default_catalogue
 from ..blueprint.expr import Ref
+from ..cell_checks import NIL_COL, declared_nil
 from ..config.period import Period, PeriodError, parse_period
 from ..config.workspace import Workspace
 from ..explain import explain
@@ -111,6 +112,7 @@ class _Validator:
         self.report = report
         self.values: list[CellValue] = []
         self._claimed: tuple[str, str] | None = None     # (unit name, period label) the metadata states
+        self._nils: dict[str, bool] | None = None
 
     def problem(self, code: str, **kw):
         return self.report.add(make_problem(code, lang=self.ctx.lang, file=str(self.path), **kw))
@@ -225,6 +227,37 @@ class _Validator:
             return
         self._structure(lay, loc, sheet, grid, pkg)
         self._read_and_check(lay, loc, sheet, grid, pkg, b)
+        self._nil_return(lay, loc, sheet, grid, grids, pkg)
+
+    def _nil_return(self, lay: TableLayout, loc: Location, sheet: str, grid: Grid, grids, pkg: PackageInfo) -> None:
+        """A table with no figures is a nil return only when declared so on the cover sheet."""
+        if lay.blueprint.kind == "outline" or not lay.input_cells:
+            return
+        info = pkg.sheet(sheet)
+        errors = (info.errors if info is not None else None) or {}
+        filled = 0
+        for spec in lay.input_cells:
+            r, c = loc.rows[spec.ref.row], loc.cols[spec.ref.col]
+            raw = cell(grid, r, c)
+            if a1(r, c) in errors or not (raw is None or (isinstance(raw, str) and not raw.strip())):
+                filled += 1
+        declared = self._nil_declared(grids).get(lay.code, False)
+        if not filled and not declared:
+            self.problem("table.blank", sheet=sheet, table=lay.code)
+        elif filled and declared:
+            self.problem("table.nil_with_figures", sheet=sheet, table=lay.code, value=filled)
+
+    def _nil_declared(self, grids) -> dict[str, bool]:
+        """Table code -> declared "Không phát sinh" on the cover (files issued before the
+        declaration existed have none)."""
+        if self._nils is None:
+            self._nils = {}
+            grid = grids.get(COVER_SHEET) if COVER_SHEET in grids else None
+            for row in grid or []:
+                link = row[2] if len(row) > 2 else None
+                if isinstance(link, str) and ": " in link:
+                    self._nils[link.split(": ", 1)[0].strip()] = declared_nil(row[NIL_COL] if len(row) > NIL_COL else None)
+        return self._nils
 
     def _structure(self, lay: TableLayout, loc: Location, sheet: str, grid: Grid, pkg: PackageInfo) -> None:
         if loc.row_shift > 0:
