@@ -224,6 +224,21 @@ def test_check_a_file_with_a_negative_count_writes_an_annotated_copy(filled, tmp
     assert path.read_bytes() == before                          # the original is never touched
 
 
+def test_check_a_file_whose_tag_does_not_verify_says_it_is_held(filled, tmp_path):
+    """The clerk's button says what the secretariat's merge will do: a file whose identity is not
+    proven is held, with the reason in words."""
+    path = _copy(filled["H-TPLS"], tmp_path / "nhan")
+    wb = openpyxl.load_workbook(path)
+    for row in wb["_cchc"].iter_rows(min_row=2):
+        if row[0].value == "tag":
+            row[1].value = "0" * 64
+    wb.save(path)
+    book = FakeBook(path)
+    res = actions.check_active_book(book)
+    assert res.ok and "identity.tag_invalid" in res.report.hold_reasons
+    assert "TẠM GIỮ" in book.alert and "identity.tag_invalid" in book.alert
+
+
 def test_check_an_unsaved_book_asks_to_save_first(tmp_path):
     book = FakeBook("Book1")                                    # how Excel names a never-saved book
     res = actions.check_active_book(book)

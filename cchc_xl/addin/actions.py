@@ -24,6 +24,7 @@ from ..config.period import Period, PeriodError, parse_period
 from ..config.workspace import PublicKeyWarning, Workspace, is_workspace, load_workspace
 from ..errors import CchcError, user_message
 from ..labels import STATUS_LABELS
+from ..problems import reason_text
 from ..validate.annotate import ANNOTATED_DIR
 from ..yamlfile import ConfigError
 
@@ -319,6 +320,9 @@ def _check_message(book: Any, res: CheckResult, report) -> str:
     else:
         text = (f"Tệp {name}: BỊ TỪ CHỐI — không nhận được tệp này ({res.errors} lỗi, "
                 f"{res.warnings} cảnh báo).\n{who}")
+    if report.hold_reasons:
+        text += (f"TẠM GIỮ: tệp chưa được xác thực ({reason_text(report.hold_reasons)}); số liệu sẽ không được "
+                 "tổng hợp cho đến khi cơ quan thường trực chấp nhận.\n")
     listed = [p for p in report.problems if p.severity == "error"] + \
              [p for p in report.problems if p.severity == "warning"]
     if listed:
