@@ -308,6 +308,15 @@ def test_a_receipt_time_in_the_future_is_flagged_not_used(ws, tmp_path):
     assert any("tương lai" in n for n in res["notes"])
 
 
+def test_a_file_modified_in_the_future_is_flagged_and_its_date_never_used(ws, tmp_path):
+    p = good(ws, tmp_path, "S-XD")
+    future = (dt.datetime.now() + dt.timedelta(days=400)).timestamp()
+    os.utime(p, (future, future))
+    res = merge_json(ws)
+    assert any("S-XD.xlsx" in n and "ngày sửa tệp" in n and "tương lai" in n for n in res["notes"])
+    assert "S-XD" in res["late"]       # received when first seen (today), not at the file's date
+
+
 def test_two_copies_with_no_order_between_them_are_flagged(ws, tmp_path):
     a = good(ws, tmp_path, "S-XD", seed=1)
     b = good(ws, tmp_path, "S-XD", name="ban-khac.xlsx", seed=9)

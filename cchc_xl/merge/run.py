@@ -314,6 +314,10 @@ def ingest(ws: Workspace, inbox: Path, ledger: Ledger, period: Period | None, *,
         prev = state.get(key)
         digest = prev[0] if prev and prev[1] == st.st_size and prev[2] == st.st_mtime and not full else file_hash(p)
         hit = _stated_for(sp if mailed is None else key.split(MAIL_SEP)[0], stated) or mailed
+        if mailed is None and digest not in known and notes is not None and \
+                dt.datetime.fromtimestamp(st.st_mtime) > now + FUTURE_SLACK:
+            notes.append(f"{key}: ngày sửa tệp ({dt.datetime.fromtimestamp(st.st_mtime):%d/%m/%Y %H:%M}) ở tương "
+                         "lai — đồng hồ máy gửi có thể sai; ngày sửa tệp không bao giờ được dùng để tính hạn nộp")
         if hit and hit[0] > now + FUTURE_SLACK:
             if notes is not None:
                 notes.append(f"{key}: thời điểm nhận được ghi ({hit[0]:%d/%m/%Y %H:%M}) ở tương lai — không dùng; "
