@@ -107,6 +107,13 @@ def init_cmd(directory, province, as_json):
     else:
         click.echo(f"Đã tạo thư mục làm việc {ws.root} cho {ws.province.info.name} "
                    f"({len(ws.province.units)} đơn vị). Cấu hình: {ws.root / 'config'}")
+        click.echo(f"Khoá xác thực nằm trong {ws.root / 'cchc.yaml'} (chỉ người tạo đọc được): giữ bí mật, "
+                   "sao lưu cùng thư mục.")
+        click.echo("Bước tiếp theo:\n"
+                   f"  1. Tạo biểu mẫu cho các đơn vị:  cchc_xl generate --workspace {ws.root} --period 2026-Y\n"
+                   f"  2. Gửi tệp trong {ws.generated}; chép tệp nhận về vào {ws.inbox}\n"
+                   f"  3. Kiểm tra và tổng hợp:          cchc_xl merge {ws.inbox} --workspace {ws.root}\n"
+                   "  (thay 2026-Y bằng kỳ cần báo cáo: 2026-Q1, 2026-6M, 2026-9M, 2026-Y, 2026-PLAN)")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -62,3 +62,28 @@ def test_every_problem_code_is_documented():
     text = problems_reference()
     assert all(code in text for code in CATALOGUE)
     assert isinstance(main, click.Group)
+
+
+def test_init_keeps_the_key_private_and_its_next_steps_work(tmp_path):
+    """The secret authenticates every issued file: only its owner may read it. The steps ``init``
+    prints are commands that run as printed."""
+    import shlex
+    import stat
+
+    from click.testing import CliRunner
+
+    from cchc_xl.cli import main
+
+    root = tmp_path / "so-noi-vu"
+    res = CliRunner().invoke(main, ["init", str(root)], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    assert stat.S_IMODE((root / "cchc.yaml").stat().st_mode) == 0o600
+    steps = [line.split(":", 1)[1].strip() for line in res.output.splitlines()
+             if line.strip().startswith(("1.", "3.")) and "cchc_xl " in line]
+    assert len(steps) == 2
+    for step in steps:
+        argv = shlex.split(step)
+        assert argv[0] == "cchc_xl"
+        run = CliRunner().invoke(main, argv[1:] + (["--period", "2026-Y"] if argv[1] == "merge" else []),
+                                 catch_exceptions=False)
+        assert run.exit_code == 0, (step, run.output)

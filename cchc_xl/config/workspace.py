@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 import shutil
 import warnings
@@ -77,7 +78,10 @@ def init_workspace(root: Path, province: str = "lang-son") -> Workspace:
                              sheet_password=secrets.token_urlsafe(9))
     header = ("# Cấu hình thư mục làm việc cchc_xl. Giữ bí mật khóa 'secret' (dùng để xác thực tệp).\n"
               "# cchc_xl workspace settings. Keep 'secret' private: it authenticates generated files.\n")
-    (root / WORKSPACE_FILE).write_text(header + dump_yaml(settings.model_dump()), encoding="utf-8")
+    # the key authenticates every file the province issues: readable by its owner only, from creation
+    fd = os.open(root / WORKSPACE_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(header + dump_yaml(settings.model_dump()))
     for d in ("inbox", "generated", "rollup"):
         (root / d).mkdir(exist_ok=True)
     return load_workspace(root)
