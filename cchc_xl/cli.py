@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from . import __version__
+from . import __version__, click_vi
 from .blueprint.catalogue import default_catalogue
 from .config.period import PeriodError, parse_period
 from .config.province import UNIT_TYPE_LABELS
@@ -23,6 +23,8 @@ from .errors import CchcError, user_message
 from .labels import VERDICT_LABELS
 from .problems import reason_text
 from .yamlfile import ConfigError
+
+click_vi.install()          # click's own "Usage", "Options", "Error: …" in Vietnamese
 
 # ---------------------------------------------------------------------------------------------
 # Shared options and error handling
@@ -87,7 +89,7 @@ def command(group, name, help_text):
 # ---------------------------------------------------------------------------------------------
 
 
-@click.group(help="cchc_xl — biểu mẫu Excel báo cáo cải cách hành chính: tạo, kiểm tra, tổng hợp.\n\n"
+@click.group(cls=click_vi.Group, help="cchc_xl — biểu mẫu Excel báo cáo cải cách hành chính: tạo, kiểm tra, tổng hợp.\n\n"
                   "Excel reporting for Vietnamese administrative reform (CCHC).")
 @version_option
 def main():

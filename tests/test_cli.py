@@ -21,7 +21,7 @@ def test_every_command_has_help_and_version(path):
     assert cmd.help and cmd.help.strip(), f"{path} has no help text"
     runner = CliRunner()
     res = runner.invoke(main, [*path, "--help"])
-    assert res.exit_code == 0 and "Usage" in res.output
+    assert res.exit_code == 0 and "Cách dùng:" in res.output
     res = runner.invoke(main, [*path, "--version"])
     assert res.exit_code == 0 and __version__ in res.output
 
@@ -87,3 +87,38 @@ def test_init_keeps_the_key_private_and_its_next_steps_work(tmp_path):
         run = CliRunner().invoke(main, argv[1:] + (["--period", "2026-Y"] if argv[1] == "merge" else []),
                                  catch_exceptions=False)
         assert run.exit_code == 0, (step, run.output)
+
+
+def test_clicks_own_words_are_vietnamese():
+    """Usage, options, unknown commands, missing options and paths: what click itself prints."""
+    from click.testing import CliRunner
+
+    from cchc_xl.cli import main
+
+    r = CliRunner()
+    out = r.invoke(main, ["--help"], prog_name="cchc_xl").output
+    assert "Cách dùng: cchc_xl [TUỲ_CHỌN] LỆNH [THAM_SỐ]..." in out and "Tuỳ chọn:" in out
+    assert "Lệnh:" in out and "Hiện hướng dẫn này rồi thoát." in out and "Usage" not in out
+    assert "[TUỲ_CHỌN]" in r.invoke(main, ["addin", "build", "--help"]).output
+    res = r.invoke(main, ["khongco"])
+    assert res.exit_code == 2 and "Lỗi: Không có lệnh 'khongco'." in res.output
+    assert "Có phải ý bạn là 'validate'?" in r.invoke(main, ["validat"]).output
+    res = r.invoke(main, ["validate", "/khong/co/dau"])
+    assert res.exit_code == 2 and "Không tìm thấy '/khong/co/dau'." in res.output
+    assert "Lỗi: Thiếu tuỳ chọn '--period'." in r.invoke(main, ["generate"]).output
+    assert "Error" not in res.output and "Usage" not in res.output
+
+
+def test_every_translated_click_message_is_still_one_click_prints():
+    """A click upgrade that rewords a message would silently bring English back: each msgid we
+    translate must still be in click's source."""
+    import pathlib
+
+    import click
+
+    from cchc_xl import click_vi
+
+    source = "".join(p.read_text(encoding="utf-8") for p in pathlib.Path(click.__file__).parent.glob("*.py"))
+    missing = [m for m in click_vi.MESSAGES if f'"{m}"' not in source and f"'{m}'" not in source]
+    missing += [s for s, p in click_vi.PLURALS if f'"{s}"' not in source or f'"{p}"' not in source]
+    assert missing == []

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from .. import __version__
+from .. import __version__, click_vi
 from ..errors import user_message
 from .build import ADDIN_FILE, VBA_MODULE, AddinBuildError, build
 from .install import XLSTART_HINT, config_path, install_addin, is_windows, uninstall_addin, xlstart_dir
@@ -73,7 +73,7 @@ def _echo_build(built) -> None:
         click.echo(f"  {note}")
 
 
-@click.group("addin", help="Add-in Excel \"CCHC\" trên Windows (xlwings): tạo, cài, gỡ.\n\n"
+@click.group("addin", cls=click_vi.Group, help="Add-in Excel \"CCHC\" trên Windows (xlwings): tạo, cài, gỡ.\n\n"
                            "Nút trên thẻ CCHC: Kiểm tra tệp này, Tổng hợp thư mục…, Tình hình nộp báo cáo.")
 @version_option
 def addin_group():
