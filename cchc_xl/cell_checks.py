@@ -1,6 +1,6 @@
 """The checks of single input cells, as the workbook's own Kiểm tra sheet makes them.
 
-The validator judges every input cell (``validate/values.py``: a negative count, 12.5 in a count
+The validator judges every input cell (``cell_values.check_value``: a negative count, 12.5 in a count
 cell, text in a number cell, an error value, a required cell left blank, …). The generated workbook
 says the same thing before the file is sent: for each table and each kind of cell problem, one
 Kiểm tra line counts the offending input cells, and a conditional format paints each of them on
@@ -19,11 +19,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from .blueprint.model import CellType
+from .cell_values import NUMBER_TYPES
 from .layout import CellSpec, TableLayout, a1
 
 INTEGER_TYPES = (CellType.count, CellType.amount)
 QUANTITY_TYPES = (CellType.count, CellType.amount, CellType.decimal)
-NUMBER_TYPES = (CellType.count, CellType.amount, CellType.decimal, CellType.percent, CellType.yesno)
 
 
 def _negative_applies(s: CellSpec) -> bool:
@@ -146,40 +146,3 @@ def filled_formula(runs_: list[Run], sheet: str) -> str:
 
 def declared_nil(text: object) -> bool:
     return isinstance(text, str) and text.strip().lower() == NIL_TEXT.lower()
-
-
-def offends(check: CellCheck, spec: CellSpec, value: object) -> bool:
-    """Python side, for the cached value the generator writes (the typed value of a fresh or
-    sample-filled workbook: a number, a text, or None)."""
-    blank = value is None or (isinstance(value, str) and not value.strip())
-    if check.code == "value.error_value":
-        return False
-    if check.code == "value.required_blank":
-        return blank
-    if blank:
-        return False
-    if check.code == "value.not_a_number":
-        if not isinstance(value, str):
-            return False
-        try:
-            float(value.strip())
-        except ValueError:
-            return True
-        return False
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return False
-    v = float(value)
-    neg = _negative_applies(spec) and v < 0
-    if check.code == "value.negative":
-        return neg
-    whole = v.is_integer() or spec.type not in INTEGER_TYPES
-    if check.code == "value.not_integer":
-        return not neg and not whole
-    if check.code == "value.out_of_range":
-        return not neg and whole and ((spec.min is not None and v < spec.min) or
-                                      (spec.max is not None and v > spec.max))
-    if check.code == "value.yesno_invalid":
-        return v not in (0, 1)
-    if check.code == "value.percent_out_of_range":
-        return v < 0 or v > 100
-    return False

@@ -19,6 +19,17 @@ from .layout import RuleInstance
 _FAILED = {ast.Eq: "≠", ast.NotEq: "=", ast.Lt: "≥", ast.LtE: ">", ast.Gt: "≤", ast.GtE: "<"}
 _OPS = {ast.Add: " + ", ast.Sub: " − ", ast.Mult: " × ", ast.Div: " : "}
 BLANK = "trống"
+NUMBERS = ("Số liệu: ", ".")     # a message's numbers read " (Số liệu: 12 ≠ 5 + 8.)"
+
+
+def with_numbers(message: str, numbers: str | None) -> str:
+    """A rule's message followed by the numbers behind its failure, when there are any."""
+    return f"{message} ({NUMBERS[0]}{numbers}{NUMBERS[1]})" if numbers else message
+
+
+def numbers_formula(message_cell: str, numbers_cell: str) -> str:
+    """Excel: the same text as :func:`with_numbers`, from the message and the numbers cells."""
+    return (f'{message_cell}&IF({numbers_cell}="",""," ({NUMBERS[0]}"&{numbers_cell}&"{NUMBERS[1]})")')
 
 
 def _shape(ri: RuleInstance) -> ast.Compare | None:

@@ -19,6 +19,10 @@ FORBIDDEN = {
     "cchc_xl.merge.rollup": ("cchc_xl.generate", "cchc_xl.addin"),
     "cchc_xl.read.package": ("cchc_xl.generate", "cchc_xl.validate", "cchc_xl.merge"),
     "cchc_xl.round_layouts": ("cchc_xl.generate", "cchc_xl.validate", "cchc_xl.merge"),
+    # shared by the generator (cached Kiểm tra results) and the validator: below both
+    "cchc_xl.cell_values": ("cchc_xl.generate", "cchc_xl.validate", "cchc_xl.merge"),
+    "cchc_xl.cell_checks": ("cchc_xl.generate", "cchc_xl.validate", "cchc_xl.merge"),
+    "cchc_xl.explain": ("cchc_xl.generate", "cchc_xl.validate", "cchc_xl.merge"),
 }
 
 

@@ -354,8 +354,8 @@ def test_value_types_beyond_counts():
     import datetime as dt
 
     from cchc_xl.blueprint.model import CellType
+    from cchc_xl.cell_values import check_value
     from cchc_xl.layout import CellSpec
-    from cchc_xl.validate.values import check_value
 
     ws = embedded()
     dates = ws.province.dates(parse_period(PERIOD))
@@ -415,8 +415,8 @@ def test_date_or_time_in_a_number_cell_is_a_problem_not_a_serial(kind):
     import datetime as dt
 
     from cchc_xl.blueprint.model import CellType
+    from cchc_xl.cell_values import check_value
     from cchc_xl.layout import CellSpec
-    from cchc_xl.validate.values import check_value
 
     dates = embedded().province.dates(parse_period(PERIOD))
     spec = CellSpec(Ref("r", "c"), 9, 3, "input", CellType(kind))

@@ -22,12 +22,12 @@ from ..cell_checks import (
     NIL_TEXT,
     count_formula,
     filled_formula,
-    offends,
     runs,
     table_checks,
 )
+from ..cell_values import check_value, is_blank
 from ..config.province import PeriodDates
-from ..explain import explain, explain_formula
+from ..explain import explain, explain_formula, numbers_formula, with_numbers
 from ..identity import META_SHEET, PROP_PREFIX, Metadata, unit_line
 from ..layout import (
     LABEL_COL,
@@ -501,9 +501,9 @@ def _check_entries(spec: WorkbookSpec) -> list[_Line]:
                         [values.get(Ref(x.key, r.col)) for x in lay.data_rows(r.group)]) if numbers else None
         passes = verdicts[lay.code][id(ri)]
         out.append(_Line(lay.code, where, ri.rule.severity.value,
-                         f'IF({lay.rule_formula(ri, "sheet")},"{OK_TEXT}",G{{row}}'
-                         + ('&IF(I{row}="",""," (Số liệu: "&I{row}&".)"))' if numbers else ")"),
-                         OK_TEXT if passes else message + (f" (Số liệu: {shown}.)" if shown else ""),
+                         f'IF({lay.rule_formula(ri, "sheet")},"{OK_TEXT}",'
+                         + (numbers_formula("G{row}", "I{row}") if numbers else "G{row}") + ")",
+                         OK_TEXT if passes else with_numbers(message, shown),
                          cells[0] if cells else "A1", ", ".join(cells)[:250] or lay.sheet, message,
                          numbers=numbers, numbers_cached=shown or ""))
     nil_rows = _nil_rows(spec)
@@ -513,17 +513,21 @@ def _check_entries(spec: WorkbookSpec) -> list[_Line]:
             continue
         kind = CATALOGUE["table.blank"]
         inputs = spec.inputs.get(lay.code) or {}
-        blank = not any(not offends_blank(inputs.get(c.ref)) for r in runs_ for c in r.cells)
+        blank = all(is_blank(inputs.get(c.ref)) for r in runs_ for c in r.cells)
         message = f"{kind.title()}: {kind.hint()}"
         declared = f"'{COVER_SHEET}'!{a1(nil_rows[lay.code], NIL_COL, abs_row=True, abs_col=True)}"
         out.append(_Line(lay.code, "Cả biểu", kind.severity,
                          f'IF(OR(({filled_formula(runs_, lay.sheet)})>0,TRIM({declared})="{NIL_TEXT}"),'
                          f'"{OK_TEXT}",G{{row}})',
                          message if blank else OK_TEXT, runs_[0].first.addr, lay.sheet, message))
+    found: dict[str, dict] = {}         # table -> input Ref -> the codes the validator would give it
     for lay, check, runs_ in value_lines(spec.layouts):
         kind = CATALOGUE[check.code]
-        inputs = spec.inputs.get(lay.code) or {}
-        n = sum(offends(check, c, inputs.get(c.ref)) for r in runs_ for c in r.cells)
+        if lay.code not in found:
+            inputs = spec.inputs.get(lay.code) or {}
+            found[lay.code] = {c.ref: {code for code, _ in check_value(inputs.get(c.ref), c, spec.dates).problems}
+                               for c in lay.input_cells}
+        n = sum(check.code in found[lay.code][c.ref] for r in runs_ for c in r.cells)
         message = f"{kind.title()}: {kind.hint()}"
         count = count_formula(check, runs_, lay.sheet)
         out.append(_Line(lay.code, "Ô nhập số liệu", kind.severity,
@@ -532,10 +536,6 @@ def _check_entries(spec: WorkbookSpec) -> list[_Line]:
                          runs_[0].first.addr, ", ".join(r.range().replace("$", "") for r in runs_)[:250], message,
                          count, n))
     return out
-
-
-def offends_blank(value: object) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
 
 
 def _nil_rows(spec: WorkbookSpec) -> dict[str, int]:

@@ -18,7 +18,7 @@ from ..blueprint.catalogue import default_catalogue
 from ..config.period import Period, parse_period
 from ..config.workspace import Workspace
 from ..errors import CchcError
-from ..problems import ValidationReport, make_problem
+from ..problems import make_problem
 from ..round_layouts import RoundLayouts
 from ..validate.annotate import ANNOTATED_DIR
 from ..validate.engine import ValidationContext, file_hash, validate_file
@@ -273,9 +273,8 @@ def _printable(text: str) -> str:
 
 def _failed(job: tuple[str, str, str], failure: FileFailure) -> tuple:
     """The ledger's record of a file whose reader process did not come back (see ``validate.pool``)."""
-    report = ValidationReport(path=display_path(job[0]), rejected=True)
-    report.add(make_problem(failure.code, file=display_path(job[0]), detail=failure.detail))
-    return job[0], job[1], report.finish().as_dict(), [], {"unit": None, "blueprints": []}, None
+    report = failure.report(display_path(job[0]))
+    return job[0], job[1], report.as_dict(), [], {"unit": None, "blueprints": []}, None
 
 
 def _pack(ctx: ValidationContext, unit_code: str, part: str, period: Period, rows: list[tuple], source: str,

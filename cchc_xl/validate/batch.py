@@ -12,10 +12,10 @@ from pathlib import Path
 from ..atomic import sweep
 from ..config.period import Period
 from ..config.workspace import Workspace
-from ..problems import ValidationReport, make_problem
+from ..problems import ValidationReport
 from .annotate import annotate
 from .engine import ValidationContext, validate_file
-from .pool import FileFailure, map_files
+from .pool import map_files
 
 _ctx: ValidationContext | None = None
 _annotate_dir: Path | None = None
@@ -38,13 +38,6 @@ def _one(job: tuple[str, int]) -> ValidationReport:
     return report
 
 
-def failed_report(path: str, failure: FileFailure) -> ValidationReport:
-    """The report of a file whose reader process did not come back."""
-    report = ValidationReport(path=path, rejected=True)
-    report.add(make_problem(failure.code, file=path, detail=failure.detail))
-    return report.finish()
-
-
 def validate_files(files: Sequence[Path], ws: Workspace, period: Period | None, *, lang: str = "vi",
                    annotate_dir: Path | None = None, workers: int | None = None,
                    progress: Callable[[int], None] | None = None) -> list[ValidationReport]:
@@ -59,5 +52,5 @@ def validate_files(files: Sequence[Path], ws: Workspace, period: Period | None, 
 
     map_files([(str(f), i) for i, f in enumerate(files)], _one, initializer=_init,
               initargs=(ValidationContext(ws, period, lang=lang), annotate_dir), workers=workers, on_result=put,
-              on_failure=lambda job, failure: put(job, failed_report(job[0], failure)))
+              on_failure=lambda job, failure: put(job, failure.report(job[0])))
     return reports  # type: ignore[return-value]

@@ -17,9 +17,10 @@ from python_calamine import CalamineError
 from ..blueprint.catalogue import Catalogue, default_catalogue
 from ..blueprint.expr import Ref
 from ..cell_checks import NIL_COL, declared_nil
+from ..cell_values import check_value, is_blank, several_agencies
 from ..config.period import Period, PeriodError, parse_period
 from ..config.workspace import Workspace
-from ..explain import explain
+from ..explain import explain, with_numbers
 from ..identity import (
     FORMAT,
     FORMATS,
@@ -37,7 +38,6 @@ from ..read.package import PackageInfo, UnreadableFile, inspect_package, scan_sh
 from ..read.values import Grid, LazyGrids, as_text, cell, is_reader_panic
 from ..round_layouts import CHECK_SHEET, COVER_SHEET, VOCAB_SHEET, RoundLayouts
 from .locate import Location, find_sheet_for, locate, norm
-from .values import check_value, several_agencies
 
 PERIOD_LABEL = re.compile(r"Kỳ báo cáo:\s*(Quý I|6 tháng đầu|9 tháng|Năm|Kế hoạch CCHC năm)\D*(\d{4})", re.I)
 PERIOD_KINDS = {"quý i": "Q1", "6 tháng đầu": "6M", "9 tháng": "9M", "năm": "Y", "kế hoạch cchc năm": "PLAN"}
@@ -226,21 +226,14 @@ class _Validator:
                          value="(không tìm thấy các dòng của biểu)", expected=lay.title)
             return
         self._structure(lay, loc, sheet, grid, pkg)
-        self._read_and_check(lay, loc, sheet, grid, pkg, b)
-        self._nil_return(lay, loc, sheet, grid, grids, pkg)
+        filled = self._read_and_check(lay, loc, sheet, grid, pkg, b)
+        self._nil_return(lay, sheet, grids, filled)
 
-    def _nil_return(self, lay: TableLayout, loc: Location, sheet: str, grid: Grid, grids, pkg: PackageInfo) -> None:
-        """A table with no figures is a nil return only when declared so on the cover sheet."""
+    def _nil_return(self, lay: TableLayout, sheet: str, grids, filled: int) -> None:
+        """A table with no figures (``filled`` input cells hold anything) is a nil return only when
+        declared so on the cover sheet."""
         if lay.blueprint.kind == "outline" or not lay.input_cells:
             return
-        info = pkg.sheet(sheet)
-        errors = (info.errors if info is not None else None) or {}
-        filled = 0
-        for spec in lay.input_cells:
-            r, c = loc.rows[spec.ref.row], loc.cols[spec.ref.col]
-            raw = cell(grid, r, c)
-            if a1(r, c) in errors or not (raw is None or (isinstance(raw, str) and not raw.strip())):
-                filled += 1
         declared = self._nil_declared(grids).get(lay.code, False)
         if not filled and not declared:
             self.problem("table.blank", sheet=sheet, table=lay.code)
@@ -288,7 +281,8 @@ class _Validator:
                     return
 
     def _read_and_check(self, lay: TableLayout, loc: Location, sheet: str, grid: Grid, pkg: PackageInfo,
-                        b: RoundLayouts) -> None:
+                        b: RoundLayouts) -> int:
+        """Check every cell of the table; the number of input cells that hold anything."""
         info = pkg.sheet(sheet)
         formulas = info.formulas if info is not None else None
         errors = (info.errors if info is not None else None) or {}
@@ -305,6 +299,7 @@ class _Validator:
 
         inputs: dict[Ref, object] = {}
         judged: dict[Ref, object] = {}
+        filled = 0                      # input cells holding anything (an error value included)
         for spec in lay.input_cells:
             r, c = pos(spec.ref)
             raw = cell(grid, r, c)
@@ -314,6 +309,7 @@ class _Validator:
             elif spec.type.value == "unit_ref":
                 vocab = b.unit_names
             checked = check_value(raw, spec, b.dates, vocab, error=errors.get(a1(r, c)))
+            filled += a1(r, c) in errors or not is_blank(raw)
             for code, params in checked.problems:
                 if code == "value.required_blank" and lay.blueprint.kind == "outline":
                     code = "outline.section_empty"
@@ -354,6 +350,7 @@ class _Validator:
             r, c = pos(spec.ref)
             self.values.append(CellValue(lay.code, sheet, spec.ref.row, spec.ref.col, a1(r, c),
                                          values.get(spec.ref), spec.role))
+        return filled
 
     def _rules(self, lay: TableLayout, values: dict, where) -> None:
         if lay.blueprint.kind == "outline":
@@ -369,7 +366,7 @@ class _Validator:
             inputs = [c for c in cells if c.role == "input"] or cells
             w = where(inputs[0]) if inputs else {"sheet": lay.sheet, "table": lay.code}
             self.problem("rule.failed", severity=ri.rule.severity.value,
-                         message=ri.rule.message + (f" (Số liệu: {numbers}.)" if numbers else ""),
+                         message=with_numbers(ri.rule.message, numbers),
                          hint=ri.rule.hint, rule=ri.rule.id, **w)
 
     def _extra_sheets(self, pkg: PackageInfo, meta: Metadata) -> None:

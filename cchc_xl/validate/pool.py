@@ -28,6 +28,8 @@ from concurrent.futures import TimeoutError as FuturesTimeout
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
+from ..problems import ValidationReport, make_problem
+
 # Workers are forked, whatever the process's default start method (a process that was itself spawned,
 # as the bench's merges are, defaults to spawn: measured 0.36 s to start one worker and pickle the
 # context, against a few ms to fork): they inherit the context built before the fork.
@@ -54,6 +56,13 @@ class FileFailure:
         if self.kind == "memory":
             return f"đọc tệp cần quá {FILE_MEMORY >> 30} GB bộ nhớ"
         return "chương trình đọc tệp bị dừng đột ngột khi mở tệp này"
+
+
+    def report(self, path: str) -> ValidationReport:
+        """The rejected report of the file whose reader process did not come back."""
+        report = ValidationReport(path=path, rejected=True)
+        report.add(make_problem(self.code, file=path, detail=self.detail))
+        return report.finish()
 
 
 def die_with_parent() -> None:

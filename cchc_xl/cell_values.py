@@ -1,4 +1,7 @@
-"""Checking one typed input against its cell type: the value the rules will use, and problems."""
+"""Checking one typed input against its cell type: the value the rules will use, and problems.
+
+The one judge of a single cell: the validator calls it on every returned input, and the generator
+on the values it writes, for the cached results of the workbook's own Kiểm tra lines."""
 
 from __future__ import annotations
 
@@ -6,16 +9,24 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 
-from ..blueprint.expr import XLError
-from ..blueprint.model import CellType
-from ..config.province import PeriodDates
-from ..layout import CellSpec
-from ..read.text import legacy_encoding, normalise_text, parse_number
+from .blueprint.expr import XLError
+from .blueprint.model import CellType
+from .config.province import PeriodDates
+from .layout import CellSpec
+from .read.text import legacy_encoding, normalise_text, parse_number
 
 EXCEL_EPOCH = dt.date(1899, 12, 30)
 MONTH_RANGE = re.compile(r"^\s*(\d{1,2})\s*/\s*(\d{4})\s*[-–—]\s*(\d{1,2})\s*/\s*(\d{4})\s*$")
 DATE_TEXT = re.compile(r"^\s*(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})\s*$")
 LEAD_SPLIT = re.compile(r"[,;\n+]|\s(?:và|với|cùng)\s", re.IGNORECASE)
+
+
+NUMBER_TYPES = (CellType.count, CellType.amount, CellType.decimal, CellType.percent, CellType.yesno)
+
+
+def is_blank(raw: object) -> bool:
+    """Nothing typed: no value, or only whitespace."""
+    return raw is None or (isinstance(raw, str) and raw.strip() == "")
 
 
 @dataclass
@@ -54,13 +65,13 @@ def check_value(raw: object, spec: CellSpec, dates: PeriodDates, vocab: list[str
         out.add("value.error_value", value=error)
         out.seen = XLError(error)
         return out
-    if raw is None or (isinstance(raw, str) and raw.strip() == ""):
+    if is_blank(raw):
         if spec.required:
             out.add("value.required_blank")
         out.seen = raw or None          # spaces are text to a formula (a sum of them is #VALUE!)
         return out
     t = spec.type
-    if t in (CellType.count, CellType.amount, CellType.decimal, CellType.percent, CellType.yesno):
+    if t in NUMBER_TYPES:
         return _number(raw, spec, out)
     if t == CellType.date:
         return _date(raw, dates, out)
