@@ -17,7 +17,7 @@ import click
 from . import __version__, click_vi
 from .blueprint.catalogue import default_catalogue
 from .config.period import PeriodError, parse_period
-from .config.province import UNIT_TYPE_LABELS
+from .config.province import DEFAULT_EMBEDDED
 from .config.workspace import PublicKeyWarning, init_workspace, load_workspace
 from .errors import CchcError, user_message
 from .labels import VERDICT_LABELS
@@ -37,7 +37,8 @@ def json_option(f):
 
 def workspace_options(f):
     f = click.option("--province", default=None,
-                     help="Tỉnh (mặc định: của thư mục làm việc, hoặc lang-son).")(f)
+                     help="Tỉnh: tên, mã hoặc tên không dấu (lang-son), hay một cấu hình mẫu (xem 'cchc_xl provinces'); "
+                          f"mặc định: của thư mục làm việc, hoặc {DEFAULT_EMBEDDED}.")(f)
     f = click.option("--workspace", "workspace_dir", type=click.Path(path_type=Path, file_okay=False),
                      default=None, help="Thư mục làm việc (mặc định: thư mục hiện tại nếu là thư mục làm việc).")(f)
     return f
@@ -98,24 +99,55 @@ def main():
 
 @command(main, "init", "Tạo thư mục làm việc của cơ quan thường trực (cấu hình, khóa bí mật, inbox/…).")
 @click.argument("directory", type=click.Path(path_type=Path, file_okay=False))
-@click.option("--province", default="lang-son", show_default=True, help="Tỉnh mặc định nhúng sẵn để sao chép.")
+@click.option("--province", required=True,
+              help="Tỉnh, thành phố: tên (\"Lạng Sơn\"), tên không dấu (lang-son) hoặc mã (20) theo danh mục "
+                   "chính thức; hoặc tên một cấu hình mẫu. Xem 'cchc_xl provinces'.")
 @json_option
 def init_cmd(directory, province, as_json):
     ws = init_workspace(directory, province)
-    info = {"workspace": str(ws.root), "province": ws.province.id, "units": len(ws.province.units),
+    prov = ws.province
+    communes = sum(1 for u in prov.units if u.official)
+    info = {"workspace": str(ws.root), "province": prov.id, "name": prov.info.name, "code": prov.info.code,
+            "tiers": prov.info.tiers, "programme": prov.info.programme, "units": len(prov.units),
+            "communes": communes, "data": prov.info.data,
             "inbox": str(ws.inbox), "generated": str(ws.generated), "rollup": str(ws.rollup)}
     if as_json:
         emit_json(info)
-    else:
-        click.echo(f"Đã tạo thư mục làm việc {ws.root} cho {ws.province.info.name} "
-                   f"({len(ws.province.units)} đơn vị). Cấu hình: {ws.root / 'config'}")
-        click.echo(f"Khoá xác thực nằm trong {ws.root / 'cchc.yaml'} (chỉ người tạo đọc được): giữ bí mật, "
-                   "sao lưu cùng thư mục.")
-        click.echo("Bước tiếp theo:\n"
-                   f"  1. Tạo biểu mẫu cho các đơn vị:  cchc_xl generate --workspace {ws.root} --period 2026-Y\n"
-                   f"  2. Gửi tệp trong {ws.generated}; chép tệp nhận về vào {ws.inbox}\n"
-                   f"  3. Kiểm tra và tổng hợp:          cchc_xl merge {ws.inbox} --workspace {ws.root}\n"
-                   "  (thay 2026-Y bằng kỳ cần báo cáo: 2026-Q1, 2026-6M, 2026-9M, 2026-Y, 2026-PLAN)")
+        return
+    click.echo(f"Đã tạo thư mục làm việc {ws.root} cho {prov.info.name} "
+               f"({len(prov.units)} đơn vị; {prov.info.tiers} cấp; chương trình {prov.info.programme}).")
+    if prov.info.data:
+        click.echo(f"Danh mục {communes} xã, phường, đặc khu theo {prov.info.data}.")
+    click.echo(f"Cấu hình (sửa được): {ws.root / 'config'} — kiểm tra danh sách sở, ban, ngành trong units.yaml.")
+    click.echo(f"Khoá xác thực nằm trong {ws.root / 'cchc.yaml'} (chỉ người tạo đọc được): giữ bí mật, "
+               "sao lưu cùng thư mục.")
+    click.echo("Bước tiếp theo:\n"
+               f"  1. Tạo biểu mẫu cho các đơn vị:  cchc_xl generate --workspace {ws.root} --period 2026-Y\n"
+               f"  2. Gửi tệp trong {ws.generated}; chép tệp nhận về vào {ws.inbox}\n"
+               f"  3. Kiểm tra và tổng hợp:          cchc_xl merge {ws.inbox} --workspace {ws.root}\n"
+               "  (thay 2026-Y bằng kỳ cần báo cáo: 2026-Q1, 2026-6M, 2026-9M, 2026-Y, 2026-PLAN)")
+
+
+@command(main, "provinces", "Các tỉnh, thành phố có thể dùng với 'cchc_xl init --province': 34 tỉnh, "
+                            "thành phố theo danh mục chính thức và các cấu hình mẫu theo tài liệu gốc.")
+@json_option
+def provinces_cmd(as_json):
+    from .config import official
+    from .config.province import SEED_CONFIGS
+
+    rows = [{"slug": p.slug, "code": p.code, "name": p.name, "communes": len(p.communes()),
+             "predecessors": [x["name"] for x in p.predecessors()]} for p in official.provinces()]
+    if as_json:
+        emit_json({"data": official.DATA_LABEL, "provinces": rows,
+                   "configurations": [{"name": k, "description": v} for k, v in SEED_CONFIGS.items()]})
+        return
+    click.echo(f"34 tỉnh, thành phố (hai cấp, chương trình 2021-2030) — {official.DATA_LABEL}:")
+    for r in rows:
+        merged = f"  ← {', '.join(r['predecessors'])}" if len(r["predecessors"]) > 1 else ""
+        click.echo(f"  {r['code']}  {r['slug']:<14} {r['name']:<26} {r['communes']:>4} xã, phường{merged}")
+    click.echo("Cấu hình mẫu theo tài liệu gốc (dùng tên này với --province):")
+    for k, v in SEED_CONFIGS.items():
+        click.echo(f"  {k:<28} {v}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -178,12 +210,13 @@ def bp_show(code, as_json):
 @json_option
 def bp_check(path, workspace_dir, province, as_json):
     from .blueprint.check import check_catalogue
-    from .config.province import load_province
+    from .config.province import SEED_CONFIGS, load_province
 
     regimes = []
     if path is None:
         ws = get_workspace(workspace_dir, province) if (workspace_dir or province) else None
-        provs = [ws.province] if ws else [load_province("lang-son"), load_province("thua-thien-hue")]
+        # the seeds' regimes and today's (the template every province of the official list gets)
+        provs = [ws.province] if ws else [load_province(name) for name in (*SEED_CONFIGS, "lang-son")]
         regimes = [(p.root / "regime.yaml", p.regime) for p in provs]
     res = check_catalogue(path, regimes)
     if as_json:
@@ -267,7 +300,7 @@ def regime_cmd(unit, period, workspace_dir, province, as_json):
     if as_json:
         emit_json(data)
         return
-    click.echo(f"{u.name} ({UNIT_TYPE_LABELS.get(u.type, u.type)}) — {per.label}")
+    click.echo(f"{u.name} ({ws.province.type_labels.get(u.type, u.type)}) — {per.label}")
     if not obls:
         click.echo("  Không phải báo cáo trong kỳ này.")
     for o in obls:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .config.period import Period, parse_period
+from .config.province import DEFAULT_EMBEDDED
 from .config.workspace import init_workspace, is_workspace, load_workspace
 from .generate import generate_round
 from .generate.sample import fill_file
@@ -71,7 +72,7 @@ def _touch(path: Path, when: dt.datetime) -> None:
 def run_demo(directory: Path = DEFAULT_DIR, period: str = DEFAULT_PERIOD, seed: int = 2025) -> DemoResult:
     directory = Path(directory)
     per: Period = parse_period(period)
-    ws = load_workspace(directory) if is_workspace(directory) else init_workspace(directory, "lang-son")
+    ws = load_workspace(directory) if is_workspace(directory) else init_workspace(directory, DEFAULT_EMBEDDED)
     for sub in ("inbox", "generated", "rollup", "filled", "annotated"):
         shutil.rmtree(directory / sub, ignore_errors=True)
         (directory / sub).mkdir(parents=True)

@@ -65,7 +65,11 @@ class LineMap(Mapping):
 
 
 def read_yaml(path: Path) -> tuple[Any, LineMap]:
-    text = Path(path).read_text(encoding="utf-8")
+    return parse_yaml(Path(path).read_text(encoding="utf-8"), path)
+
+
+def parse_yaml(text: str, path: Path | str) -> tuple[Any, LineMap]:
+    """YAML text (``path`` names it in messages) and the line of each of its keys."""
     try:
         data = yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as exc:

@@ -10,13 +10,13 @@ from cchc_xl.config.workspace import PublicKeyWarning, init_workspace, load_work
 from cchc_xl.generate import generate_round
 
 
-def embedded(province: str = "lang-son"):
+def embedded(province: str = "lang-son-3-cap-2011-2020"):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PublicKeyWarning)
         return load_workspace(None, province)
 
 
-def workspace(tmp_path: Path, province: str = "lang-son"):
+def workspace(tmp_path: Path, province: str = "lang-son-3-cap-2011-2020"):
     return init_workspace(tmp_path / f"ws-{province}", province)
 
 

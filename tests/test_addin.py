@@ -143,7 +143,7 @@ class FakeBook:
 def _embedded():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PublicKeyWarning)
-        return load_workspace(None, "lang-son")
+        return load_workspace(None, "lang-son-3-cap-2011-2020")
 
 
 @pytest.fixture(autouse=True)
@@ -257,7 +257,7 @@ def test_check_a_file_that_is_not_a_report_is_rejected_with_a_message(tmp_path):
 
 
 def test_check_uses_the_workspace_above_the_file_and_keeps_copies_out_of_the_inbox(tmp_path):
-    ws = init_workspace(tmp_path / "vp", "lang-son")
+    ws = init_workspace(tmp_path / "vp", "lang-son-3-cap-2011-2020")
     gen = generate_round(ws, parse_period(PERIOD), ["STP"], out=tmp_path / "gen", workers=1)
     filled_ = fill_files(ws, [Path(gen.files[0]["path"])], ws.inbox, seed=2)
     path, _ = _with_negative_any(Path(filled_[0].path))
@@ -431,7 +431,7 @@ def test_folder_fallback_reads_a_defined_name(tmp_path, monkeypatch):
     assert actions.folder_from_book(book) is None
     book.names = Names()
     assert actions.folder_from_book(book) == str(tmp_path)
-    ws = init_workspace(tmp_path / "vp", "lang-son")
+    ws = init_workspace(tmp_path / "vp", "lang-son-3-cap-2011-2020")
     monkeypatch.setenv(actions.WORKSPACE_ENV, str(ws.root))
     assert actions.folder_from_book(FakeBook(tmp_path / "y.xlsx")) == str(ws.inbox)
 

@@ -79,7 +79,7 @@ def test_outlines_require_difficulties_and_recommendations():
 
 
 def test_catalogue_check_passes_and_covers_both_regimes():
-    regimes = [(p.root / "regime.yaml", p.regime) for p in (load_province("lang-son"), load_province("thua-thien-hue"))]
+    regimes = [(p.root / "regime.yaml", p.regime) for p in (load_province("lang-son-3-cap-2011-2020"), load_province("thua-thien-hue-3-cap-2021"))]
     res = check_catalogue(None, regimes)
     assert res.ok, res.problems
 

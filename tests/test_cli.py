@@ -75,7 +75,7 @@ def test_init_keeps_the_key_private_and_its_next_steps_work(tmp_path):
     from cchc_xl.cli import main
 
     root = tmp_path / "so-noi-vu"
-    res = CliRunner().invoke(main, ["init", str(root)], catch_exceptions=False)
+    res = CliRunner().invoke(main, ["init", str(root), "--province", "lang-son"], catch_exceptions=False)
     assert res.exit_code == 0, res.output
     assert stat.S_IMODE((root / "cchc.yaml").stat().st_mode) == 0o600
     steps = [line.split(":", 1)[1].strip() for line in res.output.splitlines()

@@ -12,7 +12,7 @@ from cchc_xl.yamlfile import ConfigError
 
 @pytest.fixture(scope="module")
 def lang_son():
-    return load_province("lang-son")
+    return load_province("lang-son-3-cap-2011-2020")
 
 
 def test_period_parsing_and_labels():
@@ -35,7 +35,7 @@ def test_lang_son_deadlines_follow_seed_000(lang_son):
 
 
 def test_thua_thien_hue_windows_follow_seed_002():
-    tth = load_province("thua-thien-hue")
+    tth = load_province("thua-thien-hue-3-cap-2021")
     q1 = tth.dates(parse_period("2021-Q1"))
     assert (q1.window_start, q1.window_end, q1.deadline) == (dt.date(2020, 12, 15), dt.date(2021, 3, 14),
                                                              dt.date(2021, 3, 15))
@@ -71,20 +71,20 @@ def test_regime_covers_36_codes(lang_son):
 
 
 def test_workspace_init_copies_config_and_makes_a_secret(tmp_path):
-    ws = init_workspace(tmp_path / "ws", "thua-thien-hue")
+    ws = init_workspace(tmp_path / "ws", "thua-thien-hue-3-cap-2021")
     assert ws.province.id == "thua-thien-hue"
     assert (tmp_path / "ws" / "config" / "units.yaml").exists()
     assert (tmp_path / "ws" / "inbox").is_dir() and (tmp_path / "ws" / "rollup").is_dir()
     again = load_workspace(tmp_path / "ws")
     assert again.secret == ws.secret and len(ws.secret) >= 32
-    other = init_workspace(tmp_path / "ws2")
+    other = init_workspace(tmp_path / "ws2", "lang-son-3-cap-2011-2020")
     assert other.secret != ws.secret
     with pytest.raises(ConfigError):
-        init_workspace(tmp_path / "ws")
+        init_workspace(tmp_path / "ws", "lang-son-3-cap-2011-2020")
 
 
 def test_broken_units_file_is_named_with_line(tmp_path):
-    ws = init_workspace(tmp_path / "ws")
+    ws = init_workspace(tmp_path / "ws", "lang-son-3-cap-2011-2020")
     units = tmp_path / "ws" / "config" / "units.yaml"
     units.write_text(units.read_text(encoding="utf-8").replace("type: SNV}", "type: SNV, colour: red}", 1),
                      encoding="utf-8")
@@ -97,12 +97,12 @@ def test_broken_units_file_is_named_with_line(tmp_path):
 
 @pytest.mark.parametrize("edit, expected", [
     (("type: SNV}", "type: SNV, colour: red}"), "khoá không được phép 'colour'"),
-    (("type: SNV}", "type: SO}"), "phải là một trong: 'S', 'H'"),
+    (("type: SNV}", "type: SO}"), "không khai báo trong regime.yaml"),
     (("code: SNV,", "code: 5,"), "phải là chữ"),
     (("code: SNV,", "cod: SNV,"), "thiếu khoá bắt buộc"),
 ])
 def test_registry_errors_are_in_vietnamese_with_line_and_key(tmp_path, edit, expected):
-    ws = init_workspace(tmp_path / "ws")
+    ws = init_workspace(tmp_path / "ws", "lang-son-3-cap-2011-2020")
     units = tmp_path / "ws" / "config" / "units.yaml"
     text = units.read_text(encoding="utf-8")
     assert edit[0] in text
@@ -113,7 +113,7 @@ def test_registry_errors_are_in_vietnamese_with_line_and_key(tmp_path, edit, exp
 
 
 def test_registry_consistency_errors_are_in_vietnamese(tmp_path):
-    ws = init_workspace(tmp_path / "ws")
+    ws = init_workspace(tmp_path / "ws", "lang-son-3-cap-2011-2020")
     units = tmp_path / "ws" / "config" / "units.yaml"
     text = units.read_text(encoding="utf-8")
     first = text.index("- {")

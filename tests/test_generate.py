@@ -15,7 +15,7 @@ from cchc_xl.generate.workbook import CHECK_SHEET, COVER_SHEET, VOCAB_SHEET
 from cchc_xl.identity import META_SHEET, Metadata, pairs_from_grid
 from tests.helpers import embedded, generate
 
-PROVINCES = ["lang-son", "thua-thien-hue"]
+PROVINCES = ["lang-son-3-cap-2011-2020", "thua-thien-hue-3-cap-2021"]
 
 
 def _one_unit_per_type(prov):

@@ -65,11 +65,11 @@ def _values(unit: str, lay, texts: bool) -> list[ValueRow]:
 def test_position_free_rows_land_where_they_belong(tmp_path):
     """Two submissions' pieces after a header row written by XlsxWriter: every reader sees every
     value at its row and column, texts as texts (no formula, no escape leaking)."""
-    ws = load_workspace(None, "lang-son")
+    ws = load_workspace(None, "lang-son-3-cap-2011-2020")
     b = Builder(ws, parse_period(PERIOD), default_catalogue())
     lay = b.layout("02-H", ws.province.unit("H-TPLS"))
     sent = {u: _values(u, lay, texts=(u == "H-A")) for u in ("H-A", "H-B")}
-    pieces = [p for u in sent for p in render_pieces(sent[u], lambda t, a: lay)]
+    pieces = [p for u in sent for p in render_pieces(sent[u], lambda t, a: lay, ws.province.type_labels)]
     assert all(p.n_rows for p in pieces)
     package = io.BytesIO()
     wb = xlsxwriter.Workbook(package, {**WORKBOOK_OPTIONS, "in_memory": True})
@@ -109,9 +109,9 @@ def _rows(values: list[ValueRow], lay) -> list[dict[int, object]]:
 
 
 def test_piece_metadata_round_trips_through_the_ledger(tmp_path):
-    ws = load_workspace(None, "lang-son")
+    ws = load_workspace(None, "lang-son-3-cap-2011-2020")
     lay = Builder(ws, parse_period(PERIOD), default_catalogue()).layout("02-H", ws.province.unit("H-TPLS"))
-    (p,) = render_pieces(_values("H-A", lay, texts=False), lambda t, a: lay)
+    (p,) = render_pieces(_values("H-A", lay, texts=False), lambda t, a: lay, ws.province.type_labels)
     back = Piece.loads(p.dumps(), p.deflated)
     assert back == p
     assert zlib.decompressobj(-15).decompress(p.deflated).count(b"<row") == p.n_rows
@@ -212,9 +212,9 @@ def test_stale_packs_are_rendered_again_on_every_core(tmp_path, monkeypatch):
 
 
 def test_a_missing_piece_stops_the_rollup_instead_of_corrupting_it(tmp_path):
-    ws = load_workspace(None, "lang-son")
+    ws = load_workspace(None, "lang-son-3-cap-2011-2020")
     lay = Builder(ws, parse_period(PERIOD), default_catalogue()).layout("02-H", ws.province.unit("H-TPLS"))
-    (p,) = render_pieces(_values("H-A", lay, texts=False), lambda t, a: lay)
+    (p,) = render_pieces(_values("H-A", lay, texts=False), lambda t, a: lay, ws.province.type_labels)
     p.deflated = None
     package = io.BytesIO()
     wb = xlsxwriter.Workbook(package, {**WORKBOOK_OPTIONS, "in_memory": True})

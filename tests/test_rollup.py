@@ -23,6 +23,7 @@ from cchc_xl.blueprint.catalogue import default_catalogue
 from cchc_xl.blueprint.expr import Ref
 from cchc_xl.blueprint.model import CellType
 from cchc_xl.config.period import Period
+from cchc_xl.config.province import load_province
 from cchc_xl.layout import build_layout
 from cchc_xl.merge import rollup as rollup_mod
 from cchc_xl.merge.areas import area_key, load_areas
@@ -41,6 +42,8 @@ from cchc_xl.merge.rollup import (
 )
 from tests.libreoffice import convert, require_libreoffice
 
+# the unit types and their names, as the seed configuration of Lạng Sơn declares them
+SEED_TYPES = dict(load_province("lang-son-3-cap-2011-2020").type_labels)
 PERIOD = Period(2024, "Y")
 PREVIOUS = Period(2024, "9M")
 LAST_YEAR = Period(2023, "Y")
@@ -230,6 +233,7 @@ def build_data() -> RollupData:
         problems=problems,
         previous_period=PREVIOUS,
         last_year_period=LAST_YEAR,
+        unit_types=SEED_TYPES,
     )
     # as the ledger keeps them: Σ of the units' inputs per (appendix, row, column), nothing computed
     data.previous_totals = {
@@ -443,7 +447,7 @@ def test_subtotals_by_unit_type_and_district(cached, data):
     lay = _layout("01-S")
     idx = header_index(sheet, lay)
     by_s = block_rows(sheet, "Sở, ban, ngành")
-    by_h = block_rows(sheet, "UBND cấp huyện")
+    by_h = block_rows(sheet, SEED_TYPES["H"])
     s_sums = province_sums(data, ["01-S", "01-H"], lambda vr: vr.unit_type == "S")
     h_sums = province_sums(data, ["01-S", "01-H"], lambda vr: vr.unit_type == "H")
     for key in ("cong_bo", "mot_cua", "bcci"):
@@ -528,7 +532,7 @@ def test_status_sheet_counts(book, cached, formulas, data):
     # by unit type: Sở on time 1 of 4; huyện 1 of 2
     by_type = {row[17]: row[18:25] for row in sheet[6:12] if len(row) > 17 and row[17]}
     assert by_type["Sở, ban, ngành"][0] == 4 and close(by_type["Sở, ban, ngành"][5], 25.0)
-    assert close(by_type["UBND cấp huyện"][5], 50.0)
+    assert close(by_type[SEED_TYPES["H"]][5], 50.0)
     with zipfile.ZipFile(book) as z:
         assert len([n for n in z.namelist() if n.startswith("xl/charts/chart")]) == 2
     assert ws.conditional_formatting
@@ -743,6 +747,7 @@ def test_empty_round_still_writes_a_workbook(tmp_path):
         submissions=[],
         templates=[TemplateData(bp.id, bp.title, ["02-H"], _layout("02-H"), bp.area, [])],
         problems=[],
+        unit_types=SEED_TYPES,
     )
     p = write_rollup(data, tmp_path / "empty.xlsx")
     wb = CalamineWorkbook.from_path(str(p))

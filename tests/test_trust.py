@@ -79,7 +79,7 @@ def _meta(path: Path) -> dict:
 
 
 def test_a_file_of_another_province_is_held_never_counted(ws, tmp_path):
-    other = workspace(tmp_path, "thua-thien-hue")
+    other = workspace(tmp_path, "thua-thien-hue-3-cap-2021")
     src = filled(tmp_path / "hue", unit="STP", ws=other, period=PERIOD)
     shutil.copyfile(src, ws.inbox / "tu-hue.xlsx")
     res = merge_json(ws)

@@ -147,6 +147,9 @@ class CodeRef(Strict):
     code: str = Field(pattern=CODE_RE)
     title: str | None = Field(None, description="Overrides the blueprint title for this code")
     source: Source
+    continues: list[str] = Field(default_factory=list, description=(
+        "Codes of the same table that this code takes over (02-X continues the districts' 02-H): "
+        "comparisons with periods that have no figures under this code use theirs"))
 
 
 class Blueprint(Strict):

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -13,20 +15,20 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..blueprint.model import Source
 from ..resources import provinces_dir
-from ..yamlfile import ConfigError, load_model
+from ..yamlfile import ConfigError, load_model, parse_yaml
 from .period import KINDS, Period
 
-UNIT_TYPES = ("S", "H", "STP", "VP", "STC", "STTTT", "SKHCN", "SNV", "TTPVHCC", "TW", "X")
-UNIT_TYPE_LABELS = {
-    "S": "Sở, ban, ngành", "H": "UBND cấp huyện", "STP": "Sở Tư pháp", "VP": "Văn phòng UBND tỉnh",
-    "STC": "Sở Tài chính", "STTTT": "Sở Thông tin và Truyền thông", "SKHCN": "Sở Khoa học và Công nghệ",
-    "SNV": "Sở Nội vụ", "TTPVHCC": "Trung tâm Phục vụ hành chính công", "TW": "Cơ quan Trung ương",
-    "X": "UBND cấp xã",
-}
+# Unit types are data: each province's regime.yaml declares its own (name, parts, parent type).
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Predecessor(_Strict):
+    code: str
+    name: str
+    until: dt.date | None = None    # last day it existed as such
 
 
 class ProvinceInfo(_Strict):
@@ -37,14 +39,23 @@ class ProvinceInfo(_Strict):
     tiers: Literal[2, 3] = 3
     programme: Literal["2011-2020", "2021-2030"]
     source: Source
+    code: str | None = Field(None, pattern=r"^\d{2}$")   # official (GSO) code, when known
+    data: str | None = None      # where the unit list comes from (package and data version)
+    # the provinces this one continues (Nghị quyết 202/2025/QH15), for comparisons across the merger
+    predecessors: list[Predecessor] = Field(default_factory=list)
 
 
 class Unit(_Strict):
     code: str = Field(pattern=r"^[A-Z0-9][A-Z0-9\-]*$")
     name: str
-    type: Literal[UNIT_TYPES]  # type: ignore[valid-type]
+    type: str = Field(pattern=r"^[A-Z][A-Z0-9]*$")   # declared in regime.yaml's unit_types
     parent: str | None = None
     sample: bool = False
+    official: bool = False      # name and code taken from the official list (config/official.py)
+    # first day the unit exists in this form (a merged commune: 2025-07-01); figures of periods
+    # that end before it are its predecessors', never those of an older unit with the same code
+    since: dt.date | None = None
+    succeeds: list[str] = Field(default_factory=list)   # codes of the former units it continues
 
     @property
     def row_key(self) -> str:
@@ -96,7 +107,11 @@ class Part(_Strict):
 
 class UnitTypeRegime(_Strict):
     name: str
-    parts: list[Part] = Field(min_length=1)
+    # empty: the type is known but sends no report (a commune of a three-tier province is a row
+    # of its district's 03-H)
+    parts: list[Part] = Field(default_factory=list)
+    parent: str | None = None   # the unit type every unit of this type belongs to (X under H)
+    by_unit: bool = False       # the roll-up shows each unit's own totals (communes of two tiers)
 
 
 class PlanRegime(_Strict):
@@ -159,6 +174,7 @@ class Province:
     units: list[Unit]
     calendar: Calendar
     regime: Regime
+    texts: dict[str, str] = field(default_factory=dict, repr=False)   # the YAML it was read from
 
     @property
     def id(self) -> str:
@@ -174,11 +190,35 @@ class Province:
         except KeyError:
             raise KeyError(f"đơn vị {code!r} không có trong danh mục đơn vị của {self.info.name}") from None
 
+    def judging_stamp(self, code: str | None) -> str:
+        """What a file's verdict depends on in this configuration: the unit's entry (its existence,
+        type, parent, start) and what its type owes. A verdict reached under another stamp is
+        reached again; a renamed unit keeps its verdicts (a name is not judged)."""
+        u = self.unit_by_code.get(code or "")
+        if u is None:
+            return "absent"
+        ut = self.regime.unit_types.get(u.type)
+        key = json.dumps([self.info.id, u.type, u.parent, str(u.since), ut.model_dump() if ut else None,
+                          self.regime.plan.model_dump()], sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+    @cached_property
+    def type_labels(self) -> dict[str, str]:
+        """Unit type -> its name, in the regime's order (the order of every breakdown)."""
+        return {t: ut.name for t, ut in self.regime.unit_types.items()}
+
+    @cached_property
+    def by_unit_types(self) -> frozenset[str]:
+        """The unit types whose units the roll-up totals one by one (the communes of two tiers)."""
+        return frozenset(t for t, ut in self.regime.unit_types.items() if ut.by_unit)
+
     @cached_property
     def _communes(self) -> dict[str, list[Unit]]:
+        """A district's communes: the units whose type belongs under the district's type."""
         out: dict[str, list[Unit]] = {}
         for u in self.units:
-            if u.type == "X" and u.parent:
+            ut = self.regime.unit_types.get(u.type)
+            if u.parent and ut is not None and ut.parent:
                 out.setdefault(u.parent, []).append(u)
         return out
 
@@ -186,7 +226,8 @@ class Province:
         return list(self._communes.get(code, []))
 
     def reporting_units(self) -> list[Unit]:
-        return [u for u in self.units if u.type in self.regime.unit_types]
+        types = self.regime.unit_types
+        return [u for u in self.units if u.type in types and types[u.type].parts]
 
     # -- calendar -----------------------------------------------------------------------------
 
@@ -218,7 +259,14 @@ class Province:
         return out
 
     def expected(self, period: Period) -> list[Obligation]:
-        return [o for u in self.reporting_units() for o in self.obligations(u, period)]
+        """What every unit owes for ``period``; a unit that only exists from after the period's window
+        (a commune formed on 1 July 2025, for 2025-Q1) owes nothing for it."""
+        try:
+            end = self.dates(period).window_end
+        except KeyError:
+            end = None
+        return [o for u in self.reporting_units() if not (end and u.since and u.since > end)
+                for o in self.obligations(u, period)]
 
 
 def _md(text: str, year: int) -> dt.date:
@@ -228,19 +276,45 @@ def _md(text: str, year: int) -> dt.date:
     return dt.date(year - (1 if m.group(3) else 0), int(m.group(1)), int(m.group(2)))
 
 
+SEED_CONFIGS = {   # the seeds' own regimes, each under a name that says what it is
+    "lang-son-3-cap-2011-2020": "Tỉnh Lạng Sơn, ba cấp (tỉnh, huyện, xã), chương trình 2011-2020 (seed 000)",
+    "thua-thien-hue-3-cap-2021": "Tỉnh Thừa Thiên Huế năm 2021, ba cấp, chương trình 2021-2030 (seed 002)",
+}
+DEFAULT_EMBEDDED = "lang-son-3-cap-2011-2020"   # the demo and a command run outside a workspace
+
+
 def load_province(ref: str | Path) -> Province:
-    """Load a province by id (embedded default) or from a folder of the four YAML files."""
+    """A province's configuration: a folder of the four YAML files, an embedded seed configuration
+    by name, or any province of the official list (slug, name or code) as it is today."""
     root = Path(ref)
-    if not (root / "province.yaml").exists():
-        root = provinces_dir() / str(ref)
-        if not (root / "province.yaml").exists():
-            known = sorted(p.name for p in provinces_dir().iterdir() if (p / "province.yaml").exists())
-            raise ConfigError(ref, [f" tỉnh không có trong cấu hình; có: {', '.join(known)}"])
-    info = load_model(root / "province.yaml", ProvinceInfo)
-    units = load_model(root / "units.yaml", Units).units
-    calendar = load_model(root / "calendar.yaml", Calendar)
-    regime = load_model(root / "regime.yaml", Regime)
-    prov = Province(root, info, units, calendar, regime)
+    if (root / "province.yaml").exists():
+        return _from_texts(root, {n: (root / n).read_text(encoding="utf-8") for n in CONFIG_FILES})
+    if str(ref) in SEED_CONFIGS:
+        return load_province(provinces_dir() / str(ref))
+    from . import official, today  # the official list is read only when a province is built from it
+
+    p = official.find_province(str(ref))
+    if p is None:
+        former = official.successor_of(str(ref))
+        if former:
+            raise ConfigError(ref, [f" {former[0]} đã được sắp xếp vào {former[1].name} (Nghị quyết 202/2025/QH15); "
+                                    f"dùng --province {former[1].slug}"])
+        raise ConfigError(ref, [" không có tỉnh, thành phố này trong danh mục chính thức hay cấu hình nhúng sẵn; "
+                                "xem danh sách bằng 'cchc_xl provinces'"])
+    return _from_texts(today.template_dir() / p.slug, today.render(p))
+
+
+CONFIG_FILES = ("province.yaml", "units.yaml", "calendar.yaml", "regime.yaml")
+
+
+def _from_texts(root: Path, texts: dict[str, str]) -> Province:
+    def model(name, cls):
+        data, lines = parse_yaml(texts[name], root / name)
+        return load_model(root / name, cls, data, lines)
+
+    prov = Province(root, model("province.yaml", ProvinceInfo), model("units.yaml", Units).units,
+                    model("calendar.yaml", Calendar), model("regime.yaml", Regime))
+    prov.texts = texts
     _check(prov)
     return prov
 
@@ -252,11 +326,25 @@ def _check(prov: Province) -> None:
         if u.code in seen:
             problems.append(f"units.yaml: mã đơn vị {u.code} bị trùng")
         seen.add(u.code)
+    types = prov.regime.unit_types
+    for t, ut in types.items():
+        if ut.parent and ut.parent not in types:
+            problems.append(f"regime.yaml: loại đơn vị {t} thuộc loại {ut.parent} không có trong unit_types")
+        if ut.parent and prov.info.tiers == 2:
+            problems.append(f"regime.yaml: tỉnh hai cấp (tiers: 2) không có cấp trung gian: loại {t} "
+                            f"không thể thuộc loại {ut.parent}")
     for u in prov.units:
+        ut = types.get(u.type)
+        if ut is None:
+            problems.append(f"units.yaml: đơn vị {u.code} có loại {u.type} không khai báo trong regime.yaml "
+                            f"(các loại: {', '.join(types)})")
+            continue
         if u.parent and u.parent not in seen:
             problems.append(f"units.yaml: đơn vị {u.code} có đơn vị cấp trên {u.parent} không có trong danh sách")
-        if u.type == "X" and not u.parent:
-            problems.append(f"units.yaml: xã {u.code} chưa ghi huyện (parent)")
+        elif ut.parent and not u.parent:
+            problems.append(f"units.yaml: đơn vị {u.code} ({ut.name}) chưa ghi đơn vị cấp trên (parent)")
+        elif ut.parent and prov.unit_by_code[u.parent].type != ut.parent:
+            problems.append(f"units.yaml: đơn vị cấp trên {u.parent} của {u.code} không phải loại {ut.parent}")
     for kind, kd in prov.calendar.kinds.items():
         try:
             start, end = _md(kd.window[0], 2024), _md(kd.window[1], 2024)
@@ -269,8 +357,5 @@ def _check(prov: Province) -> None:
     for key, ov in prov.calendar.overrides.items():
         if not ov.window[0] <= ov.window[1] or (ov.window[1] - ov.window[0]).days > 400:
             problems.append(f"calendar.yaml: ngoại lệ {key}: khoảng lấy số liệu {ov.window} không hợp lệ")
-    for t in prov.regime.unit_types:
-        if t not in UNIT_TYPES:
-            problems.append(f"regime.yaml: loại đơn vị {t} không có; các loại: {', '.join(UNIT_TYPES)}")
     if problems:
         raise ConfigError(prov.root, [f" {p}" for p in problems])

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import shutil
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,7 +11,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..yamlfile import ConfigError, dump_yaml, load_model
-from .province import Province, load_province
+from .province import DEFAULT_EMBEDDED, Province, load_province
 
 WORKSPACE_FILE = "cchc.yaml"
 # The embedded default province is public: so is its key. Files it authenticates prove nothing.
@@ -64,7 +63,9 @@ class Workspace:
         return self.path("rollup")
 
 
-def init_workspace(root: Path, province: str = "lang-son") -> Workspace:
+def init_workspace(root: Path, province: str) -> Workspace:
+    """A new workspace for ``province``: any province of the official list as it is today (slug,
+    name or code) or a seed configuration by name; its configuration is copied into ``config/``."""
     root = Path(root)
     if (root / WORKSPACE_FILE).exists():
         raise ConfigError(root, [f" đã là một thư mục làm việc ({WORKSPACE_FILE} đã có)"])
@@ -72,8 +73,8 @@ def init_workspace(root: Path, province: str = "lang-son") -> Workspace:
     root.mkdir(parents=True, exist_ok=True)
     cfg = root / "config"
     cfg.mkdir(exist_ok=True)
-    for name in ("province.yaml", "units.yaml", "calendar.yaml", "regime.yaml"):
-        shutil.copyfile(prov.root / name, cfg / name)
+    for name, text in prov.texts.items():
+        (cfg / name).write_text(text, encoding="utf-8")
     settings = WorkspaceFile(province=prov.id, secret=secrets.token_hex(32),
                              sheet_password=secrets.token_urlsafe(9))
     header = ("# Cấu hình thư mục làm việc cchc_xl. Giữ bí mật khóa 'secret' (dùng để xác thực tệp).\n"
@@ -106,7 +107,7 @@ def load_workspace(root: Path | None = None, province: str | None = None) -> Wor
         if province and province != prov.id:
             raise ConfigError(root, [f" thư mục làm việc thuộc tỉnh {prov.id}, không phải {province}"])
         return Workspace(root, prov, settings.secret.encode(), settings.sheet_password, False, settings)
-    prov = load_province(province or "lang-son")
+    prov = load_province(province or DEFAULT_EMBEDDED)
     warnings.warn(
         f"Đang dùng cấu hình mặc định nhúng sẵn của {prov.info.name}: khóa xác thực là công khai, "
         "chỉ dùng để thử. Tạo thư mục làm việc riêng bằng 'cchc_xl init'.", PublicKeyWarning, stacklevel=2)

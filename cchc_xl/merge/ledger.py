@@ -15,6 +15,7 @@ import json
 import os
 import sqlite3
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,7 +36,8 @@ CREATE TABLE IF NOT EXISTS contents (
     report TEXT NOT NULL,
     first_path TEXT NOT NULL,
     hold TEXT,
-    receipt_source TEXT
+    receipt_source TEXT,
+    judged TEXT          -- the configuration and catalogue the verdict was reached under
 );
 CREATE INDEX IF NOT EXISTS contents_by_submission ON contents(period, submission, received_at);
 CREATE TABLE IF NOT EXISTS paths (
@@ -188,6 +190,8 @@ class Ledger:
             self.db.execute("ALTER TABLE contents ADD COLUMN hold TEXT")
             self.db.execute("ALTER TABLE contents ADD COLUMN receipt_source TEXT")
             self._backfill_hold()
+        if content_cols and "judged" not in content_cols:   # judged under an unknown configuration
+            self.db.execute("ALTER TABLE contents ADD COLUMN judged TEXT")
         self.db.executescript(SCHEMA)
         if version != LEDGER_VERSION:
             self.db.execute(f"PRAGMA user_version={LEDGER_VERSION}")
@@ -220,6 +224,12 @@ class Ledger:
 
     def known_hashes(self) -> set[str]:
         return {r[0] for r in self.db.execute("SELECT hash FROM contents")}
+
+    def judged_otherwise(self, stamp: Callable[[str | None], str]) -> set[str]:
+        """Contents whose verdict was reached under another configuration (``stamp(unit)`` differs:
+        a unit added, removed or given another type since): their verdict is reached again."""
+        return {h for h, unit, judged in self.db.execute("SELECT hash, unit, judged FROM contents")
+                if judged != stamp(unit)}
 
     def path_state(self) -> dict[str, tuple[str, int, float]]:
         return {p: (h, s, m) for p, h, s, m in self.db.execute("SELECT path, hash, size, mtime FROM paths")}
@@ -380,7 +390,7 @@ class Ledger:
 
     def record_content(self, digest: str, path: str, size: int, mtime: float, received_at: dt.datetime,
                        report: dict, values: list[tuple], meta: dict, pack: Pack | None = None, *,
-                       receipt_source: str = "first_seen") -> None:
+                       receipt_source: str = "first_seen", judged: str | None = None) -> None:
         """One validated file, with its values and problems, in one transaction (idempotent)."""
         now = _now()
         with self.transaction() as db:
@@ -388,14 +398,14 @@ class Ledger:
                 counts = report.get("counts", {})
                 db.execute(
                     "INSERT INTO contents(hash, size, received_at, validated_at, unit, unit_name, part, submission, "
-                    "period, blueprints, status, n_errors, n_warnings, report, first_path, hold, receipt_source) "
-                    "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    "period, blueprints, status, n_errors, n_warnings, report, first_path, hold, receipt_source, "
+                    "judged) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     (digest, size, received_at.isoformat(timespec="seconds"), now, meta.get("unit"),
                      meta.get("unit_name"), meta.get("part"), meta.get("submission"), meta.get("period"),
                      json.dumps(meta.get("blueprints", []), ensure_ascii=False), report["status"],
                      counts.get("error", 0), counts.get("warning", 0), json.dumps(report, ensure_ascii=False,
                                                                                     default=str), path,
-                     json.dumps(report["held"]) if report.get("held") else None, receipt_source))
+                     json.dumps(report["held"]) if report.get("held") else None, receipt_source, judged))
                 db.executemany("INSERT INTO cell_values(hash, appendix, sheet, row_key, col_key, cell, num, text, "
                                "role) VALUES(?,?,?,?,?,?,?,?,?)", [(digest, *v) for v in values])
                 db.executemany(

@@ -131,6 +131,11 @@ class RollupData:
     last_year_period: Period | None = None
     last_year_totals: dict[tuple[str, str, str], float] = field(default_factory=dict)
     lead_fields: dict[str, list[str]] = field(default_factory=dict)   # lead unit type -> areas it synthesises
+    # unit type -> its name, in the regime's order (the order of every breakdown)
+    unit_types: dict[str, str] = field(default_factory=dict)
+    by_unit_types: frozenset[str] = frozenset()   # types whose units each get their own totals
+    outside: list[dict] = field(default_factory=list)   # kept files the registry no longer expects
+    compare_notes: list[str] = field(default_factory=list)   # what the compared periods' figures cover
     # a piece's deflated rows when they are not in memory (the ledger keeps them), and the tidy rows
     piece_rows: Callable[[Piece], bytes] | None = None
     tidy_members: Callable[[], Iterable[bytes]] | None = None

@@ -28,13 +28,13 @@ import marshal
 import math
 import re
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from ..blueprint.catalogue import Catalogue
 from ..blueprint.model import CellType
 from ..config.period import Period
-from ..config.province import UNIT_TYPE_LABELS, Unit
+from ..config.province import Unit
 from ..layout import TableLayout
 from .formats import SUMMABLE, detail_styles, is_number, row_height, text_lines, text_width
 from .model import ValueRow
@@ -56,8 +56,9 @@ DEFLATE_LEVEL = 1   # the rows are repetitive: speed over the last few per cent
 LABEL_WIDTH = 42    # the width of the "Nội dung" column, for row heights
 
 
-def unit_type_label(unit_type: str | None) -> str:
-    return UNIT_TYPE_LABELS.get(unit_type or "", unit_type or "")
+def unit_type_label(unit_type: str | None, labels: Mapping[str, str]) -> str:
+    """A unit type's name in the province's regime (the code itself for a type it no longer has)."""
+    return labels.get(unit_type or "", unit_type or "")
 
 
 @dataclass
@@ -197,7 +198,7 @@ def inputs_digest(rows: Iterable[tuple]) -> str | None:
 
 def build_pack(cat: Catalogue, layout: Callable[[str, Unit], TableLayout], period: Period, unit: Unit, part: str,
                rows: list[tuple], source_file: str, received_at: dt.datetime, digest: str,
-               catalogue_stamp: str) -> Pack:
+               catalogue_stamp: str, type_labels: Mapping[str, str]) -> Pack:
     values = submission_values(cat, layout, period, unit, part, rows, source_file, received_at, digest)
 
     def template_layout(table: str, appendix: str) -> TableLayout:
@@ -207,7 +208,7 @@ def build_pack(cat: Catalogue, layout: Callable[[str, Unit], TableLayout], perio
         return layout(bp.code_list[0], unit)
 
     return Pack(pack_stamp(unit, part, str(period), source_file, received_at, catalogue_stamp),
-                render_pieces(values, template_layout), tidy_member(values),
+                render_pieces(values, template_layout, type_labels), tidy_member(values),
                 list(dict.fromkeys(r[0] for r in rows)), inputs_digest(rows))
 
 
@@ -285,15 +286,17 @@ def _cell_styles(lay: TableLayout) -> dict:
     return hit
 
 
-def render_pieces(values: Iterable[ValueRow], template_layout: Callable[[str, str], TableLayout]) -> list[Piece]:
+def render_pieces(values: Iterable[ValueRow], template_layout: Callable[[str, str], TableLayout],
+                  type_labels: Mapping[str, str]) -> list[Piece]:
     """The pieces of one submission (every value from one file), one per appendix it fills."""
     by_code: dict[tuple[str, str], list[ValueRow]] = {}
     for v in values:
         by_code.setdefault((v.table, v.appendix), []).append(v)
-    return [_render(vals, template_layout(table, appendix)) for (table, appendix), vals in by_code.items()]
+    return [_render(vals, template_layout(table, appendix), type_labels)
+            for (table, appendix), vals in by_code.items()]
 
 
-def _render(values: list[ValueRow], lay: TableLayout) -> Piece:
+def _render(values: list[ValueRow], lay: TableLayout, type_labels: Mapping[str, str]) -> Piece:
     styles = detail_styles()
     first = values[0]
     row_index = {r.key: i for i, r in enumerate(lay.rows)}
@@ -320,7 +323,7 @@ def _render(values: list[ValueRow], lay: TableLayout) -> Piece:
 
     communes = bool(lay.blueprint.row_source and lay.blueprint.row_source.registry == "communes")
     parent = first.parent or (first.unit_code if communes else "")
-    type_label = unit_type_label(first.unit_type)
+    type_label = unit_type_label(first.unit_type, type_labels)
     trail0 = VALUE_COL0 + len(cols)
     text, label = styles["text"], styles["label"]
     types = _cell_styles(lay)

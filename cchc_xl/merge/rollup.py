@@ -24,7 +24,7 @@ import datetime as dt
 import io
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -35,7 +35,6 @@ from ..atomic import replacing
 from ..blueprint.expr import ColumnRange, Expr, Ref, Scope
 from ..blueprint.model import CellType
 from ..config.period import CUMULATIVE
-from ..config.province import UNIT_TYPES
 from ..labels import RECEIPT_SOURCES, SEVERITY_LABELS, STATUS_LABELS, VERDICT_LABELS
 from ..layout import LayoutCol, TableLayout, a1
 from ..xlsx.styles import FONT
@@ -153,6 +152,17 @@ def _safe_file_part(text: str) -> str:
     return re.sub(r"[^0-9A-Za-z._-]+", "-", text).strip("-")
 
 
+def template_title(tpl: _Template) -> str:
+    """A template's title: its code's own title when it holds one code (02-X: "… tại UBND cấp xã")."""
+    return tpl.bp.title_for(tpl.codes[0]) if len(tpl.codes) == 1 else tpl.bp.title
+
+
+def type_order(labels: Mapping[str, str]) -> Callable[[str], tuple[int, str]]:
+    """Sort key of unit types: the regime's order, then any type it no longer has."""
+    order = {t: i for i, t in enumerate(labels)}
+    return lambda t: (order.get(t, len(order)), t)
+
+
 def _lead_fields(data: RollupData, areas: Areas) -> dict[str, LeadField]:
     """The fields to synthesise: the data's own list (areas per lead type) or ``areas.yaml``."""
     if not data.lead_fields:
@@ -160,7 +170,7 @@ def _lead_fields(data: RollupData, areas: Areas) -> dict[str, LeadField]:
     out = {}
     for key, keys in data.lead_fields.items():
         known = areas.lead_fields.get(key)
-        label = known.label if known else unit_type_label(key)
+        label = known.label if known else unit_type_label(key, data.unit_types)
         out[key] = LeadField(
             label, tuple(area_key(a) for a in keys if area_key(a)), known.row_filter if known else None
         )
@@ -289,8 +299,10 @@ class _Block:
 
 
 class _Template:
-    def __init__(self, td: TemplateData, sheet: str, unit_order: dict[str, int]):
+    def __init__(self, td: TemplateData, sheet: str, unit_order: dict[str, int], data: RollupData):
         self.td = td
+        self.type_labels = data.unit_types
+        self.by_unit_types = data.by_unit_types
         self.layout: TableLayout = td.layout
         self.bp = self.layout.blueprint
         self.sheet = sheet
@@ -320,7 +332,7 @@ class _Template:
         self.units = list(dict.fromkeys(p.unit_code for p in self.parts if p.n_rows))
         if not td.sums:                 # pieces rendered here, or handed over with their sums
             for p in self.parts:
-                fold(td.sums, p, by_unit=self.communes)
+                fold(td.sums, p, by_unit=self.communes or p.unit_type in self.by_unit_types)
         self.sums = group_sums(td.sums)
         self._extra_exprs: dict[tuple[str, str], Expr | None] = {}
         self.province = _Block(self._province_lines())
@@ -337,7 +349,7 @@ class _Template:
             for v in td.values:
                 by_file.setdefault((v.unit_code, v.part, v.file_hash), []).append(v)
             for vals in by_file.values():
-                parts += render_pieces(vals, lambda table, appendix: self.layout)
+                parts += render_pieces(vals, lambda table, appendix: self.layout, self.type_labels)
         n = len(unit_order)
         return sorted(parts, key=lambda p: (unit_order.get(p.unit_code, n), p.unit_code, p.part))
 
@@ -387,7 +399,7 @@ class _Template:
     def build_groups(self) -> None:
         types = sorted(
             {p.unit_type for p in self.parts if p.n_rows},
-            key=lambda t: (UNIT_TYPES.index(t) if t in UNIT_TYPES else len(UNIT_TYPES), t),
+            key=type_order(self.type_labels),
         )
         blocks = []
         for t in types:
@@ -396,7 +408,7 @@ class _Template:
                 _Block(
                     self.group_lines(),
                     "type",
-                    unit_type_label(t),
+                    unit_type_label(t, self.type_labels),
                     f"{n} đơn vị",
                     n,
                     key=t,
@@ -413,6 +425,12 @@ class _Template:
             self.groups.append(
                 ("TỔNG HỢP THEO HUYỆN (ĐƠN VỊ CẤP HUYỆN, TỪ CÁC XÃ, PHƯỜNG, THỊ TRẤN)", blocks)
             )
+        for t in types:
+            if t not in self.by_unit_types:
+                continue
+            names = {p.unit_code: p.unit_name for p in self.parts if p.n_rows and p.unit_type == t}
+            blocks = [_Block(self.group_lines(), "unit", u, names[u], 1, key=u) for u in self.units if u in names]
+            self.groups.append((f"TỔNG HỢP THEO TỪNG ĐƠN VỊ: {unit_type_label(t, self.type_labels).upper()}", blocks))
         self.province.units = len(self.units)
 
     # -- what a summary cell is -------------------------------------------------------------------
@@ -628,7 +646,7 @@ class _Writer:
         tds = [td for td in data.templates if td.layout.blueprint.kind != "outline"]  # outlines: no figures
         tds.sort(key=lambda td: (areas.order(td.area or td.layout.blueprint.area), template_codes(td)[0]))
         for td in tds:
-            tpl = _Template(td, self.names.take(template_codes(td)[0]), order)
+            tpl = _Template(td, self.names.take(template_codes(td)[0]), order, data)
             tpl.build_groups()
             self.templates.append(tpl)
 
@@ -754,7 +772,7 @@ class _Writer:
                 i + 1,
                 s.unit_code,
                 s.unit_name,
-                unit_type_label(s.unit_type),
+                unit_type_label(s.unit_type, self.data.unit_types),
                 s.owner,
                 STATUS_LABELS.get(s.status, s.status),
                 s.days_late,
@@ -834,7 +852,7 @@ class _Writer:
         # on-time rate by unit type (beside the table), with its chart
         types = sorted(
             {s.unit_type for s in subs},
-            key=lambda t: (UNIT_TYPES.index(t) if t in UNIT_TYPES else len(UNIT_TYPES), t),
+            key=type_order(self.data.unit_types),
         )
         bc = len(headers) + 1
         by_type_headers = [
@@ -851,7 +869,7 @@ class _Writer:
             ws.write_string(head, bc + i, h, f.header)
         for j, t in enumerate(types):
             r = first + j
-            label = unit_type_label(t)
+            label = unit_type_label(t, self.data.unit_types)
             crit = a1(r, bc, abs_col=True)
             ws.write_string(r, bc, label, f.text)
             widths.see(bc, label, cap=40)
@@ -932,7 +950,7 @@ class _Writer:
         f = self.f
         lay = tpl.layout
         codes = ", ".join(tpl.codes)
-        self._title(ws, f"Phụ lục {codes}: {lay.blueprint.title}")
+        self._title(ws, f"Phụ lục {codes}: {template_title(tpl)}")
         subtitle = (lay.blueprint.subtitle or "").rstrip(".")
         ws.write_string(
             2,
@@ -1094,7 +1112,7 @@ class _Writer:
             ws.merge_range(r, 0, r, len(headers) - 1, self.areas.heading(key), f.area)
             r += 1
             for tpl, items in found:
-                title = f"Phụ lục {', '.join(tpl.codes)}: {tpl.bp.title} ({len(tpl.units)} đơn vị có số liệu)"
+                title = f"Phụ lục {', '.join(tpl.codes)}: {template_title(tpl)} ({len(tpl.units)} đơn vị có số liệu)"
                 ws.merge_range(r, 0, r, len(headers) - 1, title, f.subhead)
                 _fit_row(ws, r, [(title, 170)])
                 r += 1
@@ -1146,7 +1164,7 @@ class _Writer:
         f = self.f
         self._title(ws, f"TỔNG HỢP LĨNH VỰC: {lead.label.upper()}")
         own = [s for s in self.data.submissions if s.unit_type == key]
-        agency = own[0].unit_name if own else unit_type_label(key)
+        agency = own[0].unit_name if own else unit_type_label(key, self.data.unit_types)
         status = (
             "; ".join(f"{s.owner or s.unit_name}: {STATUS_LABELS.get(s.status, s.status)}" for s in own)
             or "không có trong danh sách phải nộp"
@@ -1200,8 +1218,16 @@ class _Writer:
             ws.write_string(3, 0, "Không có số liệu kỳ trước hoặc cùng kỳ năm trước để so sánh.", f.note)
 
         # items: (appendix, line, col) of every appendix that the other periods have figures for
+        continued: dict[str, set[str]] = {}
+
         def other(tpl: _Template, appx: str, totals: dict) -> dict | None:
             mine = {(r, c): v for (a, r, c), v in totals.items() if a == appx and is_number(v)}
+            if not mine:   # a period before this code existed: the codes it continues (02-X ← 02-H)
+                olds = next((set(c.continues) for c in tpl.bp.codes if c.code == appx), set())
+                for (a, r, c), v in totals.items():
+                    if a in olds and is_number(v):
+                        mine[(r, c)] = mine.get((r, c), 0) + v
+                        continued.setdefault(appx, set()).add(a)
             if not mine:
                 return None
             return tpl.evaluate(tpl.province, totals=mine)
@@ -1240,6 +1266,11 @@ class _Writer:
                             }
                         )
 
+        notes = list(d.compare_notes) + [
+            f"Biểu {appx}: kỳ so sánh chưa có biểu này; số liệu kỳ so sánh lấy từ biểu {', '.join(sorted(olds))} "
+            f"mà {appx} kế tục (bỏ cấp huyện từ 01/7/2025)." for appx, olds in sorted(continued.items())]
+        for i, text in enumerate(notes):
+            ws.write_string(3 + (not prev and not ly) + i, 0, text, f.note)
         headers = ["Biểu", "Nội dung", "Cột", f"Kỳ này: {d.period.label}"]
         c_prev = c_dprev = c_q = c_ly = c_dly = None
         if prev:
@@ -1253,7 +1284,7 @@ class _Writer:
             headers += [ly_label, "Thay đổi so với cùng kỳ năm trước"]
         c_rk = len(headers)
         headers += ["Mã dòng", "Mã cột"]
-        head = 4
+        head = 4 + (not prev and not ly) + len(notes)
         first = head + 1
         self._add_table(ws, head, 0, len(rows), headers, "SoSanh")
         ws.set_row(head, 45)

@@ -55,6 +55,7 @@ class MergeResult:
     new_files: int = 0
     seconds: float = 0.0
     field_workbooks: list[str] = field(default_factory=list)
+    outside: list[dict] = field(default_factory=list)    # kept files the registry no longer expects
 
     def as_dict(self) -> dict:
         return {
@@ -63,7 +64,7 @@ class MergeResult:
             "rejected": self.rejected, "held": self.held, "withdrawn": self.withdrawn, "skipped": self.skipped, "notes": self.notes,
             "missing": self.missing, "late": self.late, "on_time": self.on_time,
             "new_files": self.new_files, "seconds": round(self.seconds, 3), "files": self.files,
-            "field_workbooks": self.field_workbooks,
+            "field_workbooks": self.field_workbooks, "outside": self.outside,
         }
 
 
@@ -282,7 +283,7 @@ def _pack(ctx: ValidationContext, unit_code: str, part: str, period: Period, row
     b = ctx.round(period)
     unit = ctx.workspace.province.unit(unit_code)
     return build_pack(ctx.catalogue, b.layout, period, unit, part, rows, source, received, digest,
-                      ctx.catalogue.stamp)
+                      ctx.catalogue.stamp, ctx.workspace.province.type_labels)
 
 
 def ingest(ws: Workspace, inbox: Path, ledger: Ledger, period: Period | None, *, full: bool = False,
@@ -298,7 +299,13 @@ def ingest(ws: Workspace, inbox: Path, ledger: Ledger, period: Period | None, *,
     stated = stated_receipts(inbox, received)
     now = dt.datetime.now().replace(microsecond=0)
     state = ledger.path_state()
-    known = ledger.known_hashes()
+    ctx = ValidationContext(ws, period)
+
+    def judged(unit: str | None) -> str:
+        return f"{ws.province.judging_stamp(unit)}:{ctx.catalogue.stamp}"
+
+    # a verdict reached under another registry entry or catalogue is reached again, never kept stale
+    known = ledger.known_hashes() - ledger.judged_otherwise(judged)
     todo: list[tuple[str, str, str]] = []
     stats: dict[str, os.stat_result] = {}
     receipts: dict[str, tuple[dt.datetime, str]] = {}
@@ -330,10 +337,10 @@ def ingest(ws: Workspace, inbox: Path, ledger: Ledger, period: Period | None, *,
             seen_in_run.setdefault(digest, sp)
             continue
         seen_in_run[digest] = sp
-        old = ledger.receipt(digest) if full else None
+        old = ledger.receipt(digest)
         receipts[digest] = hit or old or (now, "first_seen")
         todo.append((sp, digest, receipts[digest][0].isoformat()))
-    if full and todo:
+    if todo:     # contents judged again (--full, or another configuration): their old verdict goes
         with ledger.transaction() as db:
             for _, digest, _ in todo:
                 for table in ("pieces", "packs", "cell_values", "problems", "contents"):
@@ -346,11 +353,10 @@ def ingest(ws: Workspace, inbox: Path, ledger: Ledger, period: Period | None, *,
         st = stats[path]
         when, source = receipts[digest]
         ledger.record_content(digest, keys[path], st.st_size, st.st_mtime, when, report, rows, info, pack,
-                              receipt_source=source)
+                              receipt_source=source, judged=judged(info.get("unit")))
         if progress:
             progress(1)
 
-    ctx = ValidationContext(ws, period)
     if period is not None and todo:
         ctx.round(period)
     map_files(todo, _validate, initializer=_init, initargs=(ctx,), workers=workers,
@@ -445,7 +451,7 @@ def build_rollup_data(ws: Workspace, ledger: Ledger, period: Period, *, values: 
         submissions.append(sub)
         if not values:
             continue
-        codes, digest = _current_pack(ledger, b, cat, period, obl, c)
+        codes, digest = _current_pack(ledger, b, cat, period, obl, c, prov.type_labels)
         hashes.append(c.hash)
         _same_data_as_another_unit(digest, sub, c, seen_data, problems)
         sub.missing_codes = tuple(code for code in obl.tables if code not in codes)
@@ -459,18 +465,77 @@ def build_rollup_data(ws: Workspace, ledger: Ledger, period: Period, *, values: 
                 t = templates[piece.template] = TemplateData(bp.id, bp.title, [], lay, bp.area)
             if piece.appendix not in t.codes:
                 t.codes.append(piece.appendix)
-            fold(t.sums, piece, by_unit=t.layout.blueprint.row_source is not None
-                 and t.layout.blueprint.row_source.registry == "communes")
+            fold(t.sums, piece, by_unit=piece.unit_type in prov.by_unit_types
+                 or (t.layout.blueprint.row_source is not None
+                     and t.layout.blueprint.row_source.registry == "communes"))
             t.pieces.append(piece)
+    outside = _outside_registry(prov, ledger, period, by_submission, problems if values else None)
     data = RollupData(prov.id, prov.info.name, period, dates.deadline, (dates.window_start, dates.window_end),
                       dt.datetime.now().replace(microsecond=0), submissions, list(templates.values()), problems,
+                      unit_types=dict(prov.type_labels), by_unit_types=prov.by_unit_types, outside=outside,
                       piece_rows=lambda p: ledger.piece_rows(p.file_hash, p.template, p.appendix),
                       tidy_members=lambda: (ledger.tidy_member(h) for h in hashes))
     for attr, other in (("previous", period.previous()), ("last_year", period.previous_year())):
         if values and other is not None and str(other) in ledger.periods():
             setattr(data, f"{attr}_period", other)
             setattr(data, f"{attr}_totals", province_totals(ledger, str(other)))
+            data.compare_notes += compare_notes(prov, other)
     return data
+
+
+def compare_notes(prov, other: Period) -> list[str]:
+    """What an earlier period's figures stand for when the province or its units changed since."""
+    try:
+        end = prov.dates(other).window_end
+    except KeyError:
+        return []
+    notes = []
+    before = [p for p in prov.info.predecessors if p.until and end <= p.until]
+    if len(before) > 1:
+        notes.append(f"{other.label}: trước khi sắp xếp đơn vị hành chính cấp tỉnh ({before[0].until:%d/%m/%Y}), "
+                     f"{prov.info.name} hiện nay gồm {', '.join(p.name for p in before)}; số liệu kỳ đó chỉ gồm "
+                     "các báo cáo có trong sổ theo dõi này.")
+    newer = [u for u in prov.reporting_units() if u.since and end < u.since]
+    if newer:
+        since = min(u.since for u in newer)
+        succ = sum(1 for u in newer if u.succeeds)
+        notes.append(f"{other.label}: {len(newer)} đơn vị hiện nay chỉ có từ {since:%d/%m/%Y} (sắp xếp, sáp nhập); "
+                     f"số liệu kỳ đó là của các đơn vị cũ ({succ} đơn vị có ghi đơn vị tiền thân), không so sánh "
+                     "theo từng đơn vị với đơn vị cũ cùng mã.")
+    return notes
+
+
+def _outside_registry(prov, ledger: Ledger, period: Period, by_submission: dict[str, list[ContentRow]],
+                      problems: list[ProblemRow] | None) -> list[dict]:
+    """Files of this period kept in the ledger whose submission the registry no longer expects (a unit
+    removed, merged or split, a part renamed): never dropped, never counted, always reported."""
+    expected = {o.submission_key for o in prov.expected(period)}
+    out = []
+    for key, contents in sorted(by_submission.items()):
+        if key in expected:
+            continue
+        for c in contents:
+            known = c.unit in prov.unit_by_code
+            reason = ("đơn vị không phải nộp phần báo cáo này trong kỳ theo chế độ báo cáo hiện hành" if known
+                      else "đơn vị không còn trong danh mục đơn vị (units.yaml)")
+            out.append({"submission": key, "unit": c.unit, "unit_name": c.unit_name, "file": c.first_path,
+                        "hash": c.hash, "received_at": c.received_at.isoformat(), "reason": reason})
+            if problems is not None:
+                unit = prov.unit_by_code.get(c.unit) or _Named(c.unit or key, c.unit_name or "")
+                problems.extend(_problem_rows(ledger, unit, c))
+    return out
+
+
+@dataclass(frozen=True)
+class _Named:
+    code: str
+    name: str
+
+
+def outside_note(o: dict) -> str:
+    who = f"{o['unit_name']} ({o['submission']})" if o["unit_name"] else f"đơn vị {o['submission']}"
+    return (f"Tệp {Path(o['file']).name} của {who} không được tính: "
+            f"{o['reason']}; tệp vẫn được giữ trong sổ.")
 
 
 def _problem_rows(ledger: Ledger, unit, c: ContentRow) -> list[ProblemRow]:
@@ -487,13 +552,14 @@ def decision_note(d: Decision, c: ContentRow) -> str:
     return text
 
 
-def _current_pack(ledger: Ledger, b: RoundLayouts, cat, period: Period, obl, c: ContentRow) -> tuple[list[str], str | None]:
+def _current_pack(ledger: Ledger, b: RoundLayouts, cat, period: Period, obl, c: ContentRow,
+                  type_labels: dict[str, str]) -> tuple[list[str], str | None]:
     """The content's pack, rendered again from the ledger's values when missing or not current
     (another registry, other blueprints, a new version of cchc_xl); (appendices, inputs digest)."""
     info = ledger.pack_info(c.hash)
     if not _is_current(info, cat, period, obl, c):
         pack = build_pack(cat, b.layout, period, obl.unit, obl.part, ledger.values(c.hash), c.first_path,
-                          c.received_at, c.hash, cat.stamp)
+                          c.received_at, c.hash, cat.stamp, type_labels)
         ledger.save_pack(c.hash, pack)
         return pack.codes, pack.inputs_digest
     return info[1], info[2]
@@ -591,6 +657,8 @@ def merge(ws: Workspace, inbox: Path, *, period: Period | None = None, out: Path
             res = MergeResult(str(period), None, None, str(lpath), files=files, new_files=n_new, skipped=skipped,
                               notes=notes)
             res.expected = len(data.submissions)
+            res.outside = data.outside
+            res.notes += [outside_note(o) for o in data.outside]
             for s in data.submissions:
                 key = s.unit_code if s.part == "main" else f"{s.unit_code}-{s.part}"
                 res.held += [{"submission": key, "file": h.file, "hash": h.hash, "reasons": list(h.reasons)}

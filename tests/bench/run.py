@@ -41,7 +41,7 @@ def peak_mb() -> float:
 
 def synthetic_province(n: int, dest: Path) -> Path:
     """A registry of n reporting units: mostly departments and districts (with communes)."""
-    src = load_province("lang-son").root
+    src = load_province("lang-son-3-cap-2011-2020").root
     dest.mkdir(parents=True, exist_ok=True)
     for name in ("province.yaml", "calendar.yaml", "regime.yaml"):
         shutil.copyfile(src / name, dest / name)
@@ -155,7 +155,7 @@ def main() -> None:
     (OUT / "inbox" / "gui-lai.xlsx").unlink(missing_ok=True)
     results: dict = {"cpu_count": os.cpu_count()}
 
-    ws = load_workspace(None, "lang-son")
+    ws = load_workspace(None, "lang-son-3-cap-2011-2020")
     if not reuse:
         res = timed("generate: lang-son annual round", lambda: generate_round(ws, PERIOD, out=OUT / "ls"), results)
         results["generate: lang-son annual round"]["files"] = len(res.files)
