@@ -576,6 +576,59 @@ def withdraw_cmd(target, reason, period, undo, workspace_dir, province, as_json)
 
 
 # ---------------------------------------------------------------------------------------------
+# report, remind
+# ---------------------------------------------------------------------------------------------
+
+
+@command(main, "report", "Soạn dự thảo báo cáo CCHC toàn tỉnh (.docx) theo đề cương, từ sổ theo dõi của kỳ: "
+                         "nội dung các đơn vị, số liệu tổng hợp, tình hình nộp báo cáo, thể thức Nghị định 30/2020/NĐ-CP.")
+@click.option("--period", required=True, help="Kỳ báo cáo: YYYY-Q1, YYYY-6M, YYYY-9M hoặc YYYY-Y (đã tổng hợp bằng merge).")
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Tệp .docx (mặc định rollup/bao-cao_<tỉnh>_<kỳ>.docx).")
+@workspace_options
+@json_option
+def report_cmd(period, out, workspace_dir, province, as_json):
+    from .report.provincial_report import write_report
+
+    ws = get_workspace(workspace_dir, province)
+    res = write_report(ws, parse_period(period), out=out)
+    if as_json:
+        emit_json(res.as_dict())
+    else:
+        click.echo(res.path)
+
+
+@command(main, "remind", "Lập danh sách đơn vị chưa nộp, trễ hạn, có lỗi (kèm bản đánh dấu lỗi) và dự thảo công văn "
+                         "đôn đốc (.docx).")
+@click.option("--period", required=True, help="Kỳ báo cáo (đã tổng hợp bằng merge).")
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Tệp .docx (mặc định rollup/don-doc_<tỉnh>_<kỳ>.docx).")
+@click.option("--annotate", "annotate_dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Thư mục bản đánh dấu lỗi (mặc định inbox/kiem-tra/, thư mục merge không đọc).")
+@workspace_options
+@json_option
+def remind_cmd(period, out, annotate_dir, workspace_dir, province, as_json):
+    from .report.reminder import REASONS, write_reminder
+
+    ws = get_workspace(workspace_dir, province)
+    res = write_reminder(ws, parse_period(period), out=out, annotate_dir=annotate_dir)
+    if as_json:
+        emit_json(res.as_dict())
+        return
+    click.echo(f"Kỳ {res.period}: {len(res.reminders)}/{res.expected} báo cáo cần đôn đốc.")
+    for r in res.reminders:
+        line = f"  {r.submission} — {r.name}: " + "; ".join(REASONS[k] for k in r.reasons)
+        if r.days_late:
+            line += f" ({r.days_late} ngày)"
+        click.echo(line)
+        if r.annotated:
+            click.echo(f"      Bản đánh dấu lỗi: {r.annotated}")
+        elif r.note:
+            click.echo(f"      Lưu ý: {r.note}")
+    click.echo(f"Công văn đôn đốc: {res.path}")
+
+
+# ---------------------------------------------------------------------------------------------
 # demo
 # ---------------------------------------------------------------------------------------------
 

@@ -1,5 +1,6 @@
 """The layout of the package is its architecture: a stage imports the stages below it, never a
-sibling (validate and merge do not need the generator), and private hooks into libraries are
+sibling (validate and merge do not need the generator, report needs neither the generator nor the
+add-in), and private hooks into libraries are
 pinned by a test that fails when the library changes them."""
 
 from __future__ import annotations
@@ -17,6 +18,10 @@ FORBIDDEN = {
     "cchc_xl.validate.engine": ("cchc_xl.generate", "cchc_xl.merge", "cchc_xl.addin"),
     "cchc_xl.merge.run": ("cchc_xl.generate", "cchc_xl.addin"),
     "cchc_xl.merge.rollup": ("cchc_xl.generate", "cchc_xl.addin"),
+    # documents from the ledger: above merge and validate, never the generator (nor the add-in)
+    "cchc_xl.report.provincial_report": ("cchc_xl.generate", "cchc_xl.addin"),
+    "cchc_xl.report.reminder": ("cchc_xl.generate", "cchc_xl.addin"),
+    "cchc_xl.report.admin_document": ("cchc_xl.generate", "cchc_xl.validate", "cchc_xl.merge", "cchc_xl.addin"),
     "cchc_xl.read.package": ("cchc_xl.generate", "cchc_xl.validate", "cchc_xl.merge"),
     "cchc_xl.round_layouts": ("cchc_xl.generate", "cchc_xl.validate", "cchc_xl.merge"),
     # shared by the generator (cached Kiểm tra results) and the validator: below both

@@ -39,6 +39,10 @@ def check_catalogue(root: Path | None = None, regimes: list[tuple[Path, object]]
         where = cat.files[bid]
         if bp.area is not None and area_keys is not None and bp.area not in area_keys:
             res.problems.append(f"{where}: unknown area {bp.area!r} (areas.yaml has {sorted(area_keys)})")
+        for sec in bp.sections or []:
+            if sec.area is not None and area_keys is not None and sec.area not in area_keys:
+                res.problems.append(f"{where}: section {sec.key}: unknown area {sec.area!r} "
+                                    f"(areas.yaml has {sorted(area_keys)})")
         vocabs = [c.vocabulary for c in bp.columns if c.vocabulary]
         if bp.row_source and bp.row_source.vocabulary:
             vocabs.append(bp.row_source.vocabulary)

@@ -140,6 +140,8 @@ class Section(Strict):
     input: bool = Field(True, description="False for a heading that only groups sub-sections")
     required: bool = False
     guidance: str | None = None
+    area: str | None = Field(None, description="Reform area key (see blueprints/areas.yaml) this section reports "
+                                               "on: the provincial report puts that area's province totals here")
     source: Source | None = None
 
 

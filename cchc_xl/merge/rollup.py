@@ -68,7 +68,10 @@ __all__ = [
     "PROVINCE_SHEET",
     "STATUS_SHEET",
     "column_header",
+    "ProvinceLine",
+    "ProvinceTable",
     "field_sheet_name",
+    "province_tables",
     "write_field_workbooks",
     "write_rollup",
 ]
@@ -145,6 +148,54 @@ def write_field_workbooks(data: RollupData, out_dir: Path, *, areas: Areas | Non
     for key in _lead_fields(data, areas):
         name = _safe_file_part(f"tong-hop-{data.province_id}-{data.period}-linh-vuc-{key}") + ".xlsx"
         out.append(write_rollup(data, out_dir / name, only_field=key, areas=areas))
+    return out
+
+
+@dataclass(frozen=True)
+class ProvinceLine:
+    """A line of a template's "Toàn tỉnh" block."""
+
+    key: str
+    row_key: str            # Mã dòng on the sheet ("" for a line over every row)
+    stt: str
+    label: str
+    kind: str               # heading | data | total | pooled
+
+
+@dataclass
+class ProvinceTable:
+    """One table template's province totals as the roll-up computes them (its "Toàn tỉnh" block,
+    the lines the "Tổng hợp toàn tỉnh" sheet shows), for outputs other than the workbook."""
+
+    codes: list[str]
+    title: str
+    area: str | None
+    sheet: str                                   # the template's sheet in the roll-up
+    units: list[str]                             # codes of the units with figures
+    columns: list[LayoutCol]                     # value columns with at least one total
+    lines: list[ProvinceLine]
+    values: dict[tuple[str, str], object]        # (line key, column key) -> value (None: not totalled)
+    types: dict[tuple[str, str], CellType]
+
+
+def province_tables(data: RollupData, *, areas: Areas | None = None) -> list[ProvinceTable]:
+    """The province totals of every table template, in the roll-up's sheet order: the same templates,
+    sums and recomputed rates (never averages of rates) as :func:`write_rollup` writes."""
+    areas = areas or default_areas()
+    out = []
+    for tpl in _templates(data, areas, _lead_fields(data, areas), _SheetNames()):
+        tpl.province.values = tpl.evaluate(tpl.province)
+        headline = tpl.headline_lines(tpl.province)
+        lines = [ln for ln in tpl.province.lines if ln in headline or (ln.kind == "heading" and tpl.bp.kind != "list")]
+        totalled = {(ln.key, c) for ln in headline for c in tpl.col_keys
+                    if tpl._resolvable(tpl.province, tpl.cell_kind(ln, c))}
+        cols = [lc for lc in tpl.cols if any((ln.key, lc.key) in totalled for ln in lines)]
+        out.append(ProvinceTable(
+            tpl.codes, template_title(tpl), area_key(tpl.td.area or tpl.bp.area), tpl.sheet, tpl.units, cols,
+            [ProvinceLine(ln.key, ln.row_key, ln.stt, ln.label, ln.kind) for ln in lines],
+            {(ln.key, lc.key): tpl.province.values.get((ln.key, lc.key)) if (ln.key, lc.key) in totalled else None
+             for ln in lines for lc in cols},
+            {(ln.key, lc.key): tpl.cell_type(ln, lc.key) for ln in lines for lc in cols}))
     return out
 
 
@@ -595,6 +646,30 @@ class _Template:
 # =============================================================================================
 
 
+def _templates(data: RollupData, areas: Areas, fields: dict[str, LeadField], names: _SheetNames) -> list[_Template]:
+    """The table templates of a roll-up in sheet order, each with its sheet name and subtotal blocks."""
+    order: dict[str, int] = {}
+    for s in data.submissions:
+        order.setdefault(s.unit_code, len(order))
+    reserved = [
+        STATUS_SHEET,
+        PROVINCE_SHEET,
+        COMPARE_SHEET,
+        PROBLEMS_SHEET,
+        *(field_sheet_name(k) for k in fields),
+    ]
+    for name in reserved:
+        names.take(name)
+    tds = [td for td in data.templates if td.layout.blueprint.kind != "outline"]  # outlines: no figures
+    tds.sort(key=lambda td: (areas.order(td.area or td.layout.blueprint.area), template_codes(td)[0]))
+    out = []
+    for td in tds:
+        tpl = _Template(td, names.take(template_codes(td)[0]), order, data)
+        tpl.build_groups()
+        out.append(tpl)
+    return out
+
+
 @dataclass
 class _Item:
     """A province total shown on the area, field and comparison sheets."""
@@ -630,25 +705,7 @@ class _Writer:
         self.details: list[Detail] = []     # the detail tables to splice in once XlsxWriter is done
         self.names = _SheetNames()
         self._tables: set[str] = set()
-        order: dict[str, int] = {}
-        for s in data.submissions:
-            order.setdefault(s.unit_code, len(order))
-        self.templates: list[_Template] = []
-        reserved = [
-            STATUS_SHEET,
-            PROVINCE_SHEET,
-            COMPARE_SHEET,
-            PROBLEMS_SHEET,
-            *(field_sheet_name(k) for k in fields),
-        ]
-        for name in reserved:
-            self.names.take(name)
-        tds = [td for td in data.templates if td.layout.blueprint.kind != "outline"]  # outlines: no figures
-        tds.sort(key=lambda td: (areas.order(td.area or td.layout.blueprint.area), template_codes(td)[0]))
-        for td in tds:
-            tpl = _Template(td, self.names.take(template_codes(td)[0]), order, data)
-            tpl.build_groups()
-            self.templates.append(tpl)
+        self.templates: list[_Template] = _templates(data, areas, fields, self.names)
 
     # -- common pieces ----------------------------------------------------------------------------
 
