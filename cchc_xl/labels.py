@@ -18,3 +18,5 @@ SEVERITY_LABELS = {"error": "Lỗi", "warning": "Cảnh báo", "info": "Thông t
 # where a receipt time came from
 RECEIPT_SOURCES = {"stated": "Cán bộ ghi nhận", "register": "Sổ tiếp nhận", "email": "Thư điện tử (Date)",
                    "first_seen": "Lần đầu thấy tệp"}
+# the roll-up sheet of figures that need checking against earlier periods (merge/plausibility.py)
+FINDINGS_SHEET = "Cần xác minh"

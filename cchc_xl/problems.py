@@ -42,6 +42,7 @@ GROUPS = {
     "table": ("Cả biểu", "Whole tables"),
     "rule": ("Quy tắc kiểm tra của biểu", "Blueprint rules"),
     "outline": ("Văn bản, đề cương", "Text and outline"),
+    "plausibility": ("Cần xác minh (so với các kỳ trước)", "Needs checking (against earlier periods)"),
 }
 SEVERITY_LABELS = {"error": ("lỗi", "error"), "warning": ("cảnh báo", "warning")}
 # Problems that leave a file's identity unproven for this workspace: such a file is *held* — kept in
@@ -586,6 +587,27 @@ _ENTRIES: list[ProblemType] = [
        "Convert the text to Unicode: copy the cell, convert it from {encoding} to Unicode with Unikey's "
        "converter (Ctrl+Shift+F6) and paste it back; next time type with the Unicode charset and a Unicode "
        "font (Times New Roman, Arial)."),
+    # -- plausibility (merge, against the ledger's other periods; warnings only) -----------------
+    _t("plausibility.cumulative_drop", "warning",
+       "Số lũy kế giảm so với kỳ trước", "Cumulative figure lower than before",
+       "Số lũy kế {value} ở ô {cell} ({row_label} – {column_label}) nhỏ hơn số đơn vị đã báo cáo kỳ "
+       "{period} ({expected}), trong khi kỳ này tính từ cùng ngày bắt đầu.",
+       "The cumulative figure {value} in cell {cell} ({row_label} – {column_label}) is lower than the unit "
+       "reported for {period} ({expected}), although this period counts from the same start date.",
+       "Đối chiếu với báo cáo kỳ trước: số lũy kế không thể giảm. Nếu kỳ trước báo sai, đơn vị ghi rõ số đã "
+       "điều chỉnh trong đề cương; nếu kỳ này sai, sửa và gửi lại.",
+       "Check against the earlier report: a cumulative figure cannot fall. If the earlier report was wrong, "
+       "say so in the narrative; if this one is, correct it and send it again."),
+    _t("plausibility.outlier", "warning",
+       "Số liệu khác xa các kỳ trước của đơn vị", "Figure far from the unit's history",
+       "Số liệu {value} ở ô {cell} ({row_label} – {column_label}) khác xa số liệu của chính đơn vị trong "
+       "cùng kỳ các năm trước ({expected}).",
+       "The figure {value} in cell {cell} ({row_label} – {column_label}) is far from the unit's own figures "
+       "for the same period in earlier years ({expected}).",
+       "Xác minh với đơn vị (gõ thừa, thiếu chữ số, nhầm đơn vị tính hay nhầm cột); nếu số liệu đúng, ghi rõ "
+       "nguyên nhân trong đề cương.",
+       "Check with the unit (a digit too many or too few, another unit of measure, the wrong column); if the "
+       "figure is right, explain why in the narrative."),
 ]
 
 

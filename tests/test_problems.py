@@ -32,12 +32,14 @@ value.percent_as_fraction value.percent_out_of_range value.yesno_invalid value.d
 value.date_outside_window value.month_range_invalid value.choice_unknown value.required_blank
 value.multiple_lead_agencies
 rule.failed outline.section_empty outline.nfd_normalised outline.legacy_encoding
+plausibility.cumulative_drop plausibility.outlier
 """.split()  # noqa: SIM905 - a readable block of codes
 
 WARNINGS = {
     "identity.salvaged", "structure.sheet_extra", "structure.data_outside_input",
     "structure.protection_removed", "structure.merged_broken", "value.text_repaired",
     "value.percent_as_fraction", "outline.nfd_normalised", "file.legacy_format", "table.nil_with_figures",
+    "plausibility.cumulative_drop", "plausibility.outlier",
 }
 
 # The parameters each code's templates (message and hint, both languages) use. This table is the
@@ -101,6 +103,8 @@ PARAMS: dict[str, set[str]] = {
     "outline.section_empty": {"cell", "row_label"},
     "outline.nfd_normalised": CELL,
     "outline.legacy_encoding": CELL | {"encoding"},
+    "plausibility.cumulative_drop": CELL | {"value", "expected", "period"},
+    "plausibility.outlier": CELL | {"value", "expected"},
 }
 
 FULL = {

@@ -219,6 +219,17 @@ class Blueprint(Strict):
     def code_list(self) -> list[str]:
         return [c.code for c in self.codes]
 
+    def continues(self, code: str) -> list[str]:
+        """The codes ``code`` takes over in comparisons with earlier periods (02-X ← 02-H)."""
+        return next((list(c.continues) for c in self.codes if c.code == code), [])
+
+    @property
+    def stock(self) -> bool:
+        """The table's figures are balances at the end of the window ("số liệu tại thời điểm báo
+        cáo": carried over, pending, in post), not counts over it: never differenced or summed
+        over periods, and free to fall between cumulative reports."""
+        return "tại thời điểm" in (self.subtitle or "").casefold()
+
 
 def _unique(what: str, keys: list[str]) -> None:
     seen: set[str] = set()

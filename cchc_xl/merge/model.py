@@ -98,6 +98,27 @@ class ProblemRow:
     hint: str | None
 
 
+@dataclass(frozen=True)
+class Finding:
+    """A figure that needs checking (merge/plausibility.py): a warning, never a rejection."""
+
+    unit_code: str
+    unit_name: str
+    part: str
+    appendix: str
+    row_key: str
+    row_label: str
+    column_key: str
+    column_label: str
+    value: float
+    earlier: list[tuple[str, float]]    # (period, figure) it is judged against
+    file: str
+    sheet: str
+    cell: str
+    code: str                           # plausibility.cumulative_drop | plausibility.outlier
+    message: str
+
+
 @dataclass
 class TemplateData:
     """One table template (blueprint) across every unit that sent one of its codes."""
@@ -136,6 +157,7 @@ class RollupData:
     by_unit_types: frozenset[str] = frozenset()   # types whose units each get their own totals
     outside: list[dict] = field(default_factory=list)   # kept files the registry no longer expects
     compare_notes: list[str] = field(default_factory=list)   # what the compared periods' figures cover
+    findings: list[Finding] = field(default_factory=list)    # figures that need checking (Cần xác minh)
     # a piece's deflated rows when they are not in memory (the ledger keeps them), and the tidy rows
     piece_rows: Callable[[Piece], bytes] | None = None
     tidy_members: Callable[[], Iterable[bytes]] | None = None

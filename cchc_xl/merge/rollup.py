@@ -34,9 +34,10 @@ from xlsxwriter.utility import quote_sheetname, xl_range
 from ..atomic import replacing
 from ..blueprint.expr import ColumnRange, Expr, Ref, Scope
 from ..blueprint.model import CellType
-from ..config.period import CUMULATIVE
-from ..labels import RECEIPT_SOURCES, SEVERITY_LABELS, STATUS_LABELS, VERDICT_LABELS
+from ..config.period import CUMULATIVE, parse_period
+from ..labels import FINDINGS_SHEET, RECEIPT_SOURCES, SEVERITY_LABELS, STATUS_LABELS, VERDICT_LABELS
 from ..layout import LayoutCol, TableLayout, a1
+from ..problems import display
 from ..xlsx.styles import FONT
 from ..xlsx.worksheet import FastWorksheet
 from .areas import Areas, LeadField, area_key, default_areas
@@ -366,7 +367,7 @@ class _Template:
         self.total_key = next((r.key for r in self.layout.rows if r.kind == "total"), None)
         src = self.bp.row_source
         self.communes = bool(src and src.registry == "communes")
-        self.stock = "tại thời điểm" in (self.bp.subtitle or "").casefold()
+        self.stock = self.bp.stock
         # Rows that mean the same thing in every unit's table are totalled row by row; rows that
         # do not (a district's communes, a unit's own plans, grouped entries) only in one line.
         self.mode = (
@@ -656,6 +657,7 @@ def _templates(data: RollupData, areas: Areas, fields: dict[str, LeadField], nam
         PROVINCE_SHEET,
         COMPARE_SHEET,
         PROBLEMS_SHEET,
+        FINDINGS_SHEET,
         *(field_sheet_name(k) for k in fields),
     ]
     for name in reserved:
@@ -791,6 +793,7 @@ class _Writer:
         for key, lead in self.fields.items():
             self._field_sheet(key, lead, formulas=True)
         self._compare_sheet()
+        self._findings_sheet()
         self._problems_sheet()
 
     # -- Tình hình nộp báo cáo --------------------------------------------------------------------
@@ -1280,7 +1283,7 @@ class _Writer:
         def other(tpl: _Template, appx: str, totals: dict) -> dict | None:
             mine = {(r, c): v for (a, r, c), v in totals.items() if a == appx and is_number(v)}
             if not mine:   # a period before this code existed: the codes it continues (02-X ← 02-H)
-                olds = next((set(c.continues) for c in tpl.bp.codes if c.code == appx), set())
+                olds = set(tpl.bp.continues(appx))
                 for (a, r, c), v in totals.items():
                     if a in olds and is_number(v):
                         mine[(r, c)] = mine.get((r, c), 0) + v
@@ -1439,6 +1442,48 @@ class _Writer:
         _print_setup(ws, (head, head))
 
     # -- Lỗi ----------------------------------------------------------------------------------------
+
+    def _findings_sheet(self) -> None:
+        """Figures that need checking against the unit's own earlier reports (merge/plausibility.py):
+        warnings, per unit, with both numbers and the source cell; no file is rejected for them."""
+        ws = self.wb.add_worksheet(FINDINGS_SHEET, worksheet_class=FastWorksheet)
+        f, items = self.f, self.data.findings
+        self._title(ws, "SỐ LIỆU CẦN XÁC MINH SO VỚI CÁC KỲ TRƯỚC CỦA CHÍNH ĐƠN VỊ")
+        ws.write_string(
+            2, 0,
+            f"{len(items)} số liệu cần xác minh: số lũy kế nhỏ hơn kỳ lũy kế trước trong cùng năm, hoặc số liệu "
+            "khác xa cùng kỳ các năm trước của đơn vị (gấp hơn 3 lần số lớn nhất, hay dưới một phần ba số nhỏ "
+            "nhất). Đây là cảnh báo, không phải lỗi: không tệp nào bị từ chối vì lý do này."
+            if items else "Không có số liệu nào cần xác minh (hoặc sổ theo dõi chưa có kỳ trước của các đơn vị).",
+            f.note,
+        )
+        headers = ["STT", "Mã đơn vị", "Đơn vị", "Biểu", "Dòng", "Cột", "Số kỳ này", "So với",
+                   "Số kỳ đó", "Loại", "Tệp nguồn", "Trang", "Ô", "Nội dung"]
+        head, first = 4, 5
+        self._add_table(ws, head, 0, len(items), headers, "CanXacMinh")
+        widths = _Widths()
+        kinds = {"plausibility.cumulative_drop": "Số lũy kế giảm", "plausibility.outlier": "Khác xa các kỳ trước"}
+        for i, it in enumerate(items):
+            r = first + i
+            ws.write_number(r, 0, i + 1, f.int)
+            cols = [it.unit_code, it.unit_name, it.appendix, it.row_label, it.column_label]
+            for c, v in enumerate(cols, 1):
+                _text(ws, r, c, v, f.wrap if c in (4, 5) else f.text)
+                widths.see(c, v, cap=40)
+            ws.write_number(r, 6, it.value, f.int)
+            periods = "; ".join(parse_period(p).label for p, _ in it.earlier)
+            _text(ws, r, 7, periods, f.wrap)
+            if len(it.earlier) == 1:
+                ws.write_number(r, 8, it.earlier[0][1], f.int)
+            else:
+                _text(ws, r, 8, "; ".join(display(v) for _, v in it.earlier), f.text)
+            for c, v in enumerate([kinds.get(it.code, it.code), Path(it.file).name, it.sheet, it.cell, it.message], 9):
+                _text(ws, r, c, v, f.wrap if c == 13 else f.text)
+                widths.see(c, v, cap=30)
+            _fit_row(ws, r, [(it.message, 60), (it.row_label, 30)])
+        widths.apply(ws, fixed={0: 5, 4: 30, 5: 30, 6: 12, 7: 16, 8: 12, 13: 60})
+        ws.freeze_panes(first, 3)
+        _print_setup(ws, (head, head))
 
     def _problems_sheet(self) -> None:
         ws = self.wb.add_worksheet(PROBLEMS_SHEET, worksheet_class=FastWorksheet)

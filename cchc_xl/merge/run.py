@@ -18,11 +18,13 @@ from ..blueprint.catalogue import default_catalogue
 from ..config.period import Period, parse_period
 from ..config.workspace import Workspace
 from ..errors import CchcError
+from ..labels import FINDINGS_SHEET
 from ..problems import make_problem
 from ..round_layouts import RoundLayouts
 from ..validate.annotate import ANNOTATED_DIR
 from ..validate.engine import ValidationContext, file_hash, validate_file
 from ..validate.pool import MP_CONTEXT, FileFailure, map_files
+from . import plausibility
 from .ledger import ContentRow, Decision, Ledger, release_inherited_locks, workspace_lock
 from .mail import MAIL_DIR, MAIL_SEP, MailError, read_mail
 from .model import HeldFile, ProblemRow, RollupData, Submission, TemplateData
@@ -56,6 +58,7 @@ class MergeResult:
     seconds: float = 0.0
     field_workbooks: list[str] = field(default_factory=list)
     outside: list[dict] = field(default_factory=list)    # kept files the registry no longer expects
+    findings: int = 0                                    # figures that need checking (plausibility)
 
     def as_dict(self) -> dict:
         return {
@@ -64,7 +67,7 @@ class MergeResult:
             "rejected": self.rejected, "held": self.held, "withdrawn": self.withdrawn, "skipped": self.skipped, "notes": self.notes,
             "missing": self.missing, "late": self.late, "on_time": self.on_time,
             "new_files": self.new_files, "seconds": round(self.seconds, 3), "files": self.files,
-            "field_workbooks": self.field_workbooks, "outside": self.outside,
+            "field_workbooks": self.field_workbooks, "outside": self.outside, "findings": self.findings,
         }
 
 
@@ -480,6 +483,8 @@ def build_rollup_data(ws: Workspace, ledger: Ledger, period: Period, *, values: 
             setattr(data, f"{attr}_period", other)
             setattr(data, f"{attr}_totals", province_totals(ledger, str(other)))
             data.compare_notes += compare_notes(prov, other)
+    if values:
+        data.findings = plausibility.findings(prov, ledger, cat, period, counted, b.layout)
     return data
 
 
@@ -659,6 +664,10 @@ def merge(ws: Workspace, inbox: Path, *, period: Period | None = None, out: Path
             res.expected = len(data.submissions)
             res.outside = data.outside
             res.notes += [outside_note(o) for o in data.outside]
+            res.findings = len(data.findings)
+            if data.findings:
+                res.notes.append(f"{len(data.findings)} số liệu cần xác minh so với các kỳ trước của chính đơn vị "
+                                 f"(trang «{FINDINGS_SHEET}» của bảng tổng hợp); không tệp nào bị từ chối vì lý do này.")
             for s in data.submissions:
                 key = s.unit_code if s.part == "main" else f"{s.unit_code}-{s.part}"
                 res.held += [{"submission": key, "file": h.file, "hash": h.hash, "reasons": list(h.reasons)}
