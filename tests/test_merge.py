@@ -180,7 +180,7 @@ def test_rollup_totals_equal_independent_sums_and_text_stays_text(ws, tmp_path):
     # the tidy export: every value equals its source cell
     rows = read_tidy(res.tidy)
     assert list(rows[0].keys()) == ["period", "unit_code", "unit_name", "unit_type", "appendix", "table", "row_key",
-                                    "row_label", "column_key", "column_label", "value", "source_file",
+                                    "row_label", "column_key", "column_label", "value", "state", "source_file",
                                     "source_sheet", "source_cell", "submitted_at", "file_hash"]
     tidy_sums: dict = {}
     for r in rows:

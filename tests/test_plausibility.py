@@ -140,3 +140,52 @@ def test_a_figure_within_its_history_is_not_an_outlier(tmp_path, before, now):
     put_round(ws, "2025-Q1", ["S-CT"], before, tmp_path)
     res = put_round(ws, "2026-Q1", ["S-CT"], now, tmp_path)
     assert [r for r in findings_rows(res.rollup) if r["Loại"] == "Khác xa các kỳ trước"] == []
+
+
+# -- blank, zero and nil kept apart (issue 12, item 3) -------------------------------------------------
+
+
+def test_the_tidy_export_and_the_rollup_keep_blank_zero_and_nil_apart(tmp_path):
+    from cchc_xl.cell_checks import NIL_COL, NIL_TEXT
+    from cchc_xl.layout import a1
+    from cchc_xl.round_layouts import COVER_SHEET
+
+    from .helpers import read_tidy
+
+    ws = init_workspace(tmp_path / "ws", "lang-son")
+    commune = next(u for u in ws.province.units if u.type == "X")
+    per = parse_period("2026-Y")
+    layouts = RoundLayouts(ws, per, default_catalogue())
+    (f,) = generate(ws, "2026-Y", [commune.code], out=tmp_path / "gen").files
+    out = Path(fill_file(ws, Path(f["path"]), ws.inbox, seed=9).path)
+    tables = [layouts.layout(c, commune) for c in f["tables"]]
+    tables = [lay for lay in tables if lay.blueprint.kind != "outline" and lay.input_cells]
+    nil, mixed = tables[0], tables[1]
+    counts = [s for s in mixed.input_cells if s.type in COUNTS]
+    zero, blank = counts[0], counts[1]
+    wb = openpyxl.load_workbook(out)
+    for spec in nil.input_cells:
+        wb[nil.sheet][spec.addr] = None
+    cover = wb[COVER_SHEET]
+    row = next(r[0].row for r in cover.iter_rows() if isinstance(r[2].value, str) and r[2].value.startswith(f"{nil.code}: "))
+    cover[a1(row - 1, NIL_COL)] = NIL_TEXT
+    wb[mixed.sheet][zero.addr] = 0
+    wb[mixed.sheet][blank.addr] = None
+    wb.save(out)
+    res = merge(ws, ws.inbox, period=per)
+    assert res.accepted == 1
+    rows = read_tidy(res.tidy)
+    states = {(r["appendix"], r["source_cell"]): r["state"] for r in rows if r["unit_code"] == commune.code}
+    inputs = {(nil.code, s.addr) for s in nil.input_cells}
+    assert {states[k] for k in inputs if k in states} == {"nil"}
+    assert states[(mixed.code, zero.addr)] == "zero" and states[(mixed.code, blank.addr)] == "blank"
+    assert "value" in {v for (a, _), v in states.items() if a == mixed.code}
+    wb = openpyxl.load_workbook(res.rollup, read_only=True)
+    try:
+        status = list(wb["Tình hình nộp báo cáo"].iter_rows(values_only=True))
+    finally:
+        wb.close()
+    head = next(r for r in status if r and r[0] == "STT")
+    col = head.index("Biểu đơn vị khai «Không phát sinh»")
+    (line,) = [r for r in status if r and r[1] == commune.code]
+    assert line[col] == nil.code and nil.code not in (line[head.index("Biểu còn thiếu")] or "")

@@ -65,6 +65,11 @@ CREATE TABLE IF NOT EXISTS problems (
     row_key TEXT, col_key TEXT, message TEXT NOT NULL, hint TEXT
 );
 CREATE INDEX IF NOT EXISTS problems_by_hash ON problems(hash);
+-- what a file declares of a table: "nil" = "Không phát sinh" (a nil return, not a blank table)
+CREATE TABLE IF NOT EXISTS declarations (
+    hash TEXT NOT NULL REFERENCES contents(hash), appendix TEXT NOT NULL, kind TEXT NOT NULL,
+    PRIMARY KEY (hash, appendix, kind)
+);
 -- the secretariat's decisions, on the record: accept a held file, withdraw a counted one (or undo)
 CREATE TABLE IF NOT EXISTS decisions (
     id INTEGER PRIMARY KEY,
@@ -334,6 +339,11 @@ class Ledger:
         return self.db.execute("SELECT appendix, row_key, col_key, num FROM cell_values WHERE hash=? "
                                "AND role='input' AND num IS NOT NULL ORDER BY rowid", (digest,)).fetchall()
 
+    def nil_tables(self, digest: str) -> list[str]:
+        """The appendices a content declares "Không phát sinh" (nil returns) and leaves blank."""
+        return [r[0] for r in self.db.execute("SELECT appendix FROM declarations WHERE hash=? AND kind='nil' "
+                                              "ORDER BY appendix", (digest,))]
+
     def problems(self, digest: str) -> list[tuple]:
         return self.db.execute("SELECT code, severity, sheet, cell, appendix, row_key, col_key, message, hint "
                                "FROM problems WHERE hash=? ORDER BY rowid", (digest,)).fetchall()
@@ -413,6 +423,8 @@ class Ledger:
                     "hint) VALUES(?,?,?,?,?,?,?,?,?,?)",
                     [(digest, p["code"], p["severity"], p.get("sheet"), p.get("cell"), p.get("table"), p.get("row"),
                       p.get("column"), p["message"], p.get("hint")) for p in report.get("problems", [])])
+                db.executemany("INSERT OR IGNORE INTO declarations(hash, appendix, kind) VALUES(?,?,'nil')",
+                               [(digest, a) for a in meta.get("nil", [])])
                 if pack is not None:
                     self._save_pack(db, digest, pack)
             db.execute("INSERT INTO paths(path, hash, size, mtime, first_seen, last_seen, present) "

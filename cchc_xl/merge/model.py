@@ -14,6 +14,18 @@ if TYPE_CHECKING:
     from .pieces import Piece
 
 
+# a value's state: blank is not zero, and neither is a declared nil return
+VALUE_STATES = ("value", "zero", "blank", "nil")
+
+
+def value_state(value: object, nil: bool) -> str:
+    if value is None or value == "":
+        return "nil" if nil else "blank"
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value == 0:
+        return "zero"
+    return "value"
+
+
 class ValueRow(NamedTuple):
     """One value of a counted submission, with its provenance (one row of the tidy export)."""
 
@@ -36,6 +48,7 @@ class ValueRow(NamedTuple):
     source_cell: str
     submitted_at: dt.datetime
     file_hash: str
+    state: str = "value"        # value | zero | blank | nil (a table declared "Không phát sinh")
 
     @property
     def submitted_iso(self) -> str:
@@ -62,6 +75,7 @@ class Submission:
     errors: int = 0
     warnings: int = 0
     missing_codes: tuple[str, ...] = ()
+    nil_codes: tuple[str, ...] = ()     # tables the unit declared "Không phát sinh" (nil returns)
     versions: int = 0           # how many distinct files this unit sent for the period
     # files of this submission that supply no figures: held (identity not proven) or withdrawn,
     # newer than the one that counts (or there is none); and the secretariat's decisions on record

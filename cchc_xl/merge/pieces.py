@@ -37,14 +37,14 @@ from ..config.period import Period
 from ..config.province import Unit
 from ..layout import TableLayout
 from .formats import SUMMABLE, detail_styles, is_number, row_height, text_lines, text_width
-from .model import ValueRow
+from .model import ValueRow, value_state
 from .tidy import tidy_member
 
 __all__ = ["C_LABEL", "C_NAME", "C_PARENT", "C_ROW", "C_TYPE", "C_UNIT", "DATA_HEADERS", "Pack", "Piece",
            "TRAIL_HEADERS", "VALUE_COL0", "build_pack", "fold", "group_sums", "pack_stamp", "render_pieces",
            "submission_values", "unit_type_label"]
 
-PIECES_FORMAT = "2"     # bump when the rendering below changes: every pack is then rendered again
+PIECES_FORMAT = "3"     # bump when the rendering below changes: every pack is then rendered again
 
 # The detail table of a template sheet: these columns, the value columns, then the provenance.
 DATA_HEADERS = ("Mã đơn vị", "Tên đơn vị", "Loại đơn vị", "Đơn vị cấp trên/Huyện", "Mã dòng", "Nội dung")
@@ -154,9 +154,11 @@ def pack_stamp(unit: Unit, part: str, period: str, source_file: str, received_at
 
 def submission_values(cat: Catalogue, layout: Callable[[str, Unit], TableLayout], period: Period, unit: Unit,
                       part: str, rows: Iterable[tuple], source_file: str, received_at: dt.datetime,
-                      digest: str) -> list[ValueRow]:
+                      digest: str, nil: Iterable[str] = ()) -> list[ValueRow]:
     """The ledger's rows of one file (appendix, sheet, row, column, cell, number, text, role) as
-    :class:`ValueRow` s with their labels; outlines and cells no layout knows are left out."""
+    :class:`ValueRow` s with their labels and state (``nil``: the appendices declared "Không phát
+    sinh"); outlines and cells no layout knows are left out."""
+    nil = set(nil)
     out = []
     per_code: dict[str, tuple | None] = {}
     period_s = str(period)
@@ -173,9 +175,10 @@ def submission_values(cat: Catalogue, layout: Callable[[str, Unit], TableLayout]
         label = labels.get((row_key, col_key))
         if label is None:
             continue
+        value = num if num is not None else text
         out.append(ValueRow(period_s, unit.code, unit.name, unit.type, parent, part, appendix, table, row_key,
-                            label[0], col_key, label[1], num if num is not None else text, role, source_file, sheet,
-                            cell, received_at, digest))
+                            label[0], col_key, label[1], value, role, source_file, sheet,
+                            cell, received_at, digest, value_state(value, appendix in nil)))
     return out
 
 
@@ -198,8 +201,8 @@ def inputs_digest(rows: Iterable[tuple]) -> str | None:
 
 def build_pack(cat: Catalogue, layout: Callable[[str, Unit], TableLayout], period: Period, unit: Unit, part: str,
                rows: list[tuple], source_file: str, received_at: dt.datetime, digest: str,
-               catalogue_stamp: str, type_labels: Mapping[str, str]) -> Pack:
-    values = submission_values(cat, layout, period, unit, part, rows, source_file, received_at, digest)
+               catalogue_stamp: str, type_labels: Mapping[str, str], nil: Iterable[str] = ()) -> Pack:
+    values = submission_values(cat, layout, period, unit, part, rows, source_file, received_at, digest, nil)
 
     def template_layout(table: str, appendix: str) -> TableLayout:
         bp = cat.blueprints[table]

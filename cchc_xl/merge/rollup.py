@@ -819,6 +819,7 @@ class _Writer:
             "Thời điểm nhận",
             "Tạm giữ, quyết định của cơ quan thường trực",
             "Nguồn thời điểm nhận",
+            "Biểu đơn vị khai «Không phát sinh»",
         ]
         head = 5
         first = head + 1
@@ -845,6 +846,7 @@ class _Writer:
                 s.received_at,
                 s.admission_note,
                 RECEIPT_SOURCES.get(s.receipt_source or "", ""),
+                ", ".join(s.nil_codes),
             ]
             ws.write_number(r, 0, i + 1, f.int)
             for c in (1, 2, 3, 4, 5, 7, 8, 12):
@@ -854,6 +856,7 @@ class _Writer:
             _put(ws, r, 13, s.received_at, f.datetime)
             _text(ws, r, 14, s.admission_note, f.text)
             _text(ws, r, 15, RECEIPT_SOURCES.get(s.receipt_source or "", ""), f.text)
+            _text(ws, r, 16, row[16], f.text)
             for c, v in enumerate(row):
                 widths.see(c, v, cap=45)
         status_rng = f"{a1(first, 5, abs_row=True, abs_col=True)}:{a1(last, 5, abs_row=True, abs_col=True)}"

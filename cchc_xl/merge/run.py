@@ -259,12 +259,13 @@ def _validate(job: tuple[str, str, str]) -> tuple[str, str, dict, list[tuple], d
     info = {"unit": report.unit, "unit_name": report.unit_name, "part": report.part, "period": report.period,
             "submission": (report.unit if (report.part or "main") == "main" else f"{report.unit}-{report.part}")
             if report.unit else None,
-            "blueprints": [f"{t.code}:{t.blueprint}:{t.version}" for t in meta.tables] if meta else []}
+            "blueprints": [f"{t.code}:{t.blueprint}:{t.version}" for t in meta.tables] if meta else [],
+            "nil": list((report.values or {}).get("nil", []))}
     pack = None
     if not report.rejected and report.unit and report.period:
         try:
             pack = _pack(_ctx, report.unit, report.part or "main", parse_period(report.period), rows, path,
-                         dt.datetime.fromisoformat(received), digest)
+                         dt.datetime.fromisoformat(received), digest, info["nil"])
         except Exception:   # noqa: BLE001 - a pack is derived data: rendered again when the file counts
             pack = None     # (e.g. a unit or period the registry does not know)
     return path, digest, report.as_dict(), rows, info, pack
@@ -282,11 +283,11 @@ def _failed(job: tuple[str, str, str], failure: FileFailure) -> tuple:
 
 
 def _pack(ctx: ValidationContext, unit_code: str, part: str, period: Period, rows: list[tuple], source: str,
-          received: dt.datetime, digest: str) -> Pack:
+          received: dt.datetime, digest: str, nil: list[str]) -> Pack:
     b = ctx.round(period)
     unit = ctx.workspace.province.unit(unit_code)
     return build_pack(ctx.catalogue, b.layout, period, unit, part, rows, source, received, digest,
-                      ctx.catalogue.stamp, ctx.workspace.province.type_labels)
+                      ctx.catalogue.stamp, ctx.workspace.province.type_labels, nil)
 
 
 def ingest(ws: Workspace, inbox: Path, ledger: Ledger, period: Period | None, *, full: bool = False,
@@ -346,7 +347,7 @@ def ingest(ws: Workspace, inbox: Path, ledger: Ledger, period: Period | None, *,
     if todo:     # contents judged again (--full, or another configuration): their old verdict goes
         with ledger.transaction() as db:
             for _, digest, _ in todo:
-                for table in ("pieces", "packs", "cell_values", "problems", "contents"):
+                for table in ("pieces", "packs", "cell_values", "problems", "declarations", "contents"):
                     db.execute(f"DELETE FROM {table} WHERE hash=?", (digest,))
     n = len(todo)
     workers = workers or min(os.cpu_count() or 1, 4)
@@ -458,6 +459,7 @@ def build_rollup_data(ws: Workspace, ledger: Ledger, period: Period, *, values: 
         hashes.append(c.hash)
         _same_data_as_another_unit(digest, sub, c, seen_data, problems)
         sub.missing_codes = tuple(code for code in obl.tables if code not in codes)
+        sub.nil_codes = tuple(ledger.nil_tables(c.hash))
         problems.extend(_problem_rows(ledger, u, c))
         for piece in ledger.pieces(c.hash):
             t = templates.get(piece.template)
@@ -564,7 +566,7 @@ def _current_pack(ledger: Ledger, b: RoundLayouts, cat, period: Period, obl, c: 
     info = ledger.pack_info(c.hash)
     if not _is_current(info, cat, period, obl, c):
         pack = build_pack(cat, b.layout, period, obl.unit, obl.part, ledger.values(c.hash), c.first_path,
-                          c.received_at, c.hash, cat.stamp, type_labels)
+                          c.received_at, c.hash, cat.stamp, type_labels, ledger.nil_tables(c.hash))
         ledger.save_pack(c.hash, pack)
         return pack.codes, pack.inputs_digest
     return info[1], info[2]
@@ -608,7 +610,7 @@ def _init_render(ws: Workspace, period: Period, ledger: str) -> None:
 def _render_pack(job: tuple[str, str, str, str, str]) -> tuple[str, Pack]:
     digest, unit, part, source, received = job
     return digest, _pack(_ctx, unit, part, _ctx.period, _render_ledger.values(digest), source,
-                         dt.datetime.fromisoformat(received), digest)
+                         dt.datetime.fromisoformat(received), digest, _render_ledger.nil_tables(digest))
 
 
 def _same_data_as_another_unit(digest: str | None, sub: Submission, content, seen: dict, problems: list) -> None:

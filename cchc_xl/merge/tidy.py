@@ -22,7 +22,7 @@ from ..atomic import replacing
 from .model import ValueRow
 
 TIDY_COLUMNS = ["period", "unit_code", "unit_name", "unit_type", "appendix", "table", "row_key", "row_label",
-                "column_key", "column_label", "value", "source_file", "source_sheet", "source_cell",
+                "column_key", "column_label", "value", "state", "source_file", "source_sheet", "source_cell",
                 "submitted_at", "file_hash"]
 
 
@@ -73,7 +73,7 @@ def tidy_member(values: Iterable[ValueRow]) -> bytes:
         lines.append(",".join((
             _labels(v.period, v.unit_code, v.unit_name, v.unit_type),
             _labels(v.appendix, v.table, v.row_key, v.row_label, v.column_key, v.column_label),
-            _csv_value(v.value), _labels(v.source_file, v.source_sheet), _csv_value(v.source_cell),
+            _csv_value(v.value), v.state, _labels(v.source_file, v.source_sheet), _csv_value(v.source_cell),
             _labels(when, v.file_hash))))
     text = "\r\n".join(lines) + ("\r\n" if lines else "")
     return gzip.compress(text.encode("utf-8"), compresslevel=1, mtime=0)

@@ -113,6 +113,7 @@ class _Validator:
         self.values: list[CellValue] = []
         self._claimed: tuple[str, str] | None = None     # (unit name, period label) the metadata states
         self._nils: dict[str, bool] | None = None
+        self.nil_tables: list[str] = []     # declared "Không phát sinh" and blank: a nil return
 
     def problem(self, code: str, **kw):
         return self.report.add(make_problem(code, lang=self.ctx.lang, file=str(self.path), **kw))
@@ -168,7 +169,7 @@ class _Validator:
                              expected=f"v{bp.version}")
             self._table(lay, pkg, grids, stamp.sheet, b)
         self._extra_sheets(pkg, meta)
-        self.report.values = {"cells": self.values, "metadata": meta}
+        self.report.values = {"cells": self.values, "metadata": meta, "nil": self.nil_tables}
 
     def _metadata(self, pkg: PackageInfo, grids: dict[str, Grid]) -> Metadata | None:
         sources = []
@@ -237,6 +238,8 @@ class _Validator:
         declared = self._nil_declared(grids).get(lay.code, False)
         if not filled and not declared:
             self.problem("table.blank", sheet=sheet, table=lay.code)
+        elif not filled:
+            self.nil_tables.append(lay.code)
         elif filled and declared:
             self.problem("table.nil_with_figures", sheet=sheet, table=lay.code, value=filled)
 
@@ -411,7 +414,7 @@ class _Validator:
             self.report.rejected = True
             return
         self.problem("identity.salvaged", unit=unit.code, period=str(period), value=found)
-        self.report.values = {"cells": self.values, "metadata": None}
+        self.report.values = {"cells": self.values, "metadata": None, "nil": self.nil_tables}
 
 
 def _canon(formula: str) -> str:
