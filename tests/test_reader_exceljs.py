@@ -135,9 +135,10 @@ def test_libreoffice_reads_every_detail_cell_where_exceljs_does(rollup, details,
 
 def _15(v):
     """A value as LibreOffice gives it back. Numbers: saved with 15 significant digits. Texts: its
-    reader decodes ``_x`` + one to four hex digits + ``_`` (ECMA-376 ST_Xstring has exactly four),
-    so the row key "bao_tro_xa_hoi" reads as "bao_tro\\nhoi". Known, not yet fixed (the writer
-    would have to escape such texts, and openpyxl does not decode the escape): see the report."""
+    reader decodes ``_x`` + one to three hex digits + ``_`` as a character (ECMA-376 ST_Xstring
+    escapes have exactly four), so the row key "bao_tro_xa_hoi" reads as "bao_tro\\nhoi". It does
+    the same to XlsxWriter's shared strings, and mangles the ``_x005F_`` escape of such a text too:
+    a LibreOffice bug no escaping on our side avoids."""
     if isinstance(v, float):
         return float(f"{v:.15g}")
     if isinstance(v, str):
