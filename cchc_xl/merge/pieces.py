@@ -43,8 +43,8 @@ from .formats import SUMMABLE, detail_styles, is_number, row_height, text_lines,
 from .model import ValueRow
 from .tidy import tidy_member
 
-__all__ = ["ROW_MARK", "SpliceError", "C_LABEL", "C_NAME", "C_PARENT", "C_ROW", "C_TYPE", "C_UNIT", "DATA_HEADERS", "Pack", "Piece",
-           "TRAIL_HEADERS", "VALUE_COL0", "build_pack", "fold", "group_sums", "pack_stamp", "render_pieces",
+__all__ = ["C_LABEL", "C_NAME", "C_PARENT", "C_ROW", "C_TYPE", "C_UNIT", "DATA_HEADERS", "Pack", "Piece",
+           "ROW_MARK", "SpliceError", "TRAIL_HEADERS", "VALUE_COL0", "build_pack", "fold", "group_sums", "pack_stamp", "render_pieces",
            "submission_values", "unit_type_label"]
 
 PIECES_FORMAT = "3"     # bump when the rendering below changes: every pack is then rendered again
@@ -384,12 +384,12 @@ def _render(values: list[ValueRow], lay: TableLayout) -> Piece:
             loc = f"{loc}!{cells[0]}" + (f":{cells[-1]}" if len(cells) > 1 else "")
         see(trail0 + 2, loc, 25)
         parts += [source, _string(text, e.appendix), _string(text, loc)]
-        cells = "".join(parts).split("<c ")
-        if len(cells) != len(refs) + 1 or cells[0]:     # every cell of the row, in column order
-            raise SpliceError(f"detail row {e.row_key!r} of {first.appendix} renders {len(cells) - 1} cells "
+        row_cells = "".join(parts).split("<c ")      # texts are escaped: "<c " only opens a cell
+        if len(row_cells) != len(refs) + 1 or row_cells[0]:     # every cell of the row, in column order
+            raise SpliceError(f"detail row {e.row_key!r} of {first.appendix} renders {len(row_cells) - 1} cells "
                               f"for {len(refs)} columns")
         row_open = f'<row r="{ROW_MARK}" ht="{height:g}" customHeight="1">' if height else f'<row r="{ROW_MARK}">'
-        rows.append("".join((row_open, *map(str.__add__, refs, cells[1:]), "</row>")))
+        rows.append("".join((row_open, *map(str.__add__, refs, row_cells[1:]), "</row>")))
     extra = tuple((e.row_key, e.row_label or e.row_key) for e in ordered if e.row_key not in row_index)
     return Piece(first.table, first.unit_code, first.unit_name, first.unit_type, first.parent, first.part,
                  first.appendix, len(rows), sums_row, sums_all, extra, widths,
