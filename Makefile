@@ -16,7 +16,13 @@ setup: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/cchc_xl demo
 
-test: $(STAMP)
+READERS := tests/readers/node_modules/.package-lock.json
+
+# exceljs for tests/test_reader_exceljs.py (skipped there when node is absent)
+$(READERS): tests/readers/package.json tests/readers/package-lock.json
+	if command -v npm >/dev/null 2>&1; then cd tests/readers && npm ci --no-audit --no-fund; fi
+
+test: $(STAMP) $(READERS)
 	$(PY) -m pytest -q -p no:cacheprovider
 
 bench: $(STAMP)

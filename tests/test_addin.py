@@ -520,6 +520,53 @@ def test_built_addin_carries_our_ribbon_and_the_xlwings_template(built):
         assert z.read("xl/vbaProject.bin")[:8] == bytes.fromhex("D0CF11E0A1B11AE1")   # an OLE file
 
 
+# [MS-CUSTOMUI]: Office finds a customUI part by its relationship type, and reads it with the schema
+# that type stands for; the part's namespace must be that schema's.
+CUSTOMUI_2006 = ("http://schemas.microsoft.com/office/2006/01/customui",
+                 "http://schemas.microsoft.com/office/2006/relationships/ui/extensibility")
+CUSTOMUI_2009 = ("http://schemas.microsoft.com/office/2009/07/customui",
+                 "http://schemas.microsoft.com/office/2007/relationships/ui/extensibility")
+PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
+
+
+def _ribbon_relationships(rels: bytes) -> list[ET.Element]:
+    return [r for r in ET.fromstring(rels).iter(PKG_REL) if r.get("Target").lstrip("/") == "customUI/customUI.xml"]
+
+
+def test_built_addin_ribbon_relationship_type_matches_its_namespace(built):
+    with zipfile.ZipFile(built.path) as z:
+        ns = ET.fromstring(z.read("customUI/customUI.xml")).tag[1:].split("}")[0]
+        package_rels = z.read("_rels/.rels")
+    rels = _ribbon_relationships(package_rels)
+    others = [r for r in ET.fromstring(package_rels).iter(PKG_REL) if r.get("Target") != "customUI/customUI.xml"]
+    assert ns == CUSTOMUI_2006[0]
+    assert [r.get("Type") for r in rels] == [CUSTOMUI_2006[1]]
+    # the template's other relationships are untouched
+    template = zipfile.ZipFile(io.BytesIO(addin_build.template_xlam()[0]))
+    want = [(r.get("Id"), r.get("Type"), r.get("Target")) for r in ET.fromstring(template.read("_rels/.rels"))
+            .iter(PKG_REL) if r.get("Target") != "customUI/customUI.xml"]
+    assert [(r.get("Id"), r.get("Type"), r.get("Target")) for r in others] == want
+
+
+@pytest.mark.parametrize("ns, rel_type", [CUSTOMUI_2006, CUSTOMUI_2009])
+def test_ribbon_relationship_follows_the_customui_namespace(ns, rel_type):
+    ribbon = f'<?xml version="1.0"?><customUI xmlns="{ns}"><ribbon/></customUI>'.encode()
+    assert addin_build.ribbon_relationship_type(ribbon) == rel_type
+    other = CUSTOMUI_2009[1] if rel_type == CUSTOMUI_2006[1] else CUSTOMUI_2006[1]
+    rels = (f'<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            f'<Relationship Id="rId4" Type="{other}" Target="customUI/customUI.xml"/>'
+            '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+            'officeDocument" Target="xl/workbook.xml"/></Relationships>').encode()
+    fixed = addin_build._set_ribbon_relationship(rels, rel_type)
+    assert [r.get("Type") for r in _ribbon_relationships(fixed)] == [rel_type]
+    assert fixed.replace(rel_type.encode(), other.encode()) == rels
+
+
+def test_ribbon_without_a_known_customui_namespace_is_refused():
+    with pytest.raises(addin_build.AddinBuildError, match="customUI"):
+        addin_build.ribbon_relationship_type(b'<customUI xmlns="urn:x"><ribbon/></customUI>')
+
+
 def test_built_addin_vba_read_back_with_olevba(built):
     olevba = pytest.importorskip("oletools.olevba")
     if built.vba != "compiled":

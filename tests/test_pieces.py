@@ -1,4 +1,4 @@
-"""Pre-rendered detail rows: position-free rows spliced as pieces of one deflate stream, read back
+"""Pre-rendered detail rows: rows rendered once, numbered and spliced into the sheet, read back
 by openpyxl, calamine and pandas at the right places; packs rendered again when what they depend
 on changes; the tidy export assembled from gzip members."""
 
@@ -26,16 +26,9 @@ from cchc_xl.merge.ledger import Ledger, LedgerDamaged
 from cchc_xl.merge.model import ValueRow
 from cchc_xl.merge.pieces import DATA_HEADERS, TRAIL_HEADERS, VALUE_COL0, Piece, render_pieces
 from cchc_xl.merge.run import LEDGER_NAME, merge
-from cchc_xl.merge.splice import Detail, crc32_combine, write_package
+from cchc_xl.merge.splice import Detail, write_package
 from tests.helpers import read_tidy, workspace
 from tests.test_merge import PERIOD, _inbox
-
-
-@pytest.mark.parametrize("sizes", [(0, 5), (3, 0), (1000, 123_457), (5, 3 * (1 << 20) + 17)])
-def test_crc32_combine_equals_the_crc_of_the_concatenation(sizes):
-    rng = random.Random(sum(sizes))
-    a, b = rng.randbytes(sizes[0]), rng.randbytes(sizes[1])
-    assert crc32_combine(zlib.crc32(a), zlib.crc32(b), len(b)) == zlib.crc32(a + b)
 
 
 def test_detail_styles_are_those_every_rollup_gets():
@@ -243,3 +236,63 @@ def test_damaged_ledger_is_reported_in_vietnamese_and_full_repairs_it(tmp_path):
     assert res.exception is None or isinstance(res.exception, SystemExit)
     res = CliRunner().invoke(main, [*args, "--full"])
     assert res.exit_code == 0, res.output
+
+
+def _one_sheet(write, lay, n_cols=None, first_col=0, table=True):
+    """A one-sheet package whose header row is row 3, the pieces of one submission, and the package
+    spliced (or the splice's exception)."""
+    pieces = render_pieces(_values("H-A", lay, texts=False), lambda t, a: lay)
+    headers = [*DATA_HEADERS, *(c.label for c in lay.value_cols), *TRAIL_HEADERS]
+    n = sum(p.n_rows for p in pieces)
+    package = io.BytesIO()
+    wb = xlsxwriter.Workbook(package, {**WORKBOOK_OPTIONS, "in_memory": True})
+    Formats(wb)
+    sheet = wb.add_worksheet("02-H")
+    if table:
+        sheet.add_table(2, 0, 2 + n, len(headers) - 1, {"columns": [{"header": f"{i} {h}"} for i, h in enumerate(headers)]})
+    sheet.write_row(2, 0, headers)
+    write(sheet)
+    wb.close()
+    detail = Detail(sheet.index, 4, pieces, first_col, len(headers) if n_cols is None else n_cols)
+    return package, detail, n, headers
+
+
+def _lay():
+    ws = load_workspace(None, "lang-son")
+    return Builder(ws, parse_period(PERIOD), default_catalogue()).layout("02-H", ws.province.unit("H-TPLS"))
+
+
+def test_spliced_rows_and_cells_carry_their_references(tmp_path):
+    package, detail, n, headers = _one_sheet(lambda s: None, _lay())
+    out = tmp_path / "ok.xlsx"
+    write_package(package, out, [detail], None)
+    with zipfile.ZipFile(out) as z:
+        xml = z.read("xl/worksheets/sheet1.xml").decode()
+    import re
+    rows = re.findall(r'<row r="(\d+)"[^>]*>(.*?)</row>', xml)
+    assert [int(r) for r, _ in rows] == list(range(3, 4 + n))          # header, then every data row in order
+    last_col = xlsxwriter.utility.xl_col_to_name(len(headers) - 1)
+    for r, cells in rows[1:]:
+        refs = re.findall(r'<c r="([A-Z]+)(\d+)"', cells)
+        assert [c for c, _ in refs] == [xlsxwriter.utility.xl_col_to_name(i) for i in range(len(headers))]
+        assert {int(x) for _, x in refs} == {int(r)}
+    assert f'<dimension ref="A3:{last_col}{3 + n}"/>' in xml
+    assert "\x01" not in xml
+
+
+@pytest.mark.parametrize("case, message", [
+    ("below", "nothing may be written below"),
+    ("column", "starts in column B"),
+    ("width", "no table declared over the detail rows A3:V"),     # one column more than the table
+    ("no table", "no table declared over the detail rows"),
+])
+def test_the_splice_refuses_what_it_cannot_place(tmp_path, case, message):
+    from cchc_xl.merge.splice import SpliceError
+
+    lay = _lay()
+    write = (lambda s: s.write_string(40, 0, "below the table")) if case == "below" else (lambda s: None)
+    n_cols = len([*DATA_HEADERS, *lay.value_cols, *TRAIL_HEADERS]) + 1 if case == "width" else None
+    package, detail, _n, _h = _one_sheet(write, lay, n_cols=n_cols, first_col=1 if case == "column" else 0,
+                                         table=case != "no table")
+    with pytest.raises(SpliceError, match=message):
+        write_package(package, tmp_path / "x.xlsx", [detail], None)

@@ -324,7 +324,8 @@ def test_flatten_across_reports(tmp_path):
 
 
 def test_xlsx_written_without_cached_values_is_recomputed(tmp_path):
-    # openpyxl saves formulas without results: the validator must not depend on cached values
+    # openpyxl saves formulas without results (with lxml installed, an empty <v></v> after each):
+    # the validator must not depend on cached values
     path = filled(tmp_path)
     wb = openpyxl.load_workbook(path)
     wb.save(path)

@@ -5,6 +5,8 @@ The template is the ``.xlam`` that ``xlwings quickstart NAME --addin --ribbon`` 
 the quickstart command is run in a temporary folder instead). It is a zip:
 
 * ``customUI/customUI.xml`` — the ribbon: replaced by ``ribbon.xml`` (tab "CCHC", three buttons);
+  the package relationship to it gets the type that goes with its namespace (the template pairs the
+  2006 customUI namespace with the 2007 relationship type, which Office reads as customUI14);
 * ``xl/vbaProject.bin`` — the VBA: xlwings' ``RunPython`` module plus one ribbon module. When the
   pure-Python ``ms-ovba`` package is installed, the VBA project is rebuilt from source: the template's
   own ``xlwings`` and document modules, read back out of its ``vbaProject.bin``, plus ``cchc_xl.bas``
@@ -44,6 +46,15 @@ PROJECT_NAME = "cchc_xl"              # xlwings PROJECT_NAME: config sheet "cchc
 TEMPLATE_PROJECT_NAME = "myaddin"     # the template's PROJECT_NAME (kept when its VBA is kept)
 TEMPLATE_RIBBON_MODULE = "RibbonMyAddin"   # the template's ribbon callback: runs main() of a module named like the file
 RIBBON_PART = "customUI/customUI.xml"
+PACKAGE_RELS = "_rels/.rels"
+# The relationship type of the ribbon part follows its namespace: customUI (Office 2007) is found
+# through the 2006 type, customUI14 (Office 2010 and later) through the 2007 one ([MS-CUSTOMUI]).
+RIBBON_REL_TYPES = {
+    "http://schemas.microsoft.com/office/2006/01/customui":
+        "http://schemas.microsoft.com/office/2006/relationships/ui/extensibility",
+    "http://schemas.microsoft.com/office/2009/07/customui":
+        "http://schemas.microsoft.com/office/2007/relationships/ui/extensibility",
+}
 VBA_PART = "xl/vbaProject.bin"
 ZIP_TIME = (2000, 1, 1, 0, 0, 0)      # fixed member dates: the same sources give the same file
 _PROJECT_NAME_LINE = re.compile(r'(Public Const PROJECT_NAME As String = ")([^"]*)(")')
@@ -91,6 +102,35 @@ def vba_source() -> str:
     """Our VBA module as shipped in ``cchc_xl/addin/cchc_xl.bas`` (ASCII, CRLF)."""
     text = _source("cchc_xl.bas").decode("ascii")
     return text.replace("\r\n", "\n").replace("\n", "\r\n")
+
+
+def ribbon_relationship_type(ribbon: bytes) -> str:
+    """The package relationship type that makes Office load ``ribbon`` (by its root namespace)."""
+    m = re.search(rb"<customUI\b[^>]*\bxmlns=\"([^\"]+)\"", ribbon)
+    rel_type = RIBBON_REL_TYPES.get(m.group(1).decode() if m else "")
+    if rel_type is None:
+        raise AddinBuildError("ribbon.xml: phần tử customUI không có không gian tên customUI đã biết "
+                              f"({', '.join(RIBBON_REL_TYPES)})")
+    return rel_type
+
+
+def _set_ribbon_relationship(rels_xml: bytes, rel_type: str) -> bytes:
+    """The package relationships with the one that targets the ribbon part set to ``rel_type``."""
+    text = rels_xml.decode("utf-8")
+    found = 0
+
+    def fix(m: re.Match) -> str:
+        nonlocal found
+        rel = m.group(0)
+        if not re.search(r'\bTarget="/?' + re.escape(RIBBON_PART) + '"', rel):
+            return rel
+        found += 1
+        return re.sub(r'\bType="[^"]*"', f'Type="{rel_type}"', rel, count=1)
+
+    text = re.sub(r"<Relationship\b[^>]*>", fix, text)
+    if found != 1:
+        raise AddinBuildError(f"mẫu add-in: {PACKAGE_RELS} có {found} quan hệ tới {RIBBON_PART} (cần đúng một)")
+    return text.encode("utf-8")
 
 
 def template_xlam() -> tuple[bytes, str]:
@@ -418,14 +458,16 @@ def build(out_path: Path | str | None = None, *, compile: bool | None = None) ->
         names = src.namelist()
     except zipfile.BadZipFile as exc:
         raise AddinBuildError(f"mẫu add-in ({origin}) không phải tệp .xlam hợp lệ") from exc
-    for part in (RIBBON_PART, VBA_PART, "xl/workbook.xml"):
+    for part in (RIBBON_PART, VBA_PART, "xl/workbook.xml", PACKAGE_RELS):
         if part not in names:
             raise AddinBuildError(f"mẫu add-in ({origin}) thiếu phần {part}")
     if compile is None:
         compile = can_compile_vba()
     elif compile and not can_compile_vba():
         raise AddinBuildError("cần gói ms-ovba để đưa cchc_xl.bas vào dự án VBA (pip install ms-ovba)")
-    replaced: dict[str, bytes] = {RIBBON_PART: ribbon, "docProps/core.xml": _core_xml()}
+    replaced: dict[str, bytes] = {RIBBON_PART: ribbon, "docProps/core.xml": _core_xml(),
+                                  PACKAGE_RELS: _set_ribbon_relationship(src.read(PACKAGE_RELS),
+                                                                         ribbon_relationship_type(ribbon))}
     notes: list[str] = []
     if compile:
         modules, _codepage = read_vba_project(src.read(VBA_PART))

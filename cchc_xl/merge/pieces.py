@@ -7,11 +7,12 @@ deflates it, together with their sums per (row, column) and the rows of the tidy
 ledger keeps this *pack* by content hash; writing the roll-up is then a matter of concatenating
 compressed pieces and adding up a few sums, and a merge after one new file renders one file.
 
-The rows carry no row or cell references (``r``): ECMA-376 makes them optional (§18.3.1.4,
-§18.3.1.73), a row without one follows the previous row and a cell without one the previous
-cell, so a piece is the same wherever it lands in the table. Excel, LibreOffice, openpyxl and
-calamine read such rows (the last three are tested); every cell of a row is written, blanks
-included, so that no position is ever implied across a gap.
+Rows and cells carry their references (``r``) as Excel writes them, so that every reader finds
+each value at its address (some readers, exceljs among them, misplace rows without them). The row
+number is only known when the roll-up is written, so a piece holds :data:`ROW_MARK` in its place
+(``<row r="\x01">``, ``<c r="G\x01">``); the splice puts the number in. Columns are the table's
+own, from column A: the splice checks that the table starts there. Every cell of a row is written,
+blanks included.
 
 A pack depends on the file's values and on what the registry and the blueprints say about them
 (unit name and type, labels, columns), on where and when the file arrived and on this module:
@@ -31,6 +32,8 @@ import zlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
+from xlsxwriter.utility import xl_col_to_name
+
 from ..blueprint.catalogue import Catalogue
 from ..blueprint.model import CellType
 from ..config.period import Period
@@ -41,10 +44,11 @@ from .model import ValueRow, value_state
 from .tidy import tidy_member
 
 __all__ = ["C_LABEL", "C_NAME", "C_PARENT", "C_ROW", "C_TYPE", "C_UNIT", "DATA_HEADERS", "Pack", "Piece",
-           "TRAIL_HEADERS", "VALUE_COL0", "build_pack", "fold", "group_sums", "pack_stamp", "render_pieces",
+           "ROW_MARK", "SpliceError", "TRAIL_HEADERS", "VALUE_COL0", "build_pack", "fold", "group_sums", "pack_stamp", "render_pieces",
            "submission_values", "unit_type_label"]
 
-PIECES_FORMAT = "3"     # bump when the rendering below changes: every pack is then rendered again
+PIECES_FORMAT = "4"     # bump when the rendering below changes: every pack is then rendered again
+ROW_MARK = "\x01"       # stands for the row number in a piece (never in escaped XML text)
 
 # The detail table of a template sheet: these columns, the value columns, then the provenance.
 DATA_HEADERS = ("Mã đơn vị", "Tên đơn vị", "Loại đơn vị", "Đơn vị cấp trên/Huyện", "Mã dòng", "Nội dung")
@@ -54,6 +58,13 @@ VALUE_COL0 = len(DATA_HEADERS)
 
 DEFLATE_LEVEL = 1   # the rows are repetitive: speed over the last few per cent
 LABEL_WIDTH = 42    # the width of the "Nội dung" column, for row heights
+
+
+class SpliceError(RuntimeError):
+    """The detail rows and the sheet they go into disagree with what the splice assumes about them.
+
+    A bug in cchc_xl (in the roll-up writer or in XlsxWriter's output), never in a user's files: the
+    roll-up is not written rather than written wrong."""
 
 
 def unit_type_label(unit_type: str | None, labels: Mapping[str, str]) -> str:
@@ -333,6 +344,7 @@ def _render(values: list[ValueRow], lay: TableLayout, type_labels: Mapping[str, 
     text_style = styles[CellType.text.value]
     col_keys = [c.key for c in cols]
     widths: dict[int, float] = {}
+    refs = _cell_refs(trail0 + len(TRAIL_HEADERS))
 
     def see(col: int, value: object, cap: float) -> None:
         if value is not None and value != "":
@@ -352,8 +364,7 @@ def _render(values: list[ValueRow], lay: TableLayout, type_labels: Mapping[str, 
     key_width = 0.0
     for e in ordered:
         height = _label_height(e.row_label)
-        parts = [f'<row ht="{height:g}" customHeight="1">' if height else "<row>", head,
-                 _string(text, e.row_key), _string(label, e.row_label)]
+        parts = [head, _string(text, e.row_key), _string(label, e.row_label)]
         see(C_ROW, e.row_key, 45)
         see(C_LABEL, e.row_label, 45)
         key_width = max(key_width, min(28.0, len(e.row_key) * 1.1 + 2))
@@ -378,12 +389,23 @@ def _render(values: list[ValueRow], lay: TableLayout, type_labels: Mapping[str, 
         if cells:
             loc = f"{loc}!{cells[0]}" + (f":{cells[-1]}" if len(cells) > 1 else "")
         see(trail0 + 2, loc, 25)
-        parts += [source, _string(text, e.appendix), _string(text, loc), "</row>"]
-        rows.append("".join(parts))
+        parts += [source, _string(text, e.appendix), _string(text, loc)]
+        row_cells = "".join(parts).split("<c ")      # texts are escaped: "<c " only opens a cell
+        if len(row_cells) != len(refs) + 1 or row_cells[0]:     # every cell of the row, in column order
+            raise SpliceError(f"detail row {e.row_key!r} of {first.appendix} renders {len(row_cells) - 1} cells "
+                              f"for {len(refs)} columns")
+        row_open = f'<row r="{ROW_MARK}" ht="{height:g}" customHeight="1">' if height else f'<row r="{ROW_MARK}">'
+        rows.append("".join((row_open, *map(str.__add__, refs, row_cells[1:]), "</row>")))
     extra = tuple((e.row_key, e.row_label or e.row_key) for e in ordered if e.row_key not in row_index)
     return Piece(first.table, first.unit_code, first.unit_name, first.unit_type, first.parent, first.part,
                  first.appendix, len(rows), sums_row, sums_all, extra, widths,
                  key_width, first.file_hash, *deflate("".join(rows).encode()))
+
+
+@functools.lru_cache(maxsize=64)
+def _cell_refs(n: int) -> tuple[str, ...]:
+    """The opening of each cell of a detail row, with its reference: ``<c r="A\x01" `` …"""
+    return tuple(f'<c r="{xl_col_to_name(i)}{ROW_MARK}" ' for i in range(n))
 
 
 @functools.lru_cache(maxsize=4096)

@@ -1073,7 +1073,7 @@ class _Writer:
         self._add_table(ws, detail_head, 0, tpl.n_rows, data_headers, tpl.sheet)
         _fit_row(ws, detail_head, [(h, 14) for h in data_headers[VALUE_COL0 : tpl.trail0]])
         # the rows themselves were rendered with each submission (pieces.py): spliced in on closing
-        self.details.append(Detail(ws.index, tpl.data_first + 1, tpl.parts))
+        self.details.append(Detail(ws.index, tpl.data_first + 1, tpl.parts, 0, len(data_headers)))
         for p in tpl.parts:
             for c, w in p.widths.items():
                 widths.see_width(c, w)

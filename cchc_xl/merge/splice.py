@@ -1,14 +1,20 @@
 """Put the pre-rendered detail rows into the sheets XlsxWriter wrote, and package the workbook.
 
 XlsxWriter writes the roll-up without the rows of the detail tables (their table objects, headers
-and widths included). Each submission's rows were rendered and deflated once (``pieces.py``) as
-sync-flushed pieces of a deflate stream, so here a sheet is its own XML, deflated and flushed the
-same way, followed by its pieces as they are and a final block: nothing is compressed twice, and
-the CRC of the whole is combined from the pieces' CRCs.
+and widths included). Each submission's rows were rendered and deflated once (``pieces.py``), with
+:data:`~.pieces.ROW_MARK` where the row number goes. Here each piece is inflated, given its row
+numbers (every row and cell carries its reference, as Excel writes them) and deflated again into
+the sheet, after XlsxWriter's own XML and before the end of ``sheetData``.
+
+The splice relies on what the roll-up writer promises, and checks it rather than write a wrong
+workbook: the detail table is the last thing on its sheet (its header is the sheet's last row),
+starts in column A, is as wide as the rendered rows and is declared over exactly those rows. A
+broken promise is a :class:`SpliceError` (a bug in cchc_xl, in English), never a half-right file.
 """
 
 from __future__ import annotations
 
+import posixpath
 import re
 import struct
 import zipfile
@@ -17,12 +23,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
+from xml.etree import ElementTree as ET
 
 from .ledger import LedgerDamaged
-from .pieces import Piece
+from .pieces import DEFLATE_LEVEL, ROW_MARK, Piece, SpliceError
+
+__all__ = ["Detail", "SpliceError", "column_name", "write_package"]
 
 LEVEL = 6
 _DIMENSION = re.compile(rb'<dimension ref="([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?"/>')
+_ROW = re.compile(rb'<row r="(\d+)"')
+_MARK = ROW_MARK.encode()
+_REL_NS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+_TABLE_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/table"
 
 
 @dataclass
@@ -30,6 +43,8 @@ class Detail:
     sheet_index: int            # XlsxWriter's index of the worksheet (its part is sheet<index+1>.xml)
     first_row: int              # the sheet row (1-based) of the table's first data row
     pieces: list[Piece]
+    first_col: int = 0          # the table's first column (0-based): the pieces are rendered from A
+    n_cols: int | None = None   # the table's width, when known: every rendered row must have as many cells
 
     @property
     def part(self) -> str:
@@ -40,38 +55,124 @@ class Detail:
         return self.first_row + sum(p.n_rows for p in self.pieces) - 1
 
 
+def column_name(i: int) -> str:
+    """A1-style letters of the 0-based column ``i``."""
+    name = ""
+    i += 1
+    while i:
+        i, rem = divmod(i - 1, 26)
+        name = chr(65 + rem) + name
+    return name
+
+
 def write_package(src: str | Path | BinaryIO, dest: Path, details: list[Detail],
                   deflated: Callable[[Piece], bytes] | None) -> None:
     """Copy the package ``src`` to ``dest`` with the detail rows in place; ``deflated`` gives a
     piece's compressed rows when they are not in memory."""
-    by_part = {d.part: d for d in details if d.last_row >= d.first_row}
+    by_part: dict[str, Detail] = {}
+    for d in details:
+        if d.last_row < d.first_row:
+            continue
+        if d.part in by_part:
+            raise SpliceError(f"{d.part}: two detail tables on one sheet; the splice appends one table's rows")
+        if d.first_col != 0:
+            raise SpliceError(f"{d.part}: the detail table starts in column {column_name(d.first_col)}, "
+                              "but its rows are rendered from column A")
+        by_part[d.part] = d
     with zipfile.ZipFile(src) as zin, open(dest, "wb") as out:
+        names = set(zin.namelist())
         zw = _ZipWriter(out)
         for info in zin.infolist():
             data = zin.read(info)
-            d = by_part.get(info.filename)
+            d = by_part.pop(info.filename, None)
             if d is None:
                 zw.add(info.filename, data)
                 continue
-            end = data.rindex(b"</sheetData>")
-            head = _DIMENSION.sub(lambda m, d=d: _dimension(m, d.last_row), data[:end], count=1)
-            tail = data[end:]
-            c = zlib.compressobj(LEVEL, zlib.DEFLATED, -15)
-            chunks = [c.compress(head) + c.flush(zlib.Z_SYNC_FLUSH)]
-            crc, size = zlib.crc32(head), len(head)
-            for p in d.pieces:
-                if p.n_rows:
-                    rows = p.deflated if p.deflated is not None else deflated(p)
-                    if not rows:        # never write a package whose CRC would not match
-                        raise LedgerDamaged(f"sổ theo dõi thiếu dữ liệu đã dựng của tệp {p.file_hash[:12]} "
-                                           f"({p.unit_code}, {p.appendix}); hãy chạy lại với --full")
-                    chunks.append(rows)
-                    crc, size = crc32_combine(crc, p.crc, p.size), size + p.size
-            c = zlib.compressobj(LEVEL, zlib.DEFLATED, -15)
-            chunks.append(c.compress(tail) + c.flush(zlib.Z_FINISH))
-            crc, size = crc32_combine(crc, zlib.crc32(tail), len(tail)), size + len(tail)
+            _check_table(zin, names, d)
+            chunks, crc, size = _spliced(data, d, deflated)
             zw.add_raw(info.filename, chunks, crc, size)
+        if by_part:
+            raise SpliceError(f"no worksheet part {', '.join(sorted(by_part))} in the package to splice into")
         zw.close()
+
+
+def _spliced(data: bytes, d: Detail, deflated: Callable[[Piece], bytes] | None) -> tuple[list[bytes], int, int]:
+    """The worksheet ``data`` with ``d``'s rows before ``</sheetData>``: (deflated chunks, CRC, size)."""
+    if data.count(b"</sheetData>") != 1:
+        raise SpliceError(f"{d.part}: expected exactly one </sheetData> (a sheet with rows), "
+                          f"found {data.count(b'</sheetData>')}")
+    end = data.rindex(b"</sheetData>")
+    last = data.rfind(b"<row ", 0, end)
+    m = _ROW.match(data, last) if last >= 0 else None
+    if m is None:
+        raise SpliceError(f"{d.part}: the last row before the detail rows has no r attribute "
+                          "(the table header must be written, with its reference)")
+    if int(m.group(1)) != d.first_row - 1:
+        raise SpliceError(f"{d.part}: the sheet's last row is {int(m.group(1))}, but the detail table's header "
+                          f"should be the last row, {d.first_row - 1}: nothing may be written below it")
+    head = _DIMENSION.sub(lambda m, d=d: _dimension(m, d.last_row), data[:end], count=1)
+    tail = data[end:]
+    c = zlib.compressobj(LEVEL, zlib.DEFLATED, -15)
+    chunks = [c.compress(head) + c.flush(zlib.Z_SYNC_FLUSH)]
+    crc, size = zlib.crc32(head), len(head)
+    rows_c = zlib.compressobj(DEFLATE_LEVEL, zlib.DEFLATED, -15)
+    row = d.first_row
+    for p in d.pieces:
+        if not p.n_rows:
+            continue
+        xml = _rows_of(p, deflated)
+        parts = xml.split(b"</row>")
+        if len(parts) != p.n_rows + 1 or parts[-1]:
+            raise SpliceError(f"{d.part}: a piece of {p.unit_code} ({p.appendix}) holds {len(parts) - 1} rows, "
+                              f"its metadata says {p.n_rows}")
+        per_row = d.n_cols + 1 if d.n_cols is not None else None
+        out = []
+        for r in parts[:-1]:
+            if per_row is not None and r.count(_MARK) != per_row:
+                raise SpliceError(f"{d.part}: a row of {p.unit_code} ({p.appendix}) has "
+                                  f"{r.count(_MARK) - 1} cells; the table has {d.n_cols} columns")
+            out.append(r.replace(_MARK, b"%d" % row))
+            row += 1
+        out.append(b"")
+        xml = b"</row>".join(out)
+        chunks.append(rows_c.compress(xml))
+        crc, size = zlib.crc32(xml, crc), size + len(xml)
+    chunks.append(rows_c.flush(zlib.Z_SYNC_FLUSH))
+    c = zlib.compressobj(LEVEL, zlib.DEFLATED, -15)
+    chunks.append(c.compress(tail) + c.flush(zlib.Z_FINISH))
+    return chunks, zlib.crc32(tail, crc), size + len(tail)
+
+
+def _rows_of(p: Piece, deflated: Callable[[Piece], bytes] | None) -> bytes:
+    """A piece's rows (XML with row marks), checked against the CRC and length it was rendered with."""
+    raw = p.deflated if p.deflated is not None else (deflated(p) if deflated else None)
+    try:
+        xml = zlib.decompressobj(-15).decompress(raw) if raw else None
+    except zlib.error:
+        xml = None
+    if xml is None or zlib.crc32(xml) != p.crc or len(xml) != p.size:
+        # never write a roll-up from damaged pieces
+        raise LedgerDamaged(f"sổ theo dõi thiếu dữ liệu đã dựng của tệp {p.file_hash[:12]} "
+                            f"({p.unit_code}, {p.appendix}); hãy chạy lại với --full")
+    return xml
+
+
+def _check_table(zin: zipfile.ZipFile, names: set[str], d: Detail) -> None:
+    """The sheet declares a table over exactly the detail rows (header included), from column A."""
+    if d.n_cols is None:
+        return
+    want = f"{column_name(d.first_col)}{d.first_row - 1}:{column_name(d.first_col + d.n_cols - 1)}{d.last_row}"
+    rels = posixpath.join(posixpath.dirname(d.part), "_rels", posixpath.basename(d.part) + ".rels")
+    refs = []
+    if rels in names:
+        for rel in ET.fromstring(zin.read(rels)).iter(f"{_REL_NS}Relationship"):
+            if rel.get("Type") != _TABLE_REL:
+                continue
+            target = posixpath.normpath(posixpath.join(posixpath.dirname(d.part), rel.get("Target", "")))
+            if target.lstrip("/") in names:
+                refs.append(ET.fromstring(zin.read(target.lstrip("/"))).get("ref"))
+    if want not in refs:
+        raise SpliceError(f"{d.part}: no table declared over the detail rows {want} (tables: {refs or 'none'})")
 
 
 def _dimension(m: re.Match, last_row: int) -> bytes:
@@ -115,27 +216,3 @@ class _ZipWriter:
         self.fh.write(cd)
         self.fh.write(struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(self.central), len(self.central), len(cd),
                                   self.offset, 0))
-
-
-# -- CRC-32 of a concatenation, from the parts' CRCs --------------------------------------------
-
-_ZEROS = bytes(1 << 20)
-
-
-def _crc_of_zeros(n: int, crc: int = 0) -> int:
-    while n > 0:
-        k = min(n, len(_ZEROS))
-        crc = zlib.crc32(memoryview(_ZEROS)[:k], crc)
-        n -= k
-    return crc
-
-
-def crc32_combine(crc1: int, crc2: int, len2: int) -> int:
-    """CRC-32 of ``a + b`` from ``crc32(a)``, ``crc32(b)`` and ``len(b)``.
-
-    CRC-32 is affine: crc(m) = lin(m) ^ crc(zeros(len(m))), with lin linear and blind to leading
-    zeros, whence crc(a + b) = crc(a + zeros(n)) ^ crc(b) ^ crc(zeros(n)) for n = len(b): two
-    passes of zlib's CRC over zeros (Python's zlib has no crc32_combine)."""
-    if len2 <= 0:
-        return crc1
-    return _crc_of_zeros(len2, crc1) ^ crc2 ^ _crc_of_zeros(len2)
