@@ -16,13 +16,12 @@ import click
 
 from . import __version__, click_vi
 from .blueprint.catalogue import default_catalogue
-from .config.period import PeriodError, parse_period
+from .config.period import parse_period
 from .config.province import DEFAULT_EMBEDDED
 from .config.workspace import PublicKeyWarning, init_workspace, load_workspace
 from .errors import CchcError, user_message
 from .labels import VERDICT_LABELS
 from .problems import reason_text
-from .yamlfile import ConfigError
 
 click_vi.install()          # click's own "Usage", "Options", "Error: …" in Vietnamese
 
@@ -56,7 +55,7 @@ def handle_errors(f):
     def wrapper(*args, **kwargs):
         try:
             return f(*args, **kwargs)
-        except (CchcError, ConfigError, PeriodError, KeyError, OSError, sqlite3.OperationalError) as exc:
+        except (CchcError, OSError, sqlite3.OperationalError) as exc:   # a bug keeps its traceback
             click.echo(f"Lỗi: {user_message(exc)}", err=True)
             sys.exit(1)
 

@@ -15,6 +15,14 @@ class CchcError(Exception):
     """An expected failure with a message for the user (Vietnamese)."""
 
 
+class NotFound(CchcError, KeyError):
+    """Something a user named is not in the configuration (a unit, a period kind of the calendar).
+    A KeyError too, for callers that look things up; its message is the Vietnamese sentence."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
 NOTHING_HALF_WRITTEN = ("Không có tệp nào bị ghi dở: sổ theo dõi và các tệp đã có (bảng tổng hợp lần trước…) "
                         "vẫn như trước.")
 
@@ -55,8 +63,8 @@ def disk_full(exc: BaseException) -> bool:
 
 def user_message(exc: BaseException) -> str:
     """One clear Vietnamese sentence for an expected failure."""
-    if isinstance(exc, KeyError):
-        return str(exc.args[0]) if exc.args else "Thiếu dữ liệu."
+    if isinstance(exc, NotFound):
+        return str(exc)
     if isinstance(exc, sqlite3.OperationalError) and str(exc).lower() in _SQLITE_REASONS:
         code, what = _SQLITE_REASONS[str(exc).lower()]
         return _os_sentence(code, what, full=code in _FULL)

@@ -14,6 +14,8 @@ STATUS_LABELS = {
 }
 # the validator's verdict on one file
 VERDICT_LABELS = {"ok": "Đạt", "warnings": "Có cảnh báo", "errors": "Có lỗi", "rejected": "Bị từ chối"}
+# the same verdict told to the clerk about their own file (annotated copy, add-in)
+VERDICT_TO_CLERK = {**VERDICT_LABELS, "warnings": "Đạt, có cảnh báo"}
 SEVERITY_LABELS = {"error": "Lỗi", "warning": "Cảnh báo", "info": "Thông tin"}
 # where a receipt time came from
 RECEIPT_SOURCES = {"stated": "Cán bộ ghi nhận", "register": "Sổ tiếp nhận", "email": "Thư điện tử (Date)",

@@ -9,10 +9,12 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from .errors import CchcError
+
 M = TypeVar("M", bound=BaseModel)
 
 
-class ConfigError(Exception):
+class ConfigError(CchcError):
     """A declarative file that cannot be used; the message names file, line and key."""
 
     def __init__(self, path: Path | str, problems: list[str]):

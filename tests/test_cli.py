@@ -122,3 +122,34 @@ def test_every_translated_click_message_is_still_one_click_prints():
     missing = [m for m in click_vi.MESSAGES if f'"{m}"' not in source and f"'{m}'" not in source]
     missing += [s for s, p in click_vi.PLURALS if f'"{s}"' not in source or f'"{p}"' not in source]
     assert missing == []
+
+
+def test_a_bug_keeps_its_traceback_and_a_users_mistake_is_one_line(monkeypatch):
+    """Only the project's own errors (CchcError) and the file system become one-line messages."""
+    from click.testing import CliRunner
+
+    from cchc_xl import cli
+
+    res = CliRunner().invoke(cli.main, ["regime", "KHONG-CO", "2024-Y"])
+    assert res.exit_code == 1 and "KHONG-CO" in res.output and "Traceback" not in res.output
+    res = CliRunner().invoke(cli.main, ["calendar", "2024-Q7"])
+    assert res.exit_code != 0 and "Traceback" not in res.output
+
+    def broken(*_a, **_k):
+        return {}["a key the code forgot"]
+
+    monkeypatch.setattr(cli, "parse_period", broken)
+    res = CliRunner().invoke(cli.main, ["calendar", "2024-Y"])
+    assert isinstance(res.exception, KeyError)            # not swallowed into a message
+
+
+def test_the_addin_extra_missing_is_named_in_words(monkeypatch):
+    import sys
+
+    import pytest
+
+    from cchc_xl.addin.build import AddinBuildError, template_xlam
+
+    monkeypatch.setitem(sys.modules, "xlwings", None)      # as if the [addin] extra were not installed
+    with pytest.raises(AddinBuildError, match=r"cchc-xl\[addin\]"):
+        template_xlam()

@@ -19,6 +19,7 @@ from python_calamine import CalamineWorkbook
 
 from cchc_xl.blueprint.catalogue import default_catalogue
 from cchc_xl.config.period import parse_period
+from cchc_xl.config.province import load_province
 from cchc_xl.config.workspace import load_workspace
 from cchc_xl.generate.round import Builder
 from cchc_xl.merge.formats import WORKBOOK_OPTIONS, Formats, detail_styles
@@ -29,6 +30,8 @@ from cchc_xl.merge.run import LEDGER_NAME, merge
 from cchc_xl.merge.splice import Detail, write_package
 from tests.helpers import read_tidy, workspace
 from tests.test_merge import PERIOD, _inbox
+
+SEED_TYPES = dict(load_province("lang-son-3-cap-2011-2020").type_labels)
 
 
 def test_detail_styles_are_those_every_rollup_gets():
@@ -241,7 +244,7 @@ def test_damaged_ledger_is_reported_in_vietnamese_and_full_repairs_it(tmp_path):
 def _one_sheet(write, lay, n_cols=None, first_col=0, table=True):
     """A one-sheet package whose header row is row 3, the pieces of one submission, and the package
     spliced (or the splice's exception)."""
-    pieces = render_pieces(_values("H-A", lay, texts=False), lambda t, a: lay)
+    pieces = render_pieces(_values("H-A", lay, texts=False), lambda t, a: lay, SEED_TYPES)
     headers = [*DATA_HEADERS, *(c.label for c in lay.value_cols), *TRAIL_HEADERS]
     n = sum(p.n_rows for p in pieces)
     package = io.BytesIO()
@@ -258,7 +261,7 @@ def _one_sheet(write, lay, n_cols=None, first_col=0, table=True):
 
 
 def _lay():
-    ws = load_workspace(None, "lang-son")
+    ws = load_workspace(None, "lang-son-3-cap-2011-2020")
     return Builder(ws, parse_period(PERIOD), default_catalogue()).layout("02-H", ws.province.unit("H-TPLS"))
 
 

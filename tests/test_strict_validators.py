@@ -8,7 +8,8 @@
   with lxml, part by part, after markup-compatibility processing (ECMA-376 Part 3). Parts no
   vendored schema covers are listed in :data:`NOT_COVERED_BY_XSD` with the reason.
 
-The outputs: generated workbooks (lang-son and thua-thien-hue: one unit of each unit type, one file
+The outputs: generated workbooks (the seed configurations of Lạng Sơn and Thừa Thiên Huế, and today's
+Lạng Sơn: one unit of each unit type, one file
 of each period kind including the plan), the annotated copy ``validate --annotate`` writes for a
 file with errors, the roll-up and the field workbooks of ``cchc_xl merge --split-by-field``, and the
 add-in ``.xlam``. They are made once for the module.
@@ -37,12 +38,13 @@ SCHEMAS = Path(__file__).parent / "data" / "schemas"
 
 # (province, period, units): every unit type of both provinces, every period kind
 GENERATED = [
-    ("lang-son", "2024-Y", ["SNV", "STP", "VP", "STC", "STTTT", "SKHCN", "TTPVHCC", "S-KHDT", "H-TPLS"]),
-    ("thua-thien-hue", "2024-Y", ["TW-BHXH", "H-HUE"]),
-    ("lang-son", "2024-Q1", ["H-TPLS"]),
-    ("lang-son", "2024-6M", ["TTPVHCC"]),
-    ("thua-thien-hue", "2024-9M", ["S-KHDT"]),
-    ("lang-son", "2024-PLAN", ["S-XD", "SNV"]),
+    ("lang-son-3-cap-2011-2020", "2024-Y", ["SNV", "STP", "VP", "STC", "STTTT", "SKHCN", "TTPVHCC", "S-KHDT", "H-TPLS"]),
+    ("thua-thien-hue-3-cap-2021", "2024-Y", ["TW-BHXH", "H-HUE"]),
+    ("lang-son-3-cap-2011-2020", "2024-Q1", ["H-TPLS"]),
+    ("lang-son-3-cap-2011-2020", "2024-6M", ["TTPVHCC"]),
+    ("thua-thien-hue-3-cap-2021", "2024-9M", ["S-KHDT"]),
+    ("lang-son-3-cap-2011-2020", "2024-PLAN", ["S-XD", "SNV"]),
+    ("lang-son", "2026-Y", ["06040", "SKHCN"]),        # today's two tiers: a commune, the merged SKHCN
 ]
 KINDS = ["generated", "annotated", "rollup", "field", "addin"]
 

@@ -23,7 +23,7 @@ from typing import Any, Protocol, runtime_checkable
 from ..config.period import Period, PeriodError, parse_period
 from ..config.workspace import PublicKeyWarning, Workspace, is_workspace, load_workspace
 from ..errors import CchcError, user_message
-from ..labels import STATUS_LABELS
+from ..labels import STATUS_LABELS, VERDICT_TO_CLERK
 from ..problems import reason_text
 from ..validate.annotate import ANNOTATED_DIR
 from ..yamlfile import ConfigError
@@ -34,7 +34,7 @@ CHECK_DIR = ANNOTATED_DIR
 WORKSPACE_ENV = "CCHC_XL_WORKSPACE"
 FOLDER_NAME = "cchc_thu_muc"          # defined name whose cell holds a folder: the fallback of the folder dialog
 STATUS_HEADER = ["Mã", "Tên đơn vị", "Trạng thái", "Số ngày trễ", "Tệp"]
-VERDICT_VI = {"ok": "Đạt", "warnings": "Đạt, có cảnh báo", "errors": "Có lỗi", "rejected": "Bị từ chối"}
+VERDICT_VI = VERDICT_TO_CLERK
 MAX_LISTED = 5                        # problems quoted in a message box
 
 
@@ -229,12 +229,12 @@ def error_text(exc: BaseException) -> str:
     if isinstance(exc, LedgerBusy):
         return ("Một phiên tổng hợp khác đang chạy trên cùng sổ theo dõi. Chờ phiên đó xong rồi thử lại.\n"
                 f"({exc})")
-    if isinstance(exc, (OSError, sqlite3.OperationalError, KeyError, CchcError)):
-        return user_message(exc)
     if isinstance(exc, ConfigError):
         return f"Cấu hình không hợp lệ: {exc}"
     if isinstance(exc, PeriodError):
         return f"Kỳ báo cáo không hợp lệ: {exc}"
+    if isinstance(exc, (OSError, sqlite3.OperationalError, CchcError)):
+        return user_message(exc)
     return (f"Đã xảy ra lỗi không mong đợi ({type(exc).__name__}: {exc}). Hãy thử lại bằng dòng lệnh "
             "cchc_xl (cchc_xl validate / cchc_xl merge) để xem chi tiết, và báo cho người quản trị.")
 

@@ -38,6 +38,7 @@ import olefile
 
 from .. import __version__
 from ..atomic import replacing
+from ..errors import CchcError
 
 ADDIN_FILE = "cchc_xl.xlam"
 TEMPLATE_FILE = "quickstart_addin_ribbon.xlam"
@@ -60,7 +61,11 @@ ZIP_TIME = (2000, 1, 1, 0, 0, 0)      # fixed member dates: the same sources giv
 _PROJECT_NAME_LINE = re.compile(r'(Public Const PROJECT_NAME As String = ")([^"]*)(")')
 
 
-class AddinBuildError(RuntimeError):
+ADDIN_EXTRA_MISSING = ("chưa cài phần bổ sung cho add-in Excel (xlwings, ms-ovba): "
+                       "pip install 'cchc-xl[addin]'")
+
+
+class AddinBuildError(CchcError):
     """The add-in could not be built (no template, unreadable template, bad sources)."""
 
 
@@ -137,8 +142,8 @@ def template_xlam() -> tuple[bytes, str]:
     """The bytes of xlwings' ribbon add-in template and where they came from."""
     try:
         import xlwings
-    except ImportError as exc:                      # pragma: no cover - xlwings is a dependency
-        raise AddinBuildError("chưa cài xlwings (pip install xlwings)") from exc
+    except ImportError as exc:                      # the [addin] extra is not installed
+        raise AddinBuildError(ADDIN_EXTRA_MISSING) from exc
     shipped = Path(xlwings.__file__).resolve().parent / TEMPLATE_FILE
     if shipped.is_file():
         return shipped.read_bytes(), f"xlwings {xlwings.__version__}: {TEMPLATE_FILE}"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ..errors import CchcError
+
 KINDS = ("Q1", "6M", "9M", "Y", "PLAN")
 KIND_LABELS = {
     "Q1": "Quý I năm {y}",
@@ -17,8 +19,8 @@ KIND_LABELS = {
 CUMULATIVE = ("Q1", "6M", "9M", "Y")
 
 
-class PeriodError(ValueError):
-    pass
+class PeriodError(CchcError, ValueError):
+    """A period a user typed that is not one (2026-Q5, 26-Y)."""
 
 
 @dataclass(frozen=True, order=True)

@@ -14,6 +14,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..blueprint.model import Source
+from ..errors import NotFound
 from ..resources import provinces_dir
 from ..yamlfile import ConfigError, load_model, parse_yaml
 from .period import KINDS, Period
@@ -188,7 +189,7 @@ class Province:
         try:
             return self.unit_by_code[code]
         except KeyError:
-            raise KeyError(f"đơn vị {code!r} không có trong danh mục đơn vị của {self.info.name}") from None
+            raise NotFound(f"đơn vị {code!r} không có trong danh mục đơn vị của {self.info.name}") from None
 
     def judging_stamp(self, code: str | None) -> str:
         """What a file's verdict depends on in this configuration: the unit's entry (its existence,
@@ -235,7 +236,7 @@ class Province:
         ov = self.calendar.overrides.get(str(period))
         kd = self.calendar.kinds.get(period.kind)
         if kd is None:
-            raise KeyError(f"lịch báo cáo của {self.info.name} không có kỳ {period.kind}")
+            raise NotFound(f"lịch báo cáo của {self.info.name} không có kỳ {period.kind}")
         if ov:
             return PeriodDates(period, ov.window[0], ov.window[1], ov.deadline, ov.note, False)
         return PeriodDates(period, _md(kd.window[0], period.year), _md(kd.window[1], period.year),

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from ..atomic import check_writable
 from ..errors import CchcError
+from .model import CellRow
 from .pieces import Pack, Piece
 
 SCHEMA = """
@@ -330,9 +331,10 @@ class Ledger:
                        (when.isoformat(timespec="seconds"), source, digest))
         return True
 
-    def values(self, digest: str) -> list[tuple]:
-        return self.db.execute("SELECT appendix, sheet, row_key, col_key, cell, num, text, role FROM cell_values "
-                               "WHERE hash=? ORDER BY rowid", (digest,)).fetchall()
+    def values(self, digest: str) -> list[CellRow]:
+        return [CellRow(*r) for r in self.db.execute(
+            "SELECT appendix, sheet, row_key, col_key, cell, num, text, role FROM cell_values "
+            "WHERE hash=? ORDER BY rowid", (digest,))]
 
     def input_numbers(self, digest: str) -> list[tuple[str, str, str, float]]:
         """(appendix, row, column, number) of the figures a content's unit typed."""
@@ -461,7 +463,13 @@ def release_inherited_locks() -> None:
 
 @contextlib.contextmanager
 def workspace_lock(path: Path, wait: float = 10.0):
-    """One merge at a time per workspace: the second waits, then refuses with a clear message."""
+    """One merge at a time per workspace: the second waits, then refuses with a clear message.
+
+    Hand-written rather than ``filelock``: the merge forks reader workers, and a forked child that
+    keeps an inherited descriptor of an flock'ed file keeps the lock when the parent dies (a killed
+    merge whose workers hang on then blocks every later one). Each descriptor is recorded in
+    :data:`HELD_LOCKS` so that a worker closes its copies at start (``release_inherited_locks``);
+    filelock keeps its descriptor private (tests/test_crash_safety.py kills merges mid-write)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     HELD_LOCKS.add(fd)

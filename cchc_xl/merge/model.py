@@ -14,6 +14,19 @@ if TYPE_CHECKING:
     from .pieces import Piece
 
 
+class CellRow(NamedTuple):
+    """One cell of a validated file as the ledger keeps it (table ``cell_values``)."""
+
+    appendix: str
+    sheet: str
+    row_key: str
+    col_key: str
+    cell: str
+    num: float | None
+    text: str | None
+    role: str                   # input | computed
+
+
 # a value's state: blank is not zero, and neither is a declared nil return
 VALUE_STATES = ("value", "zero", "blank", "nil")
 

@@ -40,7 +40,7 @@ from ..config.period import Period
 from ..config.province import Unit
 from ..layout import TableLayout
 from .formats import SUMMABLE, detail_styles, is_number, row_height, text_lines, text_width
-from .model import ValueRow, value_state
+from .model import CellRow, ValueRow, value_state
 from .tidy import tidy_member
 
 __all__ = ["C_LABEL", "C_NAME", "C_PARENT", "C_ROW", "C_TYPE", "C_UNIT", "DATA_HEADERS", "Pack", "Piece",
@@ -164,7 +164,7 @@ def pack_stamp(unit: Unit, part: str, period: str, source_file: str, received_at
 
 
 def submission_values(cat: Catalogue, layout: Callable[[str, Unit], TableLayout], period: Period, unit: Unit,
-                      part: str, rows: Iterable[tuple], source_file: str, received_at: dt.datetime,
+                      part: str, rows: Iterable[CellRow], source_file: str, received_at: dt.datetime,
                       digest: str, nil: Iterable[str] = ()) -> list[ValueRow]:
     """The ledger's rows of one file (appendix, sheet, row, column, cell, number, text, role) as
     :class:`ValueRow` s with their labels and state (``nil``: the appendices declared "Không phát
@@ -202,16 +202,17 @@ def _labels(lay: TableLayout) -> dict[tuple[str, str], tuple[str, str]]:
     return hit
 
 
-def inputs_digest(rows: Iterable[tuple]) -> str | None:
+def inputs_digest(rows: Iterable[CellRow]) -> str | None:
     """A digest of the figures a unit typed (None when too few to call two files copies)."""
-    inputs = sorted((r[0], r[2], r[3], r[5], r[6]) for r in rows if r[7] == "input" and (r[5] or r[6]))
-    if sum(1 for r in inputs if r[3]) < 10:
+    inputs = sorted((r.appendix, r.row_key, r.col_key, r.num, r.text) for r in rows
+                    if r.role == "input" and (r.num or r.text))
+    if sum(1 for _a, _r, _c, num, _t in inputs if num) < 10:
         return None
     return hashlib.sha256(repr(inputs).encode()).hexdigest()
 
 
 def build_pack(cat: Catalogue, layout: Callable[[str, Unit], TableLayout], period: Period, unit: Unit, part: str,
-               rows: list[tuple], source_file: str, received_at: dt.datetime, digest: str,
+               rows: list[CellRow], source_file: str, received_at: dt.datetime, digest: str,
                catalogue_stamp: str, type_labels: Mapping[str, str], nil: Iterable[str] = ()) -> Pack:
     values = submission_values(cat, layout, period, unit, part, rows, source_file, received_at, digest, nil)
 
@@ -223,7 +224,7 @@ def build_pack(cat: Catalogue, layout: Callable[[str, Unit], TableLayout], perio
 
     return Pack(pack_stamp(unit, part, str(period), source_file, received_at, catalogue_stamp),
                 render_pieces(values, template_layout, type_labels), tidy_member(values),
-                list(dict.fromkeys(r[0] for r in rows)), inputs_digest(rows))
+                list(dict.fromkeys(r.appendix for r in rows)), inputs_digest(rows))
 
 
 # -- rendering -------------------------------------------------------------------------------------

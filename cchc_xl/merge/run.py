@@ -27,7 +27,7 @@ from ..validate.pool import MP_CONTEXT, FileFailure, map_files
 from . import plausibility
 from .ledger import ContentRow, Decision, Ledger, release_inherited_locks, workspace_lock
 from .mail import MAIL_DIR, MAIL_SEP, MailError, read_mail
-from .model import HeldFile, ProblemRow, RollupData, Submission, TemplateData
+from .model import CellRow, HeldFile, ProblemRow, RollupData, Submission, TemplateData
 from .pieces import Pack, build_pack, fold, pack_stamp
 from .tidy import write_tidy
 
@@ -254,7 +254,7 @@ def _validate(job: tuple[str, str, str]) -> tuple[str, str, dict, list[tuple], d
         v = c.value
         num = float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
         text = None if num is not None or v is None else (v.isoformat() if hasattr(v, "isoformat") else str(v))
-        rows.append((c.code, c.sheet, c.row, c.col, c.cell, num, text, c.role))
+        rows.append(CellRow(c.code, c.sheet, c.row, c.col, c.cell, num, text, c.role))
     meta = (report.values or {}).get("metadata")
     info = {"unit": report.unit, "unit_name": report.unit_name, "part": report.part, "period": report.period,
             "submission": (report.unit if (report.part or "main") == "main" else f"{report.unit}-{report.part}")
@@ -282,7 +282,7 @@ def _failed(job: tuple[str, str, str], failure: FileFailure) -> tuple:
     return job[0], job[1], report.as_dict(), [], {"unit": None, "blueprints": []}, None
 
 
-def _pack(ctx: ValidationContext, unit_code: str, part: str, period: Period, rows: list[tuple], source: str,
+def _pack(ctx: ValidationContext, unit_code: str, part: str, period: Period, rows: list[CellRow], source: str,
           received: dt.datetime, digest: str, nil: list[str]) -> Pack:
     b = ctx.round(period)
     unit = ctx.workspace.province.unit(unit_code)

@@ -90,7 +90,8 @@ def write_tidy(members: Iterable[bytes], path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     name = path.name.lower()
     if name.endswith(".parquet") and not any(importlib.util.find_spec(m) for m in ("pyarrow", "fastparquet")):
-        raise FileNotFoundError("xuất .parquet cần gói pyarrow (pip install pyarrow); hãy dùng .csv")
+        raise FileNotFoundError("xuất .parquet cần phần bổ sung pyarrow: pip install 'cchc-xl[parquet]'; "
+                                "hoặc dùng .csv")
     with replacing(path) as tmp:
         if name.endswith(".gz"):
             with open(tmp, "wb") as f:

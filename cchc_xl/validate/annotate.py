@@ -12,6 +12,7 @@ from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.worksheet.worksheet import Worksheet
 
 from ..atomic import replacing
+from ..labels import VERDICT_TO_CLERK
 from ..problems import ValidationReport
 from ..read.values import read_grids
 
@@ -100,4 +101,4 @@ def annotate(report: ValidationReport, out_dir: Path) -> Path | None:
 
 
 def _status_vi(status: str) -> str:
-    return {"ok": "Đạt", "warnings": "Đạt, có cảnh báo", "errors": "Có lỗi", "rejected": "Bị từ chối"}.get(status, status)
+    return VERDICT_TO_CLERK.get(status, status)
