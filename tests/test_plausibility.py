@@ -189,3 +189,29 @@ def test_the_tidy_export_and_the_rollup_keep_blank_zero_and_nil_apart(tmp_path):
     col = head.index("Biểu đơn vị khai «Không phát sinh»")
     (line,) = [r for r in status if r and r[1] == commune.code]
     assert line[col] == nil.code and nil.code not in (line[head.index("Biểu còn thiếu")] or "")
+
+
+def test_a_new_commune_is_compared_with_its_predecessors_rows_of_the_former_district_table(tmp_path):
+    """Three tiers in 2025 (communes were rows of their district's 03-H), two tiers in 2026: a merged
+    commune's 02-X column totals are judged against the sum of its predecessors' 03-H rows; a
+    commune that records no predecessors is judged against nothing."""
+    from cchc_xl.config import official
+    from cchc_xl.config.today import render
+
+    root = tmp_path / "ws"
+    ws = init_workspace(root, "lang-son-3-cap-2011-2020")
+    put_round(ws, "2025-Q1", ["H-TPLS"], 5, tmp_path)
+    for name, text in render(official.find_province("lang-son")).items():
+        (root / "config" / name).write_text(text, encoding="utf-8")
+    units = _units_yaml(ws)
+    merged, other = [u for u in load_workspace(root).province.units if u.type == "X"][:2]
+    text = units.read_text(encoding="utf-8")
+    old = f'{{code: "{merged.code}", name: "{merged.name}", type: "X", official: true, since: "2025-07-01"}}'
+    assert old in text
+    units.write_text(text.replace(old, old[:-1] + ', succeeds: ["X-TPLS-01", "X-TPLS-02"]}'), encoding="utf-8")
+    ws = load_workspace(root)
+    res = put_round(ws, "2026-Q1", [merged.code, other.code], 100, tmp_path)
+    rows = [r for r in findings_rows(res.rollup) if r["Loại"] == "Khác xa các kỳ trước"]
+    assert {r["Mã đơn vị"] for r in rows} == {merged.code}
+    assert rows and all(r["Dòng"] == "Tổng cộng" and r["Số kỳ đó"] == 10 and r["Biểu"] == "02-X" for r in rows)
+    assert all(r["So với"] == parse_period("2025-Q1").label for r in rows)

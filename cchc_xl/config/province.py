@@ -61,7 +61,12 @@ class Unit(_Strict):
     @property
     def row_key(self) -> str:
         """The unit as a row key of a table (03-H has a row per commune)."""
-        return "u_" + self.code.lower().replace("-", "_")
+        return unit_row_key(self.code)
+
+
+def unit_row_key(code: str) -> str:
+    """A unit code as the row key of a table with a row per unit (a district's 03-H: its communes)."""
+    return "u_" + code.lower().replace("-", "_")
 
 
 class Units(_Strict):

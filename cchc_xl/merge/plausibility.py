@@ -11,7 +11,10 @@ Two checks, in the manner of DHIS2's min–max outliers and the WHO data-quality
 
 A unit's history follows the registry: for a period that ends before the unit existed in its
 present form (``since``), its figures are the sum of the units it succeeds (``succeeds``), and an
-older unit that merely had the same code is never taken for it. Figures under an appendix the
+older unit that merely had the same code is never taken for it. A predecessor that sent no report
+of its own — a commune of a three-tier province, a row of its district's 03-H — is found in that
+row: the table's column totals of the new commune (02-X) are then compared with the sum of its
+predecessors' rows. Figures under an appendix the
 current one continues (02-X ← 02-H) count as the same table. Stocks (balances at the end of the
 window) may fall and are left out of the drop check; only typed counts and amounts are compared.
 """
@@ -25,7 +28,7 @@ from ..blueprint.catalogue import Catalogue
 from ..blueprint.expr import Ref
 from ..blueprint.model import CellType
 from ..config.period import KINDS, Period
-from ..config.province import Province, Unit
+from ..config.province import Province, Unit, unit_row_key
 from ..problems import CATALOGUE, display, make_problem
 from .ledger import ContentRow, Ledger
 from .model import Finding
@@ -57,12 +60,10 @@ class History:
         self.ledger = ledger
         self._counted: dict[str, dict[str, ContentRow]] = {}
         self._numbers: dict[str, dict[Key, float]] = {}
+        self._rows: dict[tuple[str, frozenset[str]], dict[str, dict[str, float]]] = {}
 
     def _content(self, period: Period, key: str) -> ContentRow | None:
-        p = str(period)
-        if p not in self._counted:
-            self._counted[p] = self.ledger.counted(p)
-        return self._counted[p].get(key)
+        return self._counted_in(period).get(key)
 
     def numbers(self, digest: str) -> dict[Key, float]:
         if digest not in self._numbers:
@@ -78,6 +79,42 @@ class History:
         if unit.since and end < unit.since:
             return list(unit.succeeds)      # never the own code alone: an older unit may have had it
         return [unit.code]
+
+    def unit_rows(self, period: Period, tables: frozenset[str]) -> dict[str, dict[str, float]]:
+        """Row key -> column -> number of the rows per unit (``tables``: 03-H …) counted in ``period``."""
+        key = (str(period), tables)
+        if key not in self._rows:
+            out: dict[str, dict[str, float]] = {}
+            counted = self._counted_in(period)
+            for c in counted.values():
+                for a, _sheet, row, col, _cell, num, _text, role in self.ledger.values(c.hash):
+                    if a in tables and role == "input" and num is not None:
+                        cols = out.setdefault(row, {})
+                        cols[col] = cols.get(col, 0.0) + num
+            self._rows[key] = out
+        return self._rows[key]
+
+    def _counted_in(self, period: Period) -> dict[str, ContentRow]:
+        p = str(period)
+        if p not in self._counted:
+            self._counted[p] = self.ledger.counted(p)
+        return self._counted[p]
+
+    def predecessor_rows(self, unit: Unit, period: Period, tables: frozenset[str]) -> dict[str, float] | None:
+        """Column totals of the unit's predecessors that were rows of another unit's table in ``period``
+        (None when the unit is not new since then, or none of them is found)."""
+        codes = self.codes_for(unit, period)
+        if not tables or not codes or codes == [unit.code]:
+            return None
+        rows = self.unit_rows(period, tables)
+        found = [rows[unit_row_key(c)] for c in codes if unit_row_key(c) in rows]
+        if not found:
+            return None
+        out: dict[str, float] = {}
+        for cols in found:
+            for col, v in cols.items():
+                out[col] = out.get(col, 0.0) + v
+        return out
 
     def figures(self, unit: Unit, part: str, period: Period) -> dict[Key, float] | None:
         """The unit's figures of ``period`` (None when the ledger has none that are its)."""
@@ -135,6 +172,7 @@ def findings(prov: Province, ledger: Ledger, cat: Catalogue, period: Period,
         unit, part = obl.unit, obl.part
         earlier = [(p, f) for p in drops_against if (f := hist.figures(unit, part, p))]
         history = [(p, f) for p in years if (f := hist.figures(unit, part, p))]
+        out += _against_predecessor_rows(hist, cat, layout, unit, part, c, years)
         if not earlier and not history:
             continue        # nothing of the unit's own to compare with (the usual first round)
         cells = {(a, r, col): _Cell(sheet, cell) for a, sheet, r, col, cell, _n, _t, role in ledger.values(c.hash)
@@ -159,11 +197,49 @@ def findings(prov: Province, ledger: Ledger, cat: Catalogue, period: Period,
                                             value, [(p, before)], period=p))
                         break
             past = [(p, v) for p, f in history if (v := _value(f, key, continued)) is not None]
-            if past:
-                hi, lo = max(v for _, v in past), min(v for _, v in past)
-                if (value > hi * RATIO and value - hi >= FLOOR) or (value * RATIO < lo and lo - value >= FLOOR):
-                    out.append(_finding("plausibility.outlier", unit, part, c, key, where, labels, value, past,
-                                        period=past[0][0]))
+            if past and _is_outlier(value, [v for _, v in past]):
+                out.append(_finding("plausibility.outlier", unit, part, c, key, where, labels, value, past,
+                                    period=past[0][0]))
+    return out
+
+
+def _row_tables(cat: Catalogue, bp) -> frozenset[str]:
+    """The codes of the tables with a row per unit that carry ``bp``'s columns (03-H for 02-H's)."""
+    return frozenset(code for other in cat.blueprints.values()
+                     if other.row_source is not None and other.row_source.registry == "communes"
+                     and other.columns_from == bp.id for code in other.code_list)
+
+
+def _is_outlier(value: float, past: list[float]) -> bool:
+    hi, lo = max(past), min(past)
+    return (value > hi * RATIO and value - hi >= FLOOR) or (value * RATIO < lo and lo - value >= FLOOR)
+
+
+def _against_predecessor_rows(hist: History, cat: Catalogue, layout, unit: Unit, part: str, c: ContentRow,
+                              years: list[Period]) -> list[Finding]:
+    """Outliers of a new unit's column totals against its predecessors' rows in earlier periods."""
+    out = []
+    now = hist.numbers(c.hash)
+    for appendix in dict.fromkeys(a for a, _r, _c in now):
+        bp = cat.for_code(appendix)
+        tables = _row_tables(cat, bp)
+        past = [(p, rows) for p in years if (rows := hist.predecessor_rows(unit, p, tables))]
+        if not past:
+            continue
+        lay = layout(appendix, unit)
+        totals: dict[str, float] = {}
+        for (a, _row, col), v in now.items():
+            spec = lay.cells.get(Ref(_row, col))
+            if a == appendix and spec is not None and spec.type in COMPARED:
+                totals[col] = totals.get(col, 0.0) + v
+        total_row = next((r for r in lay.rows if r.kind == "total"), None)
+        for col, value in totals.items():
+            earlier = [(p, rows[col]) for p, rows in past if col in rows]
+            if earlier and _is_outlier(value, [v for _, v in earlier]):
+                labels = dict(row_label=total_row.label if total_row else "Cộng", column_label=lay.col(col).label)
+                where = _Cell(lay.sheet, lay.addr(Ref(total_row.key, col)) if total_row else "")
+                out.append(_finding("plausibility.outlier", unit, part, c, (appendix, "tong", col), where, labels,
+                                    value, earlier, period=earlier[0][0]))
     return out
 
 
