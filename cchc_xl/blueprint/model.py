@@ -23,10 +23,37 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+SEED_FILE_RE = r"^\d{3}_[0-9a-f]{16}\.txt$"
+DESIGN = "design"          # the project's own addition, stated as such
+DOMAIN = "domain.md"       # the project's domain brief (facts from outside the seeds)
+
+
 class Source(Strict):
-    seed: str = Field(description="Seed file the item comes from, e.g. 000_88494d1bc9ec11ad.txt")
+    """Where an item comes from: a seed (with the line and the words quoted, so that it can be
+    checked), the domain brief, or ``design`` (the project's own choice, never a guideline's)."""
+
+    seed: str = Field(description="Seed file the item comes from (e.g. 000_88494d1bc9ec11ad.txt), "
+                                  "'domain.md' or 'design' (the project's own addition)")
     section: str = Field(description="Section of the seed, as printed")
+    line: int | None = Field(None, ge=1, description="Line of the seed where the quoted words begin")
+    quote: str | None = Field(None, min_length=3, description="The seed's words, verbatim (they may run "
+                                                                "over a line break from `line` on)")
     note: str | None = None
+
+    @field_validator("seed")
+    @classmethod
+    def _known_seed(cls, v: str) -> str:
+        if v not in (DESIGN, DOMAIN) and not re.match(SEED_FILE_RE, v):
+            raise ValueError(f"seed {v!r} is neither a seed file (NNN_<16 hex>.txt), 'domain.md' nor 'design'")
+        return v
+
+    @model_validator(mode="after")
+    def _quote_has_line(self):
+        if (self.quote is None) != (self.line is None):
+            raise ValueError("line and quote go together: the quoted words and the line they begin on")
+        if self.seed == DESIGN and self.quote is not None:
+            raise ValueError("a design source quotes nothing")
+        return self
 
 
 class CellType(str, Enum):

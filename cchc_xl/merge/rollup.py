@@ -204,8 +204,14 @@ def _safe_file_part(text: str) -> str:
 
 
 def template_title(tpl: _Template) -> str:
-    """A template's title: its code's own title when it holds one code (02-X: "… tại UBND cấp xã")."""
-    return tpl.bp.title_for(tpl.codes[0]) if len(tpl.codes) == 1 else tpl.bp.title
+    """A template's title: its code's own title when it holds one code (02-X: "… tại UBND cấp xã");
+    with several, the shared title followed by each code whose title the seed prints otherwise
+    (01-H: "Tổng hợp số thủ tục hành chính … tại UBND cấp huyện, cấp xã")."""
+    if len(tpl.codes) == 1:
+        return tpl.bp.title_for(tpl.codes[0])
+    own = [(c, tpl.bp.title_for(c)) for c in tpl.codes if c in tpl.bp.code_list]
+    others = [f"{c}: {t}" for c, t in own if t != tpl.bp.title]
+    return "; ".join([tpl.bp.title, *others]) if others else tpl.bp.title
 
 
 def type_order(labels: Mapping[str, str]) -> Callable[[str], tuple[int, str]]:

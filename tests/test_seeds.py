@@ -1,0 +1,85 @@
+"""The seeds, exactly: calendars and what the workbooks tell clerks about them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import openpyxl
+import pytest
+from click.testing import CliRunner
+
+from cchc_xl.cli import main
+from cchc_xl.config.period import parse_period
+from cchc_xl.round_layouts import COVER_SHEET
+
+from .helpers import embedded, generate
+
+LS, TTH = "lang-son-3-cap-2011-2020", "thua-thien-hue-3-cap-2021"
+
+
+def cover(path) -> dict[str, str]:
+    ws = openpyxl.load_workbook(path)[COVER_SHEET]
+    return {r[1].value: r[2].value for r in ws.iter_rows(min_row=4, max_row=14) if r[1].value and r[2].value}
+
+
+def test_seed_001_plan_deadline_is_the_earlier_rule_of_the_plan_period():
+    prov = embedded(LS).province
+    d = prov.dates(parse_period("2015-PLAN"))
+    assert d.deadline == dt.date(2014, 12, 31) and d.deadline_assumed      # seed 001: 31/12 of the year before
+    assert "31 tháng 12" in d.note and "Giả định" in d.note
+    assert prov.dates(parse_period("2017-PLAN")).deadline == dt.date(2016, 12, 31)
+    later = prov.dates(parse_period("2018-PLAN"))
+    assert later.deadline == dt.date(2018, 1, 29) and not later.deadline_assumed    # seed 000: before 30/01
+    # the periodic reports are untouched by the plan's earlier rule
+    assert prov.dates(parse_period("2015-Y")).deadline == dt.date(2015, 11, 29)
+
+
+def test_thua_thien_hue_thematic_field_reports_have_their_own_deadline():
+    prov = embedded(TTH).province
+    y = parse_period("2021-Y")
+    for t in ("STP", "STTTT", "SKHCN", "STC", "VP"):
+        fr = prov.field_report(t, y)
+        assert fr is not None and fr.deadline == dt.date(2021, 12, 4), t
+        assert fr.deadline < prov.dates(y).deadline == dt.date(2021, 12, 15)
+    assert prov.field_report("SNV", y) is None and prov.field_report("S", y) is None
+    assert prov.field_report("STP", parse_period("2021-6M")) is None
+    assert embedded(LS).province.field_report("STP", parse_period("2024-Y")) is None
+
+
+def test_calendar_command_shows_the_thematic_deadline_and_assumptions():
+    res = CliRunner().invoke(main, ["calendar", "2021-Y", "--province", TTH, "--json"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.output[res.output.index("{"):])
+    assert data["field_report"]["deadline"] == "2021-12-04"
+    assert data["field_report"]["unit_types"] == ["STP", "STTTT", "SKHCN", "STC", "VP"]
+    res = CliRunner().invoke(main, ["calendar", "2021-Y", "--province", TTH])
+    assert "Hạn báo cáo chuyên đề lĩnh vực (Sở Tư pháp" in res.output and "04/12/2021" in res.output
+    res = CliRunner().invoke(main, ["calendar", "2015-PLAN", "--province", LS])
+    assert "Hạn nộp: 31/12/2014 (giả định)" in res.output
+
+
+def test_cover_says_when_a_window_is_assumed_and_never_otherwise(tmp_path):
+    ls = embedded(LS)
+    res = generate(ls, "2024-Q1", ["S-XD"], out=tmp_path / "ls")
+    rows = cover(res.files[0]["path"])
+    assert "giả định" in rows["Thời gian chốt số liệu"]
+    assert "theo hướng dẫn chung" not in rows["Thời gian chốt số liệu"]
+    tth = embedded(TTH)
+    unit = next(u.code for u in tth.province.units if u.type == "STP")
+    res = generate(tth, "2021-Y", [unit], out=tmp_path / "tth")
+    rows = cover(res.files[0]["path"])
+    assert rows["Thời gian chốt số liệu"] == "Từ 15/12/2020 đến 14/12/2021"       # printed by seed 002
+    assert rows["Hạn gửi báo cáo"] == "Chậm nhất ngày 15/12/2021"
+    assert rows["Hạn gửi báo cáo chuyên đề lĩnh vực"].startswith("Chậm nhất ngày 04/12/2021: ")
+    other = next(u.code for u in tth.province.units if u.type == "S")
+    res = generate(tth, "2021-Y", [other], out=tmp_path / "tth-s")
+    assert "Hạn gửi báo cáo chuyên đề lĩnh vực" not in cover(res.files[0]["path"])
+
+
+@pytest.mark.parametrize("period", ["2015-PLAN"])
+def test_plan_cover_marks_the_assumed_deadline(tmp_path, period):
+    res = generate(embedded(LS), period, ["S-XD"], out=tmp_path)
+    rows = cover(res.files[0]["path"])
+    assert rows["Hạn gửi báo cáo"].startswith("Chậm nhất ngày 31/12/2014 (giả định")
+    assert "giả định" in rows["Thời gian chốt số liệu"]
