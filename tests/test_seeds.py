@@ -83,3 +83,41 @@ def test_plan_cover_marks_the_assumed_deadline(tmp_path, period):
     rows = cover(res.files[0]["path"])
     assert rows["Hạn gửi báo cáo"].startswith("Chậm nhất ngày 31/12/2014 (giả định")
     assert "giả định" in rows["Thời gian chốt số liệu"]
+
+
+def test_home_affairs_writes_its_field_synthesis_like_the_other_five_lead_agencies():
+    from cchc_xl.blueprint.catalogue import load_catalogue
+
+    cat = load_catalogue()
+    prov = embedded(LS).province
+    snv = next(u for u in prov.units if u.type == "SNV")
+    leads = {t: next(u for u in prov.units if u.type == t) for t in ("STP", "VP", "STC", "STTTT", "SKHCN")}
+    for period in ("2024-Q1", "2024-Y"):
+        per = parse_period(period)
+        synth = {}
+        for unit in [snv, *leads.values()]:
+            for o in prov.obligations(unit, per):
+                bp = cat.for_code(o.outline)
+                sec = next((s for s in bp.sections if s.key == "tong_hop_linh_vuc_toan_tinh"), None)
+                synth[(unit.type, o.part)] = sec is not None and sec.required
+        assert all(synth[(t, "main")] for t in leads), synth
+        # every office of Sở Nội vụ that owns a field synthesises it province-wide; Văn phòng sở
+        # reports the department's own CCHC on the common outline
+        assert {p: v for (t, p), v in synth.items() if t == "SNV"} == {
+            "VPS": False, "TCBC": True, "CCVC": True, "XDCQ": True, "TTS": True}
+
+
+def test_the_plan_period_sends_the_plan_outline_with_the_plan_table(tmp_path):
+    from cchc_xl.blueprint.catalogue import load_catalogue
+
+    ws = embedded(LS)
+    unit = ws.province.unit("S-XD")
+    (o,) = ws.province.obligations(unit, parse_period("2024-PLAN"))
+    assert o.codes == ("DC-KH", "KH-CCHC")
+    bp = load_catalogue().for_code("DC-KH")
+    assert bp.kind == "outline" and bp.programme == "2011-2020"
+    assert [s.number for s in bp.sections if s.level == 0] == ["I", "II", "III", "IV"]
+    assert [s.area for s in bp.sections if s.area] == ["I", "II", "III", "IV", "V", "VI", "VII"]
+    res = generate(ws, "2024-PLAN", ["S-XD"], out=tmp_path)
+    sheets = openpyxl.load_workbook(res.files[0]["path"]).sheetnames
+    assert sheets[1:3] == ["Đề cương", "KH-CCHC"]

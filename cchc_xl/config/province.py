@@ -133,6 +133,7 @@ class UnitTypeRegime(_Strict):
 class PlanRegime(_Strict):
     tables: list[str]
     unit_types: list[str]
+    outline: str | None = None     # the plan's narrative outline (đề cương kế hoạch), or none
 
 
 class Regime(_Strict):
@@ -141,7 +142,7 @@ class Regime(_Strict):
     unit_types: dict[str, UnitTypeRegime]
 
     def all_codes(self) -> set[str]:
-        codes = set(self.plan.tables)
+        codes = set(self.plan.tables) | ({self.plan.outline} if self.plan.outline else set())
         for ut in self.unit_types.values():
             for p in ut.parts:
                 if p.outline:
@@ -282,7 +283,8 @@ class Province:
         if period.is_plan:
             if unit.type not in self.regime.plan.unit_types:
                 return []
-            return [Obligation(unit, "main", "", None, tuple(self.regime.plan.tables))]
+            plan = self.regime.plan
+            return [Obligation(unit, "main", "", plan.outline, tuple(plan.tables))]
         ut = self.regime.unit_types.get(unit.type)
         if ut is None:
             return []
