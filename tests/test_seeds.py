@@ -121,3 +121,35 @@ def test_the_plan_period_sends_the_plan_outline_with_the_plan_table(tmp_path):
     res = generate(ws, "2024-PLAN", ["S-XD"], out=tmp_path)
     sheets = openpyxl.load_workbook(res.files[0]["path"]).sheetnames
     assert sheets[1:3] == ["Đề cương", "KH-CCHC"]
+
+
+def test_columns_are_flows_or_stocks_as_the_blueprint_says():
+    from cchc_xl.blueprint.catalogue import load_catalogue
+
+    cat = load_catalogue()
+    h = cat.for_code("02-H")
+    assert {c: h.cell_measure("dat_dai", c) for c in ("truc_tuyen", "gq_tong", "ty_le_dung_han")} == dict.fromkeys(
+        ("truc_tuyen", "gq_tong", "ty_le_dung_han"), "flow")
+    # carried over and pending are balances; received = carried over + new mixes the two
+    assert {c: h.cell_measure("dat_dai", c) for c in ("ky_truoc", "dang_tong", "dang_qua_han", "nhan_tong")} == {
+        "ky_truoc": "stock", "dang_tong": "stock", "dang_qua_han": "stock", "nhan_tong": None}
+    assert cat.for_code("03-H").cell_measure(None, "ky_truoc") == "stock"      # columns_from keeps measures
+    # "Số liệu tại thời điểm báo cáo": stocks by default, derived from the subtitle
+    pub = cat.for_code("01-S")
+    assert pub.measure == "stock" and pub.cell_measure("cong_bo", "tong") == "stock"
+    # staff in post are stocks, recruitment in the period a flow (seed-derived table, explicit)
+    x = cat.for_code("03-SNV")
+    assert x.cell_measure("tong_cbcc", "co_mat") == "stock" and x.cell_measure("tong_cbcc", "tuyen_dung") == "flow"
+    assert x.cell_measure("tong_cbcc", "ty_le_dat_chuan") == "stock"
+    # procedures in force at the start and the end of the period: stocks even where computed
+    vp = cat.for_code("02-VP")
+    assert vp.cell_measure("cap_tinh", "cuoi_ky") == "stock" and vp.cell_measure("cap_tinh", "ban_hanh_moi") == "flow"
+
+
+def test_default_measure_follows_the_subtitle_when_the_blueprint_says_none():
+    from cchc_xl.blueprint.catalogue import load_catalogue
+
+    bp = load_catalogue().for_code("02-S")          # "Số liệu năm báo cáo": counted over the year
+    assert bp.measure is None and bp.default_measure == "flow"
+    stock = bp.model_copy(update={"subtitle": "Số liệu tại thời điểm báo cáo"})
+    assert stock.default_measure == "stock" and stock.cell_measure(None, "so_nhiem_vu") == "stock"

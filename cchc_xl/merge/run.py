@@ -479,6 +479,12 @@ def build_rollup_data(ws: Workspace, ledger: Ledger, period: Period, *, values: 
         if values and other is not None and str(other) in ledger.periods():
             setattr(data, f"{attr}_period", other)
             setattr(data, f"{attr}_totals", province_totals(ledger, str(other)))
+            if attr == "previous":
+                try:
+                    od = prov.dates(other)
+                    data.previous_window = (od.window_start, od.window_end)
+                except KeyError:
+                    pass
             data.compare_notes += compare_notes(prov, other)
     return data
 
