@@ -153,3 +153,77 @@ def test_default_measure_follows_the_subtitle_when_the_blueprint_says_none():
     assert bp.measure is None and bp.default_measure == "flow"
     stock = bp.model_copy(update={"subtitle": "Số liệu tại thời điểm báo cáo"})
     assert stock.default_measure == "stock" and stock.cell_measure(None, "so_nhiem_vu") == "stock"
+
+
+# -- programme: one appendix code, two blueprint versions -------------------------------------------
+
+
+def test_a_code_may_exist_in_one_version_per_programme():
+    from cchc_xl.blueprint.catalogue import load_catalogue
+
+    cat = load_catalogue()
+    assert set(cat.versions["KH-CCHC"]) == {"2011-2020", "2021-2030"}
+    assert set(cat.versions["DC-KH"]) == {"2011-2020", "2021-2030"}
+    assert cat.for_code("KH-CCHC").id == "ke-hoach-cchc"             # no province named: the first
+    new = cat.for_programme("2021-2030")
+    assert new.for_code("KH-CCHC").id == "ke-hoach-cchc-2021" and new.for_code("DC-KH").id == "de-cuong-ke-hoach-2021"
+    assert new.for_code("02-H") is cat.for_code("02-H")              # one version: served to both
+    assert new.for_programme("2021-2030") is new and cat.for_programme(None) is cat
+    groups = [i.label for i in cat.vocabulary(new.for_code("KH-CCHC").groups.vocabulary).items]
+    assert "Cải cách công vụ" in groups and "Xây dựng và phát triển Chính phủ điện tử" in groups
+
+
+def test_two_versions_of_one_programme_are_refused(tmp_path):
+    import shutil
+
+    from cchc_xl.blueprint.check import check_catalogue
+    from cchc_xl.resources import blueprints_dir
+
+    root = tmp_path / "bp"
+    shutil.copytree(blueprints_dir(), root)
+    f = root / "tables" / "ke-hoach-cchc-2021.yaml"
+    f.write_text(f.read_text(encoding="utf-8").replace('programme: "2021-2030"', 'programme: "2011-2020"'),
+                 encoding="utf-8")
+    res = check_catalogue(root)
+    assert any("KH-CCHC" in p and "served by both" in p and "2011-2020" in p for p in res.problems), res.problems
+
+
+@pytest.mark.parametrize("province, programme, area_6", [
+    (LS, "2011-2020", "Hiện đại hóa hành chính"),
+    (TTH, "2021-2030", "Xây dựng và phát triển Chính phủ điện tử"),
+    ("lang-son", "2021-2030", "Xây dựng và phát triển Chính phủ điện tử"),     # today's Lạng Sơn
+])
+def test_the_programme_decides_which_plan_a_province_sends(tmp_path, province, programme, area_6):
+    from cchc_xl.identity import META_SHEET, Metadata, pairs_from_grid
+    from cchc_xl.validate.engine import ValidationContext, validate_file
+
+    ws = embedded(province)
+    assert ws.province.info.programme == programme
+    unit = next(u for u in ws.province.reporting_units() if u.type == "S")
+    res = generate(ws, "2024-PLAN", [unit.code], out=tmp_path)
+    path = res.files[0]["path"]
+    wb = openpyxl.load_workbook(path)
+    texts = {str(c.value) for row in wb["KH-CCHC"].iter_rows() for c in row if c.value}
+    assert any(area_6 in t for t in texts)
+    meta = Metadata.from_pairs(pairs_from_grid([[c.value for c in row] for row in wb[META_SHEET].iter_rows()]))
+    ids = {t.code: t.blueprint for t in meta.tables}
+    suffix = "-2021" if programme == "2021-2030" else ""
+    assert ids == {"DC-KH": "de-cuong-ke-hoach" + suffix, "KH-CCHC": "ke-hoach-cchc" + suffix}
+    outline = {str(c.value) for row in wb["Đề cương"].iter_rows() for c in row if c.value}
+    new_area = any("Cải cách chế độ công vụ" in t for t in outline)
+    old_area = any("Xây dựng và nâng cao chất lượng đội ngũ cán bộ, công chức, viên chức" in t for t in outline)
+    assert (new_area, old_area) == ((True, False) if programme == "2021-2030" else (False, True))
+    report = validate_file(path, ValidationContext(ws, parse_period("2024-PLAN")))
+    codes = {p.code for p in report.problems}
+    assert report.status != "rejected" and not any(c.startswith(("identity", "version", "layout")) for c in codes), codes
+
+
+def test_areas_are_named_as_the_province_programme_names_them():
+    from cchc_xl.merge.areas import default_areas
+
+    areas = default_areas()
+    new = areas.for_programme("2021-2030")
+    assert list(new.areas) == list(areas.areas)                  # the same keys: tables land in one area
+    assert new.heading("IV") == "IV. Cải cách chế độ công vụ"
+    assert new.heading("VI") == "VI. Xây dựng và phát triển Chính phủ điện tử, Chính phủ số"
+    assert areas.heading("VI") == "VI. Hiện đại hóa hành chính" and areas.for_programme("2011-2020") is areas
