@@ -269,17 +269,28 @@ def units_list(workspace_dir, province, as_json):
 @json_option
 def calendar_cmd(period, workspace_dir, province, as_json):
     ws = get_workspace(workspace_dir, province)
-    d = ws.province.dates(parse_period(period))
-    data = {"province": ws.province.id, "period": str(d.period), "label": d.period.label,
+    prov = ws.province
+    per = parse_period(period)
+    d = prov.dates(per)
+    fr = prov.calendar.field_reports.get(per.kind)
+    thematic = None
+    if fr is not None and fr.unit_types:
+        frd = prov.field_report(fr.unit_types[0], per)
+        thematic = {"unit_types": list(fr.unit_types), "deadline": frd.deadline.isoformat(), "note": frd.note}
+    data = {"province": prov.id, "period": str(d.period), "label": d.period.label,
             "window": [d.window_start.isoformat(), d.window_end.isoformat()],
-            "deadline": d.deadline.isoformat(), "window_assumed": d.assumed, "note": d.note}
+            "deadline": d.deadline.isoformat(), "window_assumed": d.assumed,
+            "deadline_assumed": d.deadline_assumed, "note": d.note, "field_report": thematic}
     if as_json:
         emit_json(data)
         return
-    click.echo(f"{d.period.label} — {ws.province.info.name}")
+    click.echo(f"{d.period.label} — {prov.info.name}")
     click.echo(f"  Chốt số liệu: {d.window_start:%d/%m/%Y} – {d.window_end:%d/%m/%Y}"
-               f"{' (giả định)' if d.assumed else ''}")
-    click.echo(f"  Hạn nộp: {d.deadline:%d/%m/%Y}")
+               f"{' (giả định: văn bản không quy định)' if d.assumed else ''}")
+    click.echo(f"  Hạn nộp: {d.deadline:%d/%m/%Y}{' (giả định)' if d.deadline_assumed else ''}")
+    if thematic:
+        names = ", ".join(prov.type_labels.get(t, t) for t in fr.unit_types)
+        click.echo(f"  Hạn báo cáo chuyên đề lĩnh vực ({names}): {frd.deadline:%d/%m/%Y}")
     click.echo(f"  Ghi chú: {d.note}")
 
 

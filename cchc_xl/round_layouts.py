@@ -32,7 +32,8 @@ class RoundLayouts:
         self.ws = ws
         self.prov: Province = ws.province
         self.period = period
-        self.cat = catalogue or default_catalogue()
+        # the blueprint versions of the province's programme (the same code may exist in two)
+        self.cat = (catalogue or default_catalogue()).for_programme(self.prov.info.programme)
         self.dates = self.prov.dates(period)
         self._layouts: dict[tuple, TableLayout] = {}
         voc_ids = {c.vocabulary for bp in self.cat.blueprints.values() for c in bp.columns if c.vocabulary}

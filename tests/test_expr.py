@@ -123,7 +123,7 @@ def _random_blueprint(rng: random.Random, n_computed: int, n_rules: int) -> Blue
                       "missing": rng.choice(["skip", "zero", "check"])})
     return Blueprint.model_validate({
         "id": "random", "version": 1, "programme": "2021-2030", "kind": "list", "title": "Ngẫu nhiên",
-        "source": {"seed": "test", "section": "random"}, "codes": [{"code": "RND", "source": {"seed": "t", "section": "t"}}],
+        "source": {"seed": "design", "section": "random"}, "codes": [{"code": "RND", "source": {"seed": "design", "section": "t"}}],
         "row_source": {"capacity": 6}, "total": {"label": "Tổng"}, "columns": inputs + computed, "rules": rules,
     })
 

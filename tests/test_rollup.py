@@ -8,6 +8,7 @@ of the writer. A LibreOffice test recalculates everything and compares with the 
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import math
 import random
@@ -27,6 +28,7 @@ from cchc_xl.config.province import load_province
 from cchc_xl.layout import build_layout
 from cchc_xl.merge import rollup as rollup_mod
 from cchc_xl.merge.areas import area_key, load_areas
+from cchc_xl.merge.formats import is_number
 from cchc_xl.merge.model import ProblemRow, RollupData, Submission, TemplateData, ValueRow
 from cchc_xl.merge.rollup import (
     COMPARE_SHEET,
@@ -232,6 +234,7 @@ def build_data() -> RollupData:
         templates=templates,
         problems=problems,
         previous_period=PREVIOUS,
+        previous_window=(dt.date(2023, 12, 15), dt.date(2024, 9, 14)),   # cumulative, as the year's
         last_year_period=LAST_YEAR,
         unit_types=SEED_TYPES,
     )
@@ -624,6 +627,13 @@ def test_compare_sheet(cached, data):
     expected = rate(q["truoc_han"] + q["dung_han"], q["truoc_han"] + q["dung_han"] + q["qua_han"])
     assert close(r[col["Riêng kỳ này (Quý IV)"]], expected)
     assert not close(expected, r[3] - prev_rate)
+    # stocks (carried over, pending) and a mix of stock and flow (received) are never differenced
+    for c in ("ky_truoc", "dang_tong", "trong_han", "nhan_tong"):
+        row_ = lines[("02-H", "tong", c)]
+        assert is_number(row_[3]) and is_number(row_[col[PREVIOUS.label]]), c
+        assert row_[col["Riêng kỳ này (Quý IV)"]] in ("", None), c
+    assert close(lines[("02-H", "tong", "gq_tong")][col["Riêng kỳ này (Quý IV)"]], s[("*", "truoc_han")]
+                 + s[("*", "dung_han")] + s[("*", "qua_han")] - prev["truoc_han"] - prev["dung_han"] - prev["qua_han"])
     # a row of the list, and the commune table's single total line
     row = lines[("02-H", "dat_dai", "gq_tong")]
     pg = sum(data.previous_totals[("02-H", "dat_dai", k)] for k in ("truoc_han", "dung_han", "qua_han"))
@@ -641,6 +651,45 @@ def test_compare_sheet(cached, data):
         h[("cong_bo", "cap_huyen")] - data.last_year_totals[("01-H", "cong_bo", "cap_huyen")],
     )
     assert not any(k[0] == "01-S" for k in lines)  # no figures of other periods for 01-S
+
+
+def _compare_rows(tmp_path, data, **changes):
+    other = copy.copy(data)
+    for k, v in changes.items():
+        setattr(other, k, v)
+    wb = CalamineWorkbook.from_path(str(write_rollup(other, tmp_path / "r.xlsx")))
+    sheet = wb.get_sheet_by_name(COMPARE_SHEET).to_python(skip_empty_area=False)
+    header = next(row for row in sheet if row and row[0] == "Biểu")
+    col = {h: i for i, h in enumerate(header)}
+    return sheet, col, lines_all(sheet, col)
+
+
+def test_quarter_alone_window_is_used_as_is(tmp_path, data):
+    """Thừa Thiên Huế 2021: the 9-month window (15/6–14/9) is Quý III alone, right after the 6-month
+    one (15/12–14/6): its figures are the quarter's own, never 9 months − 6 months."""
+    sheet, col, lines = _compare_rows(
+        tmp_path, data, period=Period(2021, "9M"), previous_period=Period(2021, "6M"),
+        window=(dt.date(2021, 6, 15), dt.date(2021, 9, 14)),
+        previous_window=(dt.date(2020, 12, 15), dt.date(2021, 6, 14)))
+    q = "Riêng kỳ này (Quý III)"
+    assert q in col
+    assert any("không lũy kế" in str(row[0]) for row in sheet[:4])
+    for c in ("truc_tuyen", "gq_tong", "ty_le_dung_han"):
+        row = lines[("02-H", "tong", c)]
+        assert is_number(row[3]) and close(row[col[q]], row[3]), c
+        assert not close(row[col[q]], row[3] - row[col[Period(2021, "6M").label]]), c
+    for c in ("ky_truoc", "dang_tong", "nhan_tong"):
+        assert lines[("02-H", "tong", c)][col[q]] in ("", None), c
+
+
+def test_windows_not_cumulative_from_one_day_give_no_quarter(tmp_path, data):
+    """Thừa Thiên Huế 2021: the year (15/12–14/12) after a Quý III window (15/6–14/9): neither a
+    difference nor the period's own figures are a quarter."""
+    sheet, col, lines = _compare_rows(
+        tmp_path, data, previous_window=(dt.date(2024, 6, 15), dt.date(2024, 9, 14)))
+    assert not any(str(h).startswith("Riêng kỳ này") for h in col)
+    assert any("không lũy kế từ cùng một ngày" in str(row[0]) for row in sheet[:4])
+    assert is_number(lines[("02-H", "tong", "truc_tuyen")][col[PREVIOUS.label]])
 
 
 def lines_all(sheet, col) -> dict:

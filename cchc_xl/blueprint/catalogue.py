@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import pickle
@@ -15,6 +16,10 @@ from ..resources import blueprints_dir
 from ..yamlfile import ConfigError, load_model
 from .model import Blueprint, Vocabulary
 
+# the programmes in order: a code that exists in several versions serves, by default (a caller that
+# names no province), its earliest programme's version
+PROGRAMMES = ("2011-2020", "2021-2030")
+
 
 @dataclass
 class Catalogue:
@@ -24,6 +29,20 @@ class Catalogue:
     vocabularies: dict[str, Vocabulary] = field(default_factory=dict)
     by_code: dict[str, Blueprint] = field(default_factory=dict)
     stamp: str = ""     # digest of the YAML files' contents: what was derived from them is current
+    # code -> programme -> blueprint: the same appendix code may exist in one version per programme
+    versions: dict[str, dict[str, Blueprint]] = field(default_factory=dict)
+    programme: str | None = None   # the programme this view serves (None: every code's default)
+
+    def for_programme(self, programme: str | None) -> Catalogue:
+        """The catalogue as a province on ``programme`` sees it: every code that has a version of that
+        programme is served by it; the others by their only (or default) version."""
+        if programme is None or programme == self.programme:
+            return self
+        by_code = dict(self.by_code)
+        for code, versions in self.versions.items():
+            if programme in versions:
+                by_code[code] = versions[programme]
+        return dataclasses.replace(self, by_code=by_code, programme=programme)
 
     def for_code(self, code: str) -> Blueprint:
         try:
@@ -70,9 +89,11 @@ def load_catalogue(root: Path | None = None) -> Catalogue:
         cat.blueprints[bp.id] = bp
         cat.files[bp.id] = path
         for code in bp.code_list:
-            if code in cat.by_code:
-                problems.append(f"{path}: code {code} is served by both {cat.by_code[code].id} and {bp.id}")
-            cat.by_code[code] = bp
+            other = cat.versions.setdefault(code, {}).get(bp.programme)
+            if other is not None:
+                problems.append(f"{path}: code {code} is served by both {other.id} and {bp.id} "
+                                f"(programme {bp.programme})")
+            cat.versions[code][bp.programme] = bp
     for bid, bp in list(cat.blueprints.items()):
         if bp.columns_from:
             base = cat.blueprints.get(bp.columns_from)
@@ -83,7 +104,9 @@ def load_catalogue(root: Path | None = None) -> Catalogue:
             update = {"columns": bp.columns or base.columns, "rules": list(base.rules) + list(bp.rules)}
             cat.blueprints[bid] = bp = bp.model_copy(update=update)
             for code in bp.code_list:
-                cat.by_code[code] = bp
+                cat.versions[code][bp.programme] = bp
+    for code, versions in cat.versions.items():
+        cat.by_code[code] = versions[min(versions, key=PROGRAMMES.index)]
     if problems:
         raise ConfigError(root, [f" {p}" for p in problems])
     return cat

@@ -7,6 +7,7 @@ validates and merges workbooks reads only this model.
 
 from __future__ import annotations
 
+import ast
 import re
 from enum import Enum
 from typing import Literal
@@ -23,10 +24,37 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+SEED_FILE_RE = r"^\d{3}_[0-9a-f]{16}\.txt$"
+DESIGN = "design"          # the project's own addition, stated as such
+DOMAIN = "domain.md"       # the project's domain brief (facts from outside the seeds)
+
+
 class Source(Strict):
-    seed: str = Field(description="Seed file the item comes from, e.g. 000_88494d1bc9ec11ad.txt")
+    """Where an item comes from: a seed (with the line and the words quoted, so that it can be
+    checked), the domain brief, or ``design`` (the project's own choice, never a guideline's)."""
+
+    seed: str = Field(description="Seed file the item comes from (e.g. 000_88494d1bc9ec11ad.txt), "
+                                  "'domain.md' or 'design' (the project's own addition)")
     section: str = Field(description="Section of the seed, as printed")
+    line: int | None = Field(None, ge=1, description="Line of the seed where the quoted words begin")
+    quote: str | None = Field(None, min_length=3, description="The seed's words, verbatim (they may run "
+                                                                "over a line break from `line` on)")
     note: str | None = None
+
+    @field_validator("seed")
+    @classmethod
+    def _known_seed(cls, v: str) -> str:
+        if v not in (DESIGN, DOMAIN) and not re.match(SEED_FILE_RE, v):
+            raise ValueError(f"seed {v!r} is neither a seed file (NNN_<16 hex>.txt), 'domain.md' nor 'design'")
+        return v
+
+    @model_validator(mode="after")
+    def _quote_has_line(self):
+        if (self.quote is None) != (self.line is None):
+            raise ValueError("line and quote go together: the quoted words and the line they begin on")
+        if self.seed == DESIGN and self.quote is not None:
+            raise ValueError("a design source quotes nothing")
+        return self
 
 
 class CellType(str, Enum):
@@ -41,6 +69,13 @@ class CellType(str, Enum):
     choice = "choice"        # from a vocabulary
     unit_ref = "unit_ref"    # a unit of the registry (choice over unit names)
 
+
+# What a figure is over the data window: a flow is counted over the window (files received,
+# procedures published in the period) and can be differenced between two cumulative windows; a
+# stock is a balance at the window's end (carried over, pending, staff in post, procedures in
+# force) and never is. A cell computed from flows only is a flow, from stocks only a stock; a mix
+# (received = carried over + new) is neither, and no quarter-only figure is derived for it.
+Measure = Literal["flow", "stock"]
 
 NUMERIC_TYPES = {CellType.count, CellType.amount, CellType.decimal, CellType.percent, CellType.yesno}
 
@@ -68,6 +103,8 @@ class Column(Strict):
     max: float | None = None
     width: float | None = None
     required: bool = False
+    measure: Measure | None = Field(None, description="flow (counted over the window) or stock (a balance "
+                                                      "at its end); default: the blueprint's")
     note: str | None = None
 
 
@@ -84,6 +121,8 @@ class Row(Strict):
     min: float | None = None
     max: float | None = None
     required: bool = False
+    measure: Measure | None = Field(None, description="flow or stock for this indicator row (wins over "
+                                                      "the column's)")
     source: Source | None = None
     note: str | None = None
 
@@ -163,6 +202,10 @@ class Blueprint(Strict):
     subtitle: str | None = None
     source: Source
     area: str | None = Field(None, description="Reform area key (see blueprints/areas.yaml), e.g. 'II'")
+    measure: Measure | None = Field(None, description=(
+        "What the table's figures are unless a column or row says otherwise: flow (counted over the data "
+        "window) or stock (a balance at its end). Default: stock when the subtitle says the figures are "
+        "'tại thời điểm báo cáo', else flow"))
     codes: list[CodeRef] = Field(min_length=1)
     label_heading: str = Field("Nội dung", description="Heading of the row-label column")
     office_column: bool = Field(False, description="Show a column with each row's responsible office")
@@ -224,11 +267,46 @@ class Blueprint(Strict):
         return next((list(c.continues) for c in self.codes if c.code == code), [])
 
     @property
-    def stock(self) -> bool:
-        """The table's figures are balances at the end of the window ("số liệu tại thời điểm báo
-        cáo": carried over, pending, in post), not counts over it: never differenced or summed
-        over periods, and free to fall between cumulative reports."""
-        return "tại thời điểm" in (self.subtitle or "").casefold()
+    def default_measure(self) -> Measure:
+        if self.measure is not None:
+            return self.measure
+        return "stock" if "tại thời điểm" in (self.subtitle or "").casefold() else "flow"
+
+    def cell_measure(self, row: str | None, col: str, _depth: int = 0) -> Measure | None:
+        """Flow or stock for the cell (``row`` may be a row of no fixed key: a list entry, a total):
+        the row's, else the column's measure where the blueprint says one; else a computed cell has its
+        inputs' measure when they agree (None when they mix or are unknown); else the blueprint's."""
+        column = next((c for c in self.columns if c.key == col), None)
+        if column is None or _depth > 20:
+            return None
+        r = next((x for x in self.rows if x.key == row), None) if row else None
+        explicit = (r.measure if r is not None else None) or column.measure
+        if explicit is not None:      # said in the blueprint: wins over what a formula would give
+            return explicit
+        if column.compute:
+            names = _bare_names(column.compute)
+            keys = {c.key for c in self.columns}
+            found = {self.cell_measure(row, n, _depth + 1) for n in names} if names and names <= keys else {None}
+        elif r is not None and r.compute:
+            names = _bare_names(r.compute)
+            keys = {x.key for x in self.rows}
+            found = {self.cell_measure(n, col, _depth + 1) for n in names} if names and names <= keys else {None}
+        else:
+            return self.default_measure
+        return found.pop() if len(found) == 1 else None
+
+
+def _bare_names(text: str) -> set[str] | None:
+    """The bare names an expression reads (function names excluded); None if it reads an absolute
+    ``row.col`` cell (whose measure this helper does not follow)."""
+    try:
+        tree = ast.parse(text, mode="eval")
+    except SyntaxError:
+        return None
+    calls = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
+    if any(isinstance(n, ast.Attribute) for n in ast.walk(tree)):
+        return None
+    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and id(n) not in calls}
 
 
 def _unique(what: str, keys: list[str]) -> None:

@@ -76,6 +76,17 @@ class Units(_Strict):
 _MD = r"^\d{2}-\d{2}(@-1)?$"
 
 
+class EarlierRule(_Strict):
+    """The deadline of a period kind under an earlier guideline, for the years up to ``until_year``
+    (seed 001: plans from 2013 on are due by 31/12 of the year before)."""
+
+    until_year: int
+    deadline: str
+    note: str
+    source: Source
+    assumed: bool = False      # the years it covers are an assumption (shown as such)
+
+
 class KindDates(_Strict):
     label: str
     window: tuple[str, str]
@@ -83,6 +94,7 @@ class KindDates(_Strict):
     note: str
     source: Source
     window_assumed: bool = False
+    earlier: list[EarlierRule] = Field(default_factory=list)
 
 
 class Override(_Strict):
@@ -93,8 +105,12 @@ class Override(_Strict):
 
 
 class FieldReport(_Strict):
+    """The lead agencies' thematic (province-wide field) report of a period kind: due on its own
+    deadline, earlier than the periodic report (seed 002: 05/12 against 15/12)."""
+
     deadline: str
     note: str
+    unit_types: list[str] = Field(default_factory=list, description="The unit types that owe it")
     source: Source | None = None
 
 
@@ -123,6 +139,7 @@ class UnitTypeRegime(_Strict):
 class PlanRegime(_Strict):
     tables: list[str]
     unit_types: list[str]
+    outline: str | None = None     # the plan's narrative outline (đề cương kế hoạch), or none
 
 
 class Regime(_Strict):
@@ -131,7 +148,7 @@ class Regime(_Strict):
     unit_types: dict[str, UnitTypeRegime]
 
     def all_codes(self) -> set[str]:
-        codes = set(self.plan.tables)
+        codes = set(self.plan.tables) | ({self.plan.outline} if self.plan.outline else set())
         for ut in self.unit_types.values():
             for p in ut.parts:
                 if p.outline:
@@ -148,10 +165,18 @@ class PeriodDates:
     window_end: dt.date
     deadline: dt.date
     note: str
-    assumed: bool
+    assumed: bool                  # the window is an assumption (the guideline states none)
+    deadline_assumed: bool = False  # the deadline comes from a rule whose reach is an assumption
 
     def days_late(self, received: dt.date) -> int:
         return max(0, (received - self.deadline).days)
+
+
+@dataclass(frozen=True)
+class FieldReportDates:
+    period: Period
+    deadline: dt.date
+    note: str
 
 
 @dataclass(frozen=True)
@@ -244,8 +269,19 @@ class Province:
             raise NotFound(f"lịch báo cáo của {self.info.name} không có kỳ {period.kind}")
         if ov:
             return PeriodDates(period, ov.window[0], ov.window[1], ov.deadline, ov.note, False)
+        deadline, note, deadline_assumed = kd.deadline, kd.note, False
+        rule = min((r for r in kd.earlier if period.year <= r.until_year), key=lambda r: r.until_year, default=None)
+        if rule is not None:
+            deadline, note, deadline_assumed = rule.deadline, rule.note, rule.assumed
         return PeriodDates(period, _md(kd.window[0], period.year), _md(kd.window[1], period.year),
-                           _md(kd.deadline, period.year), kd.note, kd.window_assumed)
+                           _md(deadline, period.year), note, kd.window_assumed, deadline_assumed)
+
+    def field_report(self, unit_type: str, period: Period) -> FieldReportDates | None:
+        """The thematic field report ``unit_type`` owes for ``period`` (its own deadline), if any."""
+        fr = self.calendar.field_reports.get(period.kind)
+        if fr is None or unit_type not in fr.unit_types:
+            return None
+        return FieldReportDates(period, _md(fr.deadline, period.year), fr.note)
 
     # -- regime -------------------------------------------------------------------------------
 
@@ -253,7 +289,8 @@ class Province:
         if period.is_plan:
             if unit.type not in self.regime.plan.unit_types:
                 return []
-            return [Obligation(unit, "main", "", None, tuple(self.regime.plan.tables))]
+            plan = self.regime.plan
+            return [Obligation(unit, "main", "", plan.outline, tuple(plan.tables))]
         ut = self.regime.unit_types.get(unit.type)
         if ut is None:
             return []
@@ -360,6 +397,19 @@ def _check(prov: Province) -> None:
             continue
         if not start <= end or (end - start).days > 400:
             problems.append(f"calendar.yaml: {kind}: khoảng lấy số liệu {kd.window} không hợp lệ")
+        for rule in kd.earlier:
+            try:
+                _md(rule.deadline, 2024)
+            except ValueError as exc:
+                problems.append(f"calendar.yaml: {kind}: earlier: {exc}")
+    for kind, fr in prov.calendar.field_reports.items():
+        try:
+            _md(fr.deadline, 2024)
+        except ValueError as exc:
+            problems.append(f"calendar.yaml: field_reports.{kind}: {exc}")
+        for t in fr.unit_types:
+            if t not in types:
+                problems.append(f"calendar.yaml: field_reports.{kind}: loại đơn vị {t} không có trong regime.yaml")
     for key, ov in prov.calendar.overrides.items():
         if not ov.window[0] <= ov.window[1] or (ov.window[1] - ov.window[0]).days > 400:
             problems.append(f"calendar.yaml: ngoại lệ {key}: khoảng lấy số liệu {ov.window} không hợp lệ")

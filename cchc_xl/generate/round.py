@@ -104,6 +104,7 @@ class Builder(RoundLayouts):
             province_name=self.prov.info.name, contact=self.prov.info.contact, layouts=layouts,
             metadata=self.metadata(unit, job.part, layouts, when), password=self.ws.sheet_password,
             vocabularies=self.vocabularies, unit_names=self.unit_names, generated_at=when,
+            field_report=self.prov.field_report(unit.type, self.period),
         )
 
     def write(self, job: Job) -> dict:

@@ -26,7 +26,7 @@ from ..cell_checks import (
     table_checks,
 )
 from ..cell_values import check_value, is_blank
-from ..config.province import PeriodDates
+from ..config.province import FieldReportDates, PeriodDates
 from ..explain import explain, explain_formula, numbers_formula, with_numbers
 from ..identity import META_SHEET, PROP_PREFIX, Metadata, unit_line
 from ..layout import (
@@ -79,6 +79,7 @@ class WorkbookSpec:
     vocabularies: dict[str, list[str]]    # id -> labels
     unit_names: list[str]
     generated_at: dt.datetime
+    field_report: FieldReportDates | None = None   # the unit's thematic field report and its deadline
     inputs: dict[str, dict] = field(default_factory=dict)       # code -> Ref -> value (sample-fill)
     overrides: dict[tuple, object] = field(default_factory=dict)  # (code, Ref) -> value typed over a formula
 
@@ -614,18 +615,25 @@ COVER_STEPS = [
 ]
 
 
+ASSUMED_WINDOW = " (giả định: văn bản hướng dẫn không quy định thời điểm chốt số liệu)"
+ASSUMED_DEADLINE = " (giả định: xem phần Căn cứ)"
+
+
 def _cover_rows(spec: WorkbookSpec) -> list[tuple[str, str]]:
     d = spec.dates
-    return [
+    rows = [
         ("Đơn vị báo cáo", spec.unit_name + (f" — {spec.owner}" if spec.part != "main" and spec.owner else "")),
         ("Mã đơn vị", spec.unit_code + ("" if spec.part == "main" else f" (phần {spec.part})")),
         ("Kỳ báo cáo", d.period.label),
+        # an assumed window is never shown as if a guideline stated it
         ("Thời gian chốt số liệu", f"Từ {d.window_start:%d/%m/%Y} đến {d.window_end:%d/%m/%Y}"
-                                   + (" (theo hướng dẫn chung)" if d.assumed else "")),
-        ("Hạn gửi báo cáo", f"Chậm nhất ngày {d.deadline:%d/%m/%Y}"),
-        ("Căn cứ", d.note),
-        ("Liên hệ", spec.contact),
+                                   + (ASSUMED_WINDOW if d.assumed else "")),
+        ("Hạn gửi báo cáo", f"Chậm nhất ngày {d.deadline:%d/%m/%Y}" + (ASSUMED_DEADLINE if d.deadline_assumed else "")),
     ]
+    fr = spec.field_report
+    if fr is not None:
+        rows.append(("Hạn gửi báo cáo chuyên đề lĩnh vực", f"Chậm nhất ngày {fr.deadline:%d/%m/%Y}: {fr.note}"))
+    return rows + [("Căn cứ", d.note), ("Liên hệ", spec.contact)]
 
 
 def _write_cover(ws, spec: WorkbookSpec, st: Styles, vocab_ranges: dict[str, str]) -> None:

@@ -7,13 +7,14 @@ field; both come from this file, never from code, so that a 2021–2030 province
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..blueprint.model import Source
 from ..resources import blueprints_dir
 from ..yamlfile import ConfigError, load_model, read_yaml
 
@@ -30,9 +31,15 @@ class _LeadFieldModel(_Strict):
     row_filter: str | None = Field(None, description="Keep only rows whose label contains this text")
 
 
+class _ProgrammeModel(_Strict):
+    areas: dict[str, str] = Field(min_length=1)   # the same keys, as the programme names them
+    source: Source | None = None
+
+
 class _AreasModel(_Strict):
     areas: dict[str, str] = Field(min_length=1)
     lead_fields: dict[str, _LeadFieldModel] = Field(default_factory=dict)
+    programmes: dict[str, _ProgrammeModel] = Field(default_factory=dict)
 
 
 class LeadField(NamedTuple):
@@ -47,6 +54,13 @@ class LeadField(NamedTuple):
 class Areas:
     areas: dict[str, str]  # area key -> label, in file order
     lead_fields: dict[str, LeadField]  # lead unit type -> its field
+    # programme -> area key -> the label that programme gives the area (2021–2030: "Cải cách chế độ công vụ")
+    programmes: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def for_programme(self, programme: str | None) -> Areas:
+        """The areas as ``programme`` names them (same keys, so blueprints of both programmes agree)."""
+        labels = self.programmes.get(programme or "")
+        return replace(self, areas={**self.areas, **labels}) if labels else self
 
     def label(self, key: str | None) -> str | None:
         return self.areas.get(area_key(key)) if key else None
@@ -89,6 +103,11 @@ def load_areas(path: Path | str | None = None) -> Areas:
                     f"{line}: lead_fields.{unit_type}.areas: unknown area {a!r} "
                     f"(known: {', '.join(model.areas)})"
                 )
+    for prog, pm in model.programmes.items():
+        for a in pm.areas:
+            if a not in model.areas:
+                line = lines.get(("programmes", prog, "areas", a), lines.get(("programmes", prog), 1))
+                problems.append(f"{line}: programmes.{prog}.areas: unknown area {a!r} (known: {', '.join(model.areas)})")
     if problems:
         raise ConfigError(path, problems)
     return Areas(
@@ -96,6 +115,7 @@ def load_areas(path: Path | str | None = None) -> Areas:
         lead_fields={
             k: LeadField(v.label, tuple(v.areas), v.row_filter) for k, v in model.lead_fields.items()
         },
+        programmes={k: dict(v.areas) for k, v in model.programmes.items()},
     )
 
 

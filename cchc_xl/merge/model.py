@@ -176,6 +176,9 @@ class RollupData:
     # (appendix, row_key, column_key) -> province total, for other periods found in the ledger
     previous_period: Period | None = None
     previous_totals: dict[tuple[str, str, str], float] = field(default_factory=dict)
+    # the previous period's data window: quarter-only figures are differences only when it starts
+    # where this period's does (cumulative windows), this period's own when it ends the day before
+    previous_window: tuple[dt.date, dt.date] | None = None
     last_year_period: Period | None = None
     last_year_totals: dict[tuple[str, str, str], float] = field(default_factory=dict)
     lead_fields: dict[str, list[str]] = field(default_factory=dict)   # lead unit type -> areas it synthesises

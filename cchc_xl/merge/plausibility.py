@@ -16,7 +16,8 @@ of its own — a commune of a three-tier province, a row of its district's 03-H 
 row: the table's column totals of the new commune (02-X) are then compared with the sum of its
 predecessors' rows. Figures under an appendix the
 current one continues (02-X ← 02-H) count as the same table. Stocks (balances at the end of the
-window) may fall and are left out of the drop check; only typed counts and amounts are compared.
+window: the blueprint's ``measure``) may fall and are left out of the drop check; only typed counts and
+amounts are compared.
 """
 
 from __future__ import annotations
@@ -189,7 +190,7 @@ def findings(prov: Province, ledger: Ledger, cat: Catalogue, period: Period,
             where = cells.get(key, _Cell("", ""))
             labels = dict(row_label=lay.row(row).label if _has_row(lay, row) else row,
                           column_label=lay.col(col).label)
-            if not bp.stock:
+            if bp.cell_measure(row, col) == "flow":     # a stock may fall; a mixed cell is not compared
                 for p, figs in earlier:
                     before = _value(figs, key, continued)
                     if before is not None and value < before:

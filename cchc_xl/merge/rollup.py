@@ -205,14 +205,37 @@ def _safe_file_part(text: str) -> str:
 
 
 def template_title(tpl: _Template) -> str:
-    """A template's title: its code's own title when it holds one code (02-X: "… tại UBND cấp xã")."""
-    return tpl.bp.title_for(tpl.codes[0]) if len(tpl.codes) == 1 else tpl.bp.title
+    """A template's title: its code's own title when it holds one code (02-X: "… tại UBND cấp xã");
+    with several, the shared title followed by each code whose title the seed prints otherwise
+    (01-H: "Tổng hợp số thủ tục hành chính … tại UBND cấp huyện, cấp xã")."""
+    if len(tpl.codes) == 1:
+        return tpl.bp.title_for(tpl.codes[0])
+    own = [(c, tpl.bp.title_for(c)) for c in tpl.codes if c in tpl.bp.code_list]
+    others = [f"{c}: {t}" for c, t in own if t != tpl.bp.title]
+    return "; ".join([tpl.bp.title, *others]) if others else tpl.bp.title
 
 
 def type_order(labels: Mapping[str, str]) -> Callable[[str], tuple[int, str]]:
     """Sort key of unit types: the regime's order, then any type it no longer has."""
     order = {t: i for i, t in enumerate(labels)}
     return lambda t: (order.get(t, len(order)), t)
+
+
+def quarter_basis(d: RollupData) -> str | None:
+    """How the compare sheet's quarter-only figures are made, from the two periods' data windows:
+    "difference" (cumulative windows from the same day: 9M − 6M), "as_is" (this period's window
+    starts the day after the previous one ends: it is the quarter alone, as Thừa Thiên Huế's 2021
+    Quý III) or None (no previous cumulative period, or windows that give no quarter)."""
+    if not d.previous_totals or d.previous_period is None or d.period.kind not in CUMULATIVE:
+        return None
+    if d.period.previous() != d.previous_period or d.previous_window is None:
+        return None
+    (p0, p1), (w0, w1) = d.previous_window, d.window
+    if p0 == w0 and p1 < w1:
+        return "difference"
+    if p1 + dt.timedelta(days=1) == w0:
+        return "as_is"
+    return None
 
 
 def _lead_fields(data: RollupData, areas: Areas) -> dict[str, LeadField]:
@@ -367,7 +390,8 @@ class _Template:
         self.total_key = next((r.key for r in self.layout.rows if r.kind == "total"), None)
         src = self.bp.row_source
         self.communes = bool(src and src.registry == "communes")
-        self.stock = self.bp.stock
+        # flow or stock per cell (blueprint `measure`): only flows have a quarter-only figure
+        self.measure = self.bp.cell_measure
         # Rows that mean the same thing in every unit's table are totalled row by row; rows that
         # do not (a district's communes, a unit's own plans, grouped entries) only in one line.
         self.mode = (
@@ -1255,19 +1279,29 @@ class _Writer:
         prev, ly = d.previous_totals or {}, d.last_year_totals or {}
         prev_label = d.previous_period.label if d.previous_period else "Kỳ trước"
         ly_label = d.last_year_period.label if d.last_year_period else "Cùng kỳ năm trước"
-        quarter = (
-            bool(prev)
-            and d.previous_period is not None
-            and d.period.kind in CUMULATIVE
-            and d.period.previous() == d.previous_period
-        )
+        basis = quarter_basis(d)
+        quarter = basis is not None
         q_name = QUARTER_ONLY.get(d.period.kind, "kỳ này")
-        if quarter:
+        w0, w1 = d.window
+        if basis == "difference":
             note = (
                 f'Cột "Riêng kỳ này" là số liệu riêng {q_name}, suy ra từ hai kỳ lũy kế: {d.period.label} − '
                 f"{d.previous_period.label} (ví dụ Quý III = 9 tháng − 6 tháng). Tỷ lệ riêng kỳ được tính "
-                "lại từ các số riêng kỳ, không lấy hiệu hai tỷ lệ; biểu số liệu tại thời điểm báo cáo "
-                "(số hiện có) không có số riêng kỳ."
+                "lại từ các số riêng kỳ, không lấy hiệu hai tỷ lệ; số liệu tại thời điểm (số hiện có, kỳ "
+                "trước chuyển qua, đang giải quyết) không có số riêng kỳ."
+            )
+        elif basis == "as_is":
+            note = (
+                f'Cột "Riêng kỳ này": thời gian chốt số liệu của {d.period.label} ({w0:%d/%m/%Y}–{w1:%d/%m/%Y}) '
+                f"chỉ gồm {q_name}, không lũy kế: số riêng kỳ là số của chính kỳ này, không trừ kỳ trước; "
+                "số liệu tại thời điểm (số hiện có, kỳ trước chuyển qua, đang giải quyết) không có số riêng kỳ."
+            )
+        elif prev and d.previous_window is not None and d.period.previous() == d.previous_period:
+            pw0, pw1 = d.previous_window
+            note = (
+                f"Thời gian chốt số liệu của {d.period.label} ({w0:%d/%m/%Y}–{w1:%d/%m/%Y}) và của "
+                f"{prev_label} ({pw0:%d/%m/%Y}–{pw1:%d/%m/%Y}) không lũy kế từ cùng một ngày nên không suy ra "
+                "số liệu riêng kỳ."
             )
         elif prev:
             note = (
@@ -1367,8 +1401,10 @@ class _Writer:
                 return kmemo[i]
             tpl, kind = it["tpl"], it["kind"]
             out = None
-            if tpl.stock or depth > 20:
+            if depth > 20 or tpl.measure(it["line"].row_key or None, it["col"]) != "flow":
                 out = None
+            elif basis == "as_is":
+                out = ("same",)
             elif kind[0] == "expr" and kind[1].has_division:
                 expr, mapper = kind[1], kind[2]
                 keys = [(it["appx"], mapper(ref), ref.col) for ref in expr.refs]
@@ -1391,6 +1427,8 @@ class _Writer:
                 v = None
             elif qk[0] == "diff":
                 v = diff(it["cur"], it["prev"])
+            elif qk[0] == "same":
+                v = it["cur"] if is_number(it["cur"]) else ""
             else:
                 v = qk[1].evaluate(
                     lambda ref: q_value(rows[where[(it["appx"], qk[2](ref), ref.col)] - first])
@@ -1428,6 +1466,8 @@ class _Writer:
                     ws.write_blank(r, c_q, None, fmt)
                 elif qk[0] == "diff":
                     _formula(ws, r, c_q, f'IFERROR({cur}-{a1(r, c_prev)},"")', fmt, q_value(it))
+                elif qk[0] == "same":
+                    _formula(ws, r, c_q, f'IF(ISNUMBER({cur}),{cur},"")', fmt, q_value(it))
                 else:
                     appx, mapper = it["appx"], qk[2]
                     body = qk[1].to_excel(lambda ref, a=appx, m=mapper: a1(where[(a, m(ref), ref.col)], c_q))

@@ -25,6 +25,7 @@ from ..validate.annotate import ANNOTATED_DIR
 from ..validate.engine import ValidationContext, file_hash, validate_file
 from ..validate.pool import MP_CONTEXT, FileFailure, map_files
 from . import plausibility
+from .areas import default_areas
 from .ledger import ContentRow, Decision, Ledger, release_inherited_locks, workspace_lock
 from .mail import MAIL_DIR, MAIL_SEP, MailError, read_mail
 from .model import CellRow, HeldFile, ProblemRow, RollupData, Submission, TemplateData
@@ -396,7 +397,7 @@ def build_rollup_data(ws: Workspace, ledger: Ledger, period: Period, *, values: 
     """Everything the roll-up shows, from the ledger; ``values=False`` skips the figures
     (completeness and timeliness only, for ``status``)."""
     prov = ws.province
-    cat = default_catalogue()
+    cat = default_catalogue().for_programme(prov.info.programme)
     dates = prov.dates(period)
     counted = ledger.counted(str(period))
     versions = ledger.versions(str(period))
@@ -484,6 +485,12 @@ def build_rollup_data(ws: Workspace, ledger: Ledger, period: Period, *, values: 
         if values and other is not None and str(other) in ledger.periods():
             setattr(data, f"{attr}_period", other)
             setattr(data, f"{attr}_totals", province_totals(ledger, str(other)))
+            if attr == "previous":
+                try:
+                    od = prov.dates(other)
+                    data.previous_window = (od.window_start, od.window_end)
+                except KeyError:
+                    pass
             data.compare_notes += compare_notes(prov, other)
     if values:
         data.findings = plausibility.findings(prov, ledger, cat, period, counted, b.layout)
@@ -581,7 +588,7 @@ def refresh_packs(ws: Workspace, ledger: Ledger, period: Period, *, workers: int
     """Render again, on every core, the packs of the counted files that are missing or not current
     (after a registry or blueprint change, or an upgrade); returns how many. A handful is left to
     :func:`build_rollup_data`, which renders them in passing."""
-    cat = default_catalogue()
+    cat = default_catalogue().for_programme(ws.province.info.programme)
     counted = ledger.counted(str(period))
     stale = []
     for obl in ws.province.expected(period):
@@ -692,13 +699,15 @@ def merge(ws: Workspace, inbox: Path, *, period: Period | None = None, out: Path
                 out = Path(out) if out else base / f"tong-hop_{ws.province.id}_{period}.xlsx"
                 inside = base / f"tidy_{ws.province.id}_{period}.csv.gz"
                 targets = [out, inside, *([Path(tidy)] if tidy else [])]
+                areas = default_areas().for_programme(ws.province.info.programme)
                 with replacing_all(*targets) as staged:     # all of them, or none (a full disk)
-                    write_rollup(data, staged[0])
+                    write_rollup(data, staged[0], areas=areas)
                     for t in staged[1:]:
                         write_tidy(data.tidy_members(), t)
                 res.rollup, res.tidy = str(out), str(targets[-1])
                 if split_by_field:
-                    res.field_workbooks = [str(p) for p in write_field_workbooks(data, Path(split_by_field))]
+                    res.field_workbooks = [str(p) for p in write_field_workbooks(data, Path(split_by_field),
+                                                                                 areas=areas)]
         finally:
             ledger.close()
     res.seconds = time.perf_counter() - start

@@ -1,0 +1,229 @@
+"""The seeds, exactly: calendars and what the workbooks tell clerks about them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import openpyxl
+import pytest
+from click.testing import CliRunner
+
+from cchc_xl.cli import main
+from cchc_xl.config.period import parse_period
+from cchc_xl.round_layouts import COVER_SHEET
+
+from .helpers import embedded, generate
+
+LS, TTH = "lang-son-3-cap-2011-2020", "thua-thien-hue-3-cap-2021"
+
+
+def cover(path) -> dict[str, str]:
+    ws = openpyxl.load_workbook(path)[COVER_SHEET]
+    return {r[1].value: r[2].value for r in ws.iter_rows(min_row=4, max_row=14) if r[1].value and r[2].value}
+
+
+def test_seed_001_plan_deadline_is_the_earlier_rule_of_the_plan_period():
+    prov = embedded(LS).province
+    d = prov.dates(parse_period("2015-PLAN"))
+    assert d.deadline == dt.date(2014, 12, 31) and d.deadline_assumed      # seed 001: 31/12 of the year before
+    assert "31 tháng 12" in d.note and "Giả định" in d.note
+    assert prov.dates(parse_period("2017-PLAN")).deadline == dt.date(2016, 12, 31)
+    later = prov.dates(parse_period("2018-PLAN"))
+    assert later.deadline == dt.date(2018, 1, 29) and not later.deadline_assumed    # seed 000: before 30/01
+    # the periodic reports are untouched by the plan's earlier rule
+    assert prov.dates(parse_period("2015-Y")).deadline == dt.date(2015, 11, 29)
+
+
+def test_thua_thien_hue_thematic_field_reports_have_their_own_deadline():
+    prov = embedded(TTH).province
+    y = parse_period("2021-Y")
+    for t in ("STP", "STTTT", "SKHCN", "STC", "VP"):
+        fr = prov.field_report(t, y)
+        assert fr is not None and fr.deadline == dt.date(2021, 12, 4), t
+        assert fr.deadline < prov.dates(y).deadline == dt.date(2021, 12, 15)
+    assert prov.field_report("SNV", y) is None and prov.field_report("S", y) is None
+    assert prov.field_report("STP", parse_period("2021-6M")) is None
+    assert embedded(LS).province.field_report("STP", parse_period("2024-Y")) is None
+
+
+def test_calendar_command_shows_the_thematic_deadline_and_assumptions():
+    res = CliRunner().invoke(main, ["calendar", "2021-Y", "--province", TTH, "--json"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.output[res.output.index("{"):])
+    assert data["field_report"]["deadline"] == "2021-12-04"
+    assert data["field_report"]["unit_types"] == ["STP", "STTTT", "SKHCN", "STC", "VP"]
+    res = CliRunner().invoke(main, ["calendar", "2021-Y", "--province", TTH])
+    assert "Hạn báo cáo chuyên đề lĩnh vực (Sở Tư pháp" in res.output and "04/12/2021" in res.output
+    res = CliRunner().invoke(main, ["calendar", "2015-PLAN", "--province", LS])
+    assert "Hạn nộp: 31/12/2014 (giả định)" in res.output
+
+
+def test_cover_says_when_a_window_is_assumed_and_never_otherwise(tmp_path):
+    ls = embedded(LS)
+    res = generate(ls, "2024-Q1", ["S-XD"], out=tmp_path / "ls")
+    rows = cover(res.files[0]["path"])
+    assert "giả định" in rows["Thời gian chốt số liệu"]
+    assert "theo hướng dẫn chung" not in rows["Thời gian chốt số liệu"]
+    tth = embedded(TTH)
+    unit = next(u.code for u in tth.province.units if u.type == "STP")
+    res = generate(tth, "2021-Y", [unit], out=tmp_path / "tth")
+    rows = cover(res.files[0]["path"])
+    assert rows["Thời gian chốt số liệu"] == "Từ 15/12/2020 đến 14/12/2021"       # printed by seed 002
+    assert rows["Hạn gửi báo cáo"] == "Chậm nhất ngày 15/12/2021"
+    assert rows["Hạn gửi báo cáo chuyên đề lĩnh vực"].startswith("Chậm nhất ngày 04/12/2021: ")
+    other = next(u.code for u in tth.province.units if u.type == "S")
+    res = generate(tth, "2021-Y", [other], out=tmp_path / "tth-s")
+    assert "Hạn gửi báo cáo chuyên đề lĩnh vực" not in cover(res.files[0]["path"])
+
+
+@pytest.mark.parametrize("period", ["2015-PLAN"])
+def test_plan_cover_marks_the_assumed_deadline(tmp_path, period):
+    res = generate(embedded(LS), period, ["S-XD"], out=tmp_path)
+    rows = cover(res.files[0]["path"])
+    assert rows["Hạn gửi báo cáo"].startswith("Chậm nhất ngày 31/12/2014 (giả định")
+    assert "giả định" in rows["Thời gian chốt số liệu"]
+
+
+def test_home_affairs_writes_its_field_synthesis_like_the_other_five_lead_agencies():
+    from cchc_xl.blueprint.catalogue import load_catalogue
+
+    cat = load_catalogue()
+    prov = embedded(LS).province
+    snv = next(u for u in prov.units if u.type == "SNV")
+    leads = {t: next(u for u in prov.units if u.type == t) for t in ("STP", "VP", "STC", "STTTT", "SKHCN")}
+    for period in ("2024-Q1", "2024-Y"):
+        per = parse_period(period)
+        synth = {}
+        for unit in [snv, *leads.values()]:
+            for o in prov.obligations(unit, per):
+                bp = cat.for_code(o.outline)
+                sec = next((s for s in bp.sections if s.key == "tong_hop_linh_vuc_toan_tinh"), None)
+                synth[(unit.type, o.part)] = sec is not None and sec.required
+        assert all(synth[(t, "main")] for t in leads), synth
+        # every office of Sở Nội vụ that owns a field synthesises it province-wide; Văn phòng sở
+        # reports the department's own CCHC on the common outline
+        assert {p: v for (t, p), v in synth.items() if t == "SNV"} == {
+            "VPS": False, "TCBC": True, "CCVC": True, "XDCQ": True, "TTS": True}
+
+
+def test_the_plan_period_sends_the_plan_outline_with_the_plan_table(tmp_path):
+    from cchc_xl.blueprint.catalogue import load_catalogue
+
+    ws = embedded(LS)
+    unit = ws.province.unit("S-XD")
+    (o,) = ws.province.obligations(unit, parse_period("2024-PLAN"))
+    assert o.codes == ("DC-KH", "KH-CCHC")
+    bp = load_catalogue().for_code("DC-KH")
+    assert bp.kind == "outline" and bp.programme == "2011-2020"
+    assert [s.number for s in bp.sections if s.level == 0] == ["I", "II", "III", "IV"]
+    assert [s.area for s in bp.sections if s.area] == ["I", "II", "III", "IV", "V", "VI", "VII"]
+    res = generate(ws, "2024-PLAN", ["S-XD"], out=tmp_path)
+    sheets = openpyxl.load_workbook(res.files[0]["path"]).sheetnames
+    assert sheets[1:3] == ["Đề cương", "KH-CCHC"]
+
+
+def test_columns_are_flows_or_stocks_as_the_blueprint_says():
+    from cchc_xl.blueprint.catalogue import load_catalogue
+
+    cat = load_catalogue()
+    h = cat.for_code("02-H")
+    assert {c: h.cell_measure("dat_dai", c) for c in ("truc_tuyen", "gq_tong", "ty_le_dung_han")} == dict.fromkeys(
+        ("truc_tuyen", "gq_tong", "ty_le_dung_han"), "flow")
+    # carried over and pending are balances; received = carried over + new mixes the two
+    assert {c: h.cell_measure("dat_dai", c) for c in ("ky_truoc", "dang_tong", "dang_qua_han", "nhan_tong")} == {
+        "ky_truoc": "stock", "dang_tong": "stock", "dang_qua_han": "stock", "nhan_tong": None}
+    assert cat.for_code("03-H").cell_measure(None, "ky_truoc") == "stock"      # columns_from keeps measures
+    # "Số liệu tại thời điểm báo cáo": stocks by default, derived from the subtitle
+    pub = cat.for_code("01-S")
+    assert pub.measure == "stock" and pub.cell_measure("cong_bo", "tong") == "stock"
+    # staff in post are stocks, recruitment in the period a flow (seed-derived table, explicit)
+    x = cat.for_code("03-SNV")
+    assert x.cell_measure("tong_cbcc", "co_mat") == "stock" and x.cell_measure("tong_cbcc", "tuyen_dung") == "flow"
+    assert x.cell_measure("tong_cbcc", "ty_le_dat_chuan") == "stock"
+    # procedures in force at the start and the end of the period: stocks even where computed
+    vp = cat.for_code("02-VP")
+    assert vp.cell_measure("cap_tinh", "cuoi_ky") == "stock" and vp.cell_measure("cap_tinh", "ban_hanh_moi") == "flow"
+
+
+def test_default_measure_follows_the_subtitle_when_the_blueprint_says_none():
+    from cchc_xl.blueprint.catalogue import load_catalogue
+
+    bp = load_catalogue().for_code("02-S")          # "Số liệu năm báo cáo": counted over the year
+    assert bp.measure is None and bp.default_measure == "flow"
+    stock = bp.model_copy(update={"subtitle": "Số liệu tại thời điểm báo cáo"})
+    assert stock.default_measure == "stock" and stock.cell_measure(None, "so_nhiem_vu") == "stock"
+
+
+# -- programme: one appendix code, two blueprint versions -------------------------------------------
+
+
+def test_a_code_may_exist_in_one_version_per_programme():
+    from cchc_xl.blueprint.catalogue import load_catalogue
+
+    cat = load_catalogue()
+    assert set(cat.versions["KH-CCHC"]) == {"2011-2020", "2021-2030"}
+    assert set(cat.versions["DC-KH"]) == {"2011-2020", "2021-2030"}
+    assert cat.for_code("KH-CCHC").id == "ke-hoach-cchc"             # no province named: the first
+    new = cat.for_programme("2021-2030")
+    assert new.for_code("KH-CCHC").id == "ke-hoach-cchc-2021" and new.for_code("DC-KH").id == "de-cuong-ke-hoach-2021"
+    assert new.for_code("02-H") is cat.for_code("02-H")              # one version: served to both
+    assert new.for_programme("2021-2030") is new and cat.for_programme(None) is cat
+    groups = [i.label for i in cat.vocabulary(new.for_code("KH-CCHC").groups.vocabulary).items]
+    assert "Cải cách công vụ" in groups and "Xây dựng và phát triển Chính phủ điện tử" in groups
+
+
+def test_two_versions_of_one_programme_are_refused(tmp_path):
+    import shutil
+
+    from cchc_xl.blueprint.check import check_catalogue
+    from cchc_xl.resources import blueprints_dir
+
+    root = tmp_path / "bp"
+    shutil.copytree(blueprints_dir(), root)
+    f = root / "tables" / "ke-hoach-cchc-2021.yaml"
+    f.write_text(f.read_text(encoding="utf-8").replace('programme: "2021-2030"', 'programme: "2011-2020"'),
+                 encoding="utf-8")
+    res = check_catalogue(root)
+    assert any("KH-CCHC" in p and "served by both" in p and "2011-2020" in p for p in res.problems), res.problems
+
+
+@pytest.mark.parametrize("province, programme, area_6", [
+    (LS, "2011-2020", "Hiện đại hóa hành chính"),
+    (TTH, "2021-2030", "Xây dựng và phát triển Chính phủ điện tử"),
+    ("lang-son", "2021-2030", "Xây dựng và phát triển Chính phủ điện tử"),     # today's Lạng Sơn
+])
+def test_the_programme_decides_which_plan_a_province_sends(tmp_path, province, programme, area_6):
+    from cchc_xl.identity import META_SHEET, Metadata, pairs_from_grid
+    from cchc_xl.validate.engine import ValidationContext, validate_file
+
+    ws = embedded(province)
+    assert ws.province.info.programme == programme
+    unit = next(u for u in ws.province.reporting_units() if u.type == "S")
+    res = generate(ws, "2024-PLAN", [unit.code], out=tmp_path)
+    path = res.files[0]["path"]
+    wb = openpyxl.load_workbook(path)
+    texts = {str(c.value) for row in wb["KH-CCHC"].iter_rows() for c in row if c.value}
+    assert any(area_6 in t for t in texts)
+    meta = Metadata.from_pairs(pairs_from_grid([[c.value for c in row] for row in wb[META_SHEET].iter_rows()]))
+    ids = {t.code: t.blueprint for t in meta.tables}
+    suffix = "-2021" if programme == "2021-2030" else ""
+    assert ids == {"DC-KH": "de-cuong-ke-hoach" + suffix, "KH-CCHC": "ke-hoach-cchc" + suffix}
+    outline = {str(c.value) for row in wb["Đề cương"].iter_rows() for c in row if c.value}
+    new_area = any("Cải cách chế độ công vụ" in t for t in outline)
+    old_area = any("Xây dựng và nâng cao chất lượng đội ngũ cán bộ, công chức, viên chức" in t for t in outline)
+    assert (new_area, old_area) == ((True, False) if programme == "2021-2030" else (False, True))
+    report = validate_file(path, ValidationContext(ws, parse_period("2024-PLAN")))
+    codes = {p.code for p in report.problems}
+    assert report.status != "rejected" and not any(c.startswith(("identity", "version", "layout")) for c in codes), codes
+
+
+def test_areas_are_named_as_the_province_programme_names_them():
+    from cchc_xl.merge.areas import default_areas
+
+    areas = default_areas()
+    new = areas.for_programme("2021-2030")
+    assert list(new.areas) == list(areas.areas)                  # the same keys: tables land in one area
+    assert new.heading("IV") == "IV. Cải cách chế độ công vụ"
+    assert new.heading("VI") == "VI. Xây dựng và phát triển Chính phủ điện tử, Chính phủ số"
+    assert areas.heading("VI") == "VI. Hiện đại hóa hành chính" and areas.for_programme("2011-2020") is areas
