@@ -62,6 +62,7 @@ class History:
         self._counted: dict[str, dict[str, ContentRow]] = {}
         self._numbers: dict[str, dict[Key, float]] = {}
         self._rows: dict[tuple[str, frozenset[str]], dict[str, dict[str, float]]] = {}
+        self._ends: dict[str, object] = {}
 
     def _content(self, period: Period, key: str) -> ContentRow | None:
         return self._counted_in(period).get(key)
@@ -71,11 +72,19 @@ class History:
             self._numbers[digest] = _numbers(self.ledger, digest)
         return self._numbers[digest]
 
+    def _end(self, period: Period):
+        p = str(period)
+        if p not in self._ends:
+            try:
+                self._ends[p] = self.prov.dates(period).window_end
+            except KeyError:
+                self._ends[p] = None
+        return self._ends[p]
+
     def codes_for(self, unit: Unit, period: Period) -> list[str]:
         """The unit codes whose figures of ``period`` are this unit's."""
-        try:
-            end = self.prov.dates(period).window_end
-        except KeyError:
+        end = self._end(period)
+        if end is None:
             return []
         if unit.since and end < unit.since:
             return list(unit.succeeds)      # never the own code alone: an older unit may have had it
@@ -119,6 +128,8 @@ class History:
 
     def figures(self, unit: Unit, part: str, period: Period) -> dict[Key, float] | None:
         """The unit's figures of ``period`` (None when the ledger has none that are its)."""
+        if not self._counted_in(period):
+            return None
         out: dict[Key, float] = {}
         found = False
         for code in self.codes_for(unit, period):
@@ -219,6 +230,8 @@ def _is_outlier(value: float, past: list[float]) -> bool:
 def _against_predecessor_rows(hist: History, cat: Catalogue, layout, unit: Unit, part: str, c: ContentRow,
                               years: list[Period]) -> list[Finding]:
     """Outliers of a new unit's column totals against its predecessors' rows in earlier periods."""
+    if not unit.since or all(hist.codes_for(unit, p) == [unit.code] for p in years):
+        return []           # not a unit that is new since then (the usual case): nothing to look up
     out = []
     now = hist.numbers(c.hash)
     for appendix in dict.fromkeys(a for a, _r, _c in now):
