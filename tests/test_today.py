@@ -26,7 +26,7 @@ from cchc_xl.merge.rollup import COMPARE_SHEET
 from cchc_xl.merge.run import ledger_path, merge
 from cchc_xl.yamlfile import ConfigError
 
-from .helpers import generate
+from .helpers import generate, summary_line
 
 RAW = json.loads(vietnam_provinces.NESTED_DIVISIONS_JSON_PATH.read_text(encoding="utf-8"))
 OFFICIAL = {f"{p['code']:02d}": p for p in RAW}
@@ -235,8 +235,8 @@ def test_a_two_tier_round_counts_every_official_commune_once_by_its_name(rounds,
 def test_the_per_commune_view_adds_up_to_the_province_total(rounds):
     ws, _gen, res = rounds["lang-son"]
     rows = sheet_rows(res.rollup, "02-X")
-    province = next(r for r in rows if r[0] == "Toàn tỉnh" and r[4] == "tong")
-    by_type = [r for r in rows if r[0] == "UBND xã, phường, đặc khu" and r[4] == "tong"]
+    province = summary_line(rows, "Toàn tỉnh", "tong")
+    by_type = [summary_line(rows, "UBND xã, phường, đặc khu", "tong")]
     communes = _per_commune_rows(res.rollup, "02-X")
     col = 6     # Số hồ sơ nhận giải quyết › Tổng số
     assert province[col] > 0
@@ -290,7 +290,7 @@ def test_a_comparison_across_the_reform_uses_the_tables_the_new_ones_continue(tm
     2026-Q1's communes (02-X) are compared with 2025-Q1's districts (02-H), and the roll-up says so."""
     root = tmp_path / "ws"
     ws, _gen, old = _round(root, "lang-son-3-cap-2011-2020", "2025-Q1", seed=11)
-    h_total = next(r for r in sheet_rows(old.rollup, "02-H") if r[0] == "Toàn tỉnh" and r[4] == "tong")[6]
+    h_total = summary_line(sheet_rows(old.rollup, "02-H"), "Toàn tỉnh", "tong")[6]
     for name, text in render(official.find_province("lang-son")).items():
         (root / "config" / name).write_text(text, encoding="utf-8")
     ws, _gen, new = _round(root, "lang-son", "2026-Q1", seed=12)

@@ -101,7 +101,8 @@ NARRATIVE_WIDTH = 90        # the "Nội dung" column of the narratives sheet
 TEMPLATE_KEY_WIDTH = 14     # the detail table's "Mã dòng" (technical) column; summaries merge it with the label
 
 SUMMARY_KEY_HEADER = "Mã dòng (kỹ thuật, không in)"   # summaries: the row key their SUMIFS match
-BLOCK_HEADERS = ("Phạm vi tổng hợp", "Tên đơn vị, nhóm", "STT", "Số đơn vị", "Mã dòng", "Nội dung")
+# the summary blocks' leading columns (the label spans the detail table's "Mã dòng" and "Nội dung")
+BLOCK_HEADERS = ("Phạm vi tổng hợp", "Tên đơn vị, nhóm", "STT", "Số đơn vị", "Nội dung", "")
 _BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
 
 
@@ -1178,7 +1179,7 @@ class _Writer:
             ws.write_string(heading_row, 0, title, f.section)
             for c, h in enumerate(headers_block):
                 if c == C_ROW:
-                    ws.merge_range(header_row, C_ROW, header_row, C_LABEL, headers_block[C_LABEL], f.header)
+                    ws.merge_range(header_row, C_ROW, header_row, C_LABEL, headers_block[C_ROW], f.header)
                 elif c != C_LABEL:
                     ws.write_string(header_row, c, h, f.header)
             ws.write_string(header_row, tpl.key_col, SUMMARY_KEY_HEADER, f.header)
