@@ -842,3 +842,41 @@ def test_empty_round_still_writes_a_workbook(tmp_path):
     assert rows["tong"][idx["truc_tuyen"]] == 0 and rows["tong"][idx["ty_le_dung_han"]] in ("", None)
     compare = wb.get_sheet_by_name(COMPARE_SHEET).to_python()
     assert any("Không có số liệu kỳ trước" in str(r[0]) for r in compare if r)
+
+
+def test_empty_sheets_say_why(cached):
+    """A sheet with nothing to show says so in words: no outline texts yet, a field nobody sent tables of."""
+    narratives = " ".join(str(c) for row in cached["Nội dung báo cáo"] for c in row if c)
+    assert "Chưa đơn vị nào gửi nội dung đề cương trong kỳ báo cáo" in narratives
+    stp = " ".join(str(c) for row in cached[field_sheet_name("STP")] for c in row if c)
+    assert "Chưa có biểu số liệu nào thuộc lĩnh vực I. Cải cách thể chế" in stp
+    assert "không có trong danh sách phải nộp" in stp          # the Sở Tư pháp is not expected here
+    problems = " ".join(str(c) for row in cached[PROBLEMS_SHEET][:4] for c in row if c)
+    assert "lỗi" in problems
+
+
+def test_printed_pages(tmp_path, book):
+    """LibreOffice prints the status sheet on one page here (at most two in any round), every template
+    sheet without its detail table, and each page names its sheet in the header."""
+    require_libreoffice()
+    import subprocess
+
+    pdf = convert([book], "pdf", tmp_path, recalc=False)[0]
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    pages = [p for p in text.split("\f") if p.strip()]
+    sheets = openpyxl.load_workbook(book, read_only=True).sheetnames
+    per_sheet: dict[str, list[str]] = {}
+    for p in pages:
+        first = next(line.strip() for line in p.splitlines() if line.strip())
+        assert first in sheets, first                # the page header: the sheet's name
+        per_sheet.setdefault(first, []).append(p)
+    assert 1 <= len(per_sheet[STATUS_SHEET]) <= 2
+    status = "\n".join(per_sheet[STATUS_SHEET])
+    assert "II. THEO LOẠI ĐƠN VỊ" in status and "III. ĐƠN VỊ CẦN ĐÔN ĐỐC" in status
+    assert "IV. DANH SÁCH ĐẦY ĐỦ" not in status
+    for name in ("02-H", "01-S", "03-H"):
+        body = "\n".join(per_sheet[name])
+        assert "I. TỔNG HỢP TOÀN TỈNH" in body and "DỮ LIỆU CHI TIẾT" not in body
+        assert "Tệp nguồn" not in body and SUMMARY_KEY_HEADER not in body
+    assert len(pages) == sum(len(v) for v in per_sheet.values())

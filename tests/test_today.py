@@ -22,11 +22,11 @@ from cchc_xl.config.today import render
 from cchc_xl.config.workspace import init_workspace, load_workspace
 from cchc_xl.generate.sample import fill_file
 from cchc_xl.merge.ledger import Ledger
-from cchc_xl.merge.rollup import COMPARE_SHEET
-from cchc_xl.merge.run import ledger_path, merge
+from cchc_xl.merge.rollup import COMPARE_SHEET, province_tables
+from cchc_xl.merge.run import build_rollup_data, ledger_path, merge
 from cchc_xl.yamlfile import ConfigError
 
-from .helpers import generate, summary_line
+from .helpers import generate, read_tidy, summary_line
 
 RAW = json.loads(vietnam_provinces.NESTED_DIVISIONS_JSON_PATH.read_text(encoding="utf-8"))
 OFFICIAL = {f"{p['code']:02d}": p for p in RAW}
@@ -242,6 +242,36 @@ def test_the_per_commune_view_adds_up_to_the_province_total(rounds):
     assert province[col] > 0
     assert province[col] == by_type[0][col] == sum(r[col] for r in communes)
     assert province[3] == len(communes)
+
+
+@pytest.mark.parametrize("slug", ["lang-son", "tuyen-quang"])
+def test_the_province_total_of_procedures_adds_the_departments_not_the_communes(rounds, slug):
+    """01-X counts again, in each commune, the procedures the province published (sums_into_province:
+    false): the "Toàn tỉnh" line is the hand sum of the tidy export without 01-X, and the communes stand
+    beside it in their own line."""
+    ws, _gen, res = rounds[slug]
+    tidy = read_tidy(res.tidy)
+    rows = sheet_rows(res.rollup, "01-S")
+    header = next(r for r in rows if r and r[0] == "Phạm vi tổng hợp")
+    col = list(header).index("Chia theo cấp giải quyết › Cấp xã")
+
+    def hand_sum(keep) -> float:
+        return sum(float(t["value"]) for t in tidy if t["table"] == "tthc-cong-bo" and t["row_key"] == "cong_bo"
+                   and t["column_key"] == "cap_xa" and t["value"] != "" and keep(t["appendix"]))
+
+    departments, communes = hand_sum(lambda a: a != "01-X"), hand_sum(lambda a: a == "01-X")
+    assert departments > 0 and communes > 0
+    assert summary_line(rows, "Toàn tỉnh", "cong_bo")[col] == departments
+    assert summary_line(rows, "UBND xã, phường, đặc khu", "cong_bo")[col] == communes
+    assert any("không cộng 01-X" in str(r[0]) for r in rows[:5] if r)
+    ledger = Ledger(ledger_path(ws, ws.inbox / "2026-Q1"))
+    try:
+        data = build_rollup_data(ws, ledger, parse_period("2026-Q1"))
+    finally:
+        ledger.close()
+    province = {(t.sheet, ln.row_key, c.key): t.values[(ln.key, c.key)]
+                for t in province_tables(data) for ln in t.lines for c in t.columns}
+    assert province[("01-S", "cong_bo", "cap_xa")] == departments     # the report uses the same totals
 
 
 # -- registry edits never lose a submission -----------------------------------------------------------

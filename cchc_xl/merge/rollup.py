@@ -1359,7 +1359,9 @@ class _Writer:
         agency = own[0].unit_name if own else unit_type_label(key, self.data.unit_types)
         status = (
             "; ".join(f"{s.owner or s.unit_name}: {STATUS_LABELS.get(s.status, s.status)}" for s in own)
-            or "không có trong danh sách phải nộp"
+            or ("loại đơn vị này không còn trong danh mục đơn vị của tỉnh (đã sáp nhập hoặc đổi cấu hình); "
+                "trang vẫn tổng hợp số liệu toàn tỉnh của lĩnh vực" if key not in self.data.unit_types
+                else "không có trong danh sách phải nộp")
         )
         areas = ", ".join(self.areas.heading(a) for a in lead.areas)
         self._note(
