@@ -16,8 +16,8 @@ from collections import defaultdict
 from pathlib import Path
 
 import openpyxl
-from openpyxl.utils import get_column_letter
 import pytest
+from openpyxl.utils import get_column_letter
 from python_calamine import CalamineWorkbook
 
 from cchc_xl.blueprint.catalogue import default_catalogue
