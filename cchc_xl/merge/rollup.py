@@ -795,16 +795,22 @@ class _Writer:
 
     # -- common pieces ----------------------------------------------------------------------------
 
-    def _title(self, ws, title: str) -> None:
+    def _title(self, ws, title: str, span: tuple[int, float] | None = None) -> None:
+        """Title and subtitle; with ``span`` (last printed column, printed width) a long title wraps
+        inside the printed width, its row as tall as it needs."""
         d = self.data
-        ws.write_string(0, 0, title, self.f.title)
+        if span and span[0] > 0 and text_lines(title, span[1] / 1.35) > 1:     # 14 pt bold: ~1.35 × wider
+            ws.merge_range(0, 0, 0, span[0], title, self.f.title_wrap)
+            ws.set_row(0, text_lines(title, span[1] / 1.35) * 19 + 3)
+        else:
+            ws.write_string(0, 0, title, self.f.title)
+            ws.set_row(0, 21)
         w0, w1 = d.window
         sub = (
             f"{d.province_name} — {d.period.label} — hạn nộp {d.deadline:%d/%m/%Y} — "
             f"số liệu từ {w0:%d/%m/%Y} đến {w1:%d/%m/%Y} — lập lúc {d.generated_at:%H:%M %d/%m/%Y}"
         )
         ws.write_string(1, 0, sub, self.f.subtitle)
-        ws.set_row(0, 21)
 
     def _table_name(self, wanted: str) -> str:
         base = "tbl_" + re.sub(r"[^A-Za-z0-9_]", "_", wanted)
@@ -907,13 +913,12 @@ class _Writer:
         status_rng = f"{a1(first, 5, abs_row=True, abs_col=True)}:{a1(last, 5, abs_row=True, abs_col=True)}"
         type_rng = f"{a1(first, 3, abs_row=True, abs_col=True)}:{a1(last, 3, abs_row=True, abs_col=True)}"
         verdict_rng = f"{a1(first, 8, abs_row=True, abs_col=True)}:{a1(last, 8, abs_row=True, abs_col=True)}"
-        ws.write_string(
-            2, 0,
+        self._note(
+            ws, 2,
             "Trang in gồm phần I–III (số liệu tổng hợp, biểu đồ, đơn vị cần đôn đốc); danh sách đầy đủ ở "
             "phần IV để xem và lọc trên màn hình, không in. Số liệu và biểu đồ tính trên toàn bộ danh sách, "
             "không phụ thuộc bộ lọc.",
-            f.note,
-        )
+            10, sum(STATUS_WIDTHS.values()))
 
         # -- I. counts: a label and a COUNTIF over the list per line (values cached)
         counts = {k: sum(1 for s in subs if s.status == k) for k in STATUS_LABELS}
@@ -1105,7 +1110,6 @@ class _Writer:
         f = self.f
         lay = tpl.layout
         codes = ", ".join(tpl.codes)
-        self._title(ws, f"Phụ lục {codes}: {template_title(tpl)}")
         subtitle = (lay.blueprint.subtitle or "").rstrip(".")
         headers_block = [*BLOCK_HEADERS, *(column_header(c) for c in tpl.cols)]
         widths = _Widths()
@@ -1130,6 +1134,7 @@ class _Writer:
         fixed[0] = max(12, widths._w.get(0, 12))
         print_width = sum(fixed.get(c, 8) for c in range(tpl.trail0))
         label_width = fixed[C_ROW] + fixed[C_LABEL]
+        self._title(ws, f"Phụ lục {codes}: {template_title(tpl)}", (tpl.trail0 - 1, print_width))
 
         n_sections = 1 + len(tpl.groups)
         roman = ["I", "II", "III", "IV", "V", "VI"]
@@ -1309,7 +1314,7 @@ class _Writer:
                     ws.write_string(r, 1, "Không có dòng số liệu phù hợp.", f.note)
                     r += 1
                 for it in items:
-                    _text(ws, r, 0, ", ".join(tpl.codes), f.text)
+                    _text(ws, r, 0, tpl.sheet, f.text)      # the sheet it comes from (codes: the line above)
                     _text(ws, r, 1, it.line.label, f.label_bold if it.line.kind != "data" else f.label[0])
                     _text(ws, r, 2, it.col_label, f.wrap)
                     fmt = f.sum(tpl.cell_type(it.line, it.col), bold=it.line.kind != "data")
@@ -1421,8 +1426,14 @@ class _Writer:
             "Đề cương của từng tệp đã được tính). Văn bản đúng như đơn vị đã viết; dự thảo báo cáo toàn tỉnh "
             "(cchc_xl report) dùng cùng nội dung này.",
             3, sum(widths.values()))
+        self._note(
+            ws, 3,
+            "Trang này để đọc và lọc trên màn hình (lọc theo Mục hoặc Đơn vị); lệnh In chỉ in phần ghi chú "
+            "này. Bản in của nội dung là dự thảo báo cáo toàn tỉnh (cchc_xl report), xếp theo mục đề cương; "
+            "muốn in một mục: lọc rồi chọn vùng cần in và in vùng chọn.",
+            3, sum(widths.values()))
         headers = ["Mục", "Tên mục", "Đơn vị", "Nội dung"]
-        head = 4
+        head = 5
         for c, h in enumerate(headers):
             ws.write_string(head, c, h, f.header)
         r = head + 1
@@ -1450,8 +1461,8 @@ class _Writer:
             ws.set_column(c, c, w)
         ws.freeze_panes(head + 1, 0)
         ws.autofilter(head, 0, max(r - 1, head + 1), 3)
-        ws.print_area(0, 0, max(r - 1, head + 1), 3)
-        _print_setup(ws, (head, head))
+        ws.print_area(0, 0, 3, 3)             # the texts are for the screen; the report prints them
+        _print_setup(ws, None)
 
     # -- So sánh ------------------------------------------------------------------------------------
 
