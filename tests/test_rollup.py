@@ -604,6 +604,14 @@ def test_print_setup(book, formulas, cached):
     assert r0 <= by_type[4].row <= r1 and by_type[10].column <= c1
     full_list = next(r for r in status.iter_rows() if r[1].value == "Mã đơn vị")
     assert full_list[1].row > r1                   # the full list is for the screen
+    from cchc_xl.merge.rollup import STATUS_NAMES_WIDTH
+
+    chase = [r for r in status.iter_rows(min_row=1, max_row=r1) if r[0].value in ("Chưa nộp", "Trễ hạn",
+                                                                                  "Báo cáo có lỗi")]
+    assert len(chase) == 3
+    for r in chase:                                  # the names wrap in the merged cell E:K
+        need = text_lines(r[4].value, STATUS_NAMES_WIDTH) * 14.5 if text_lines(r[4].value, STATUS_NAMES_WIDTH) > 1 else 0
+        assert (status.row_dimensions[r[0].row].height or 15) >= need
     for name in ("02-H", "01-S"):
         ws = formulas[name]
         _c0, _r0, _c1, r_last = range_boundaries(ws.print_area.split("!")[-1].replace("$", ""))

@@ -1515,7 +1515,8 @@ class _Writer:
 
         rows: list[dict] = []
         for tpl in self.templates:
-            per_appendix = len(tpl.appendices) > 1
+            # per appendix: several codes, or codes kept out of the province total (compared on their own)
+            per_appendix = len(tpl.appendices) > 1 or bool(tpl.apart)
             for appx in tpl.appendices:
                 p_vals, l_vals = other(tpl, appx, prev), other(tpl, appx, ly)
                 if p_vals is None and l_vals is None:
