@@ -670,6 +670,9 @@ def _write_cover(ws, spec: WorkbookSpec, st: Styles, vocab_ranges: dict[str, str
     steps = COVER_STEPS
     for i, s in enumerate(steps):
         ws.write_string(r + i, 2, s, st.wrap)
+        height = fit_height([(s, 90)])
+        if height:
+            ws.set_row(r + i, height)
     r += len(steps) + 1
     ws.write_string(r, 1, "Chú giải màu", st.bold)
     ws.write_string(r, 2, "Ô nhập số liệu", st.legend_input)
