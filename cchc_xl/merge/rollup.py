@@ -2,16 +2,21 @@
 
 ``write_rollup(data, path)`` writes, atomically, one workbook from a :class:`RollupData`:
 
-* ``Tình hình nộp báo cáo`` — one row per expected submission (who reported, who is late or
-  missing, whose file has errors), COUNTIF summaries and two charts;
+* ``Tình hình nộp báo cáo`` — COUNTIF summaries, the breakdown by unit type, two charts and the units
+  to chase (what prints, one or two A4 pages), above one row per expected submission (screen only);
 * one sheet per table template — a "Tổng hợp" block (province totals as SUMIFS over the detail
   table, computed columns recompiled from the blueprint's own expressions so that rates come from
-  totals, subtotals by unit type and, for commune tables, by district) above the detail table
-  (one row per unit and table row, with the file and cells each figure came from);
+  totals; codes marked ``sums_into_province: false`` left out of them; subtotals by unit type and,
+  for commune tables, by district) above the detail table (one row per unit and table row, with the
+  file and cells each figure came from; screen only, outside the print area);
 * ``Tổng hợp toàn tỉnh`` — province totals grouped by reform area;
 * ``Lĩnh vực <unit type>`` — what each lead agency synthesises for its field;
+* ``Nội dung báo cáo`` — the units' outline texts by section (``narratives.read_narratives``);
 * ``So sánh`` — this period against the previous period and the same period last year;
 * ``Lỗi`` — every problem found in the files.
+
+Every sheet prints on A4 landscape fitted to the width, header rows repeated, its name in the page
+header; a note on each sheet says what its print area holds.
 
 Every formula carries the value Python computed with the same expressions as its cached value,
 so a reader that does not recalculate (pandas, a previewer) sees the right numbers. Every text a
