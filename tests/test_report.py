@@ -365,6 +365,7 @@ def test_the_rollup_narratives_sheet_holds_what_the_units_wrote(round_):
                     wrote.append((name, cell.value.strip()))     # what the unit typed in a text cell
     wb = openpyxl.load_workbook(round_["merge"].rollup, read_only=True)
     rows = [r for r in wb[NARRATIVES_SHEET].iter_rows(values_only=True)]
+    wb.close()
     head = next(i for i, r in enumerate(rows) if r[:4] == ("Mục", "Tên mục", "Đơn vị", "Nội dung"))
     shown: dict[tuple, list[str]] = {}
     for r in rows[head + 1:]:

@@ -873,7 +873,9 @@ def test_printed_pages(tmp_path, book):
     text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True,
                           check=True).stdout
     pages = [p for p in text.split("\f") if p.strip()]
-    sheets = openpyxl.load_workbook(book, read_only=True).sheetnames
+    wb = openpyxl.load_workbook(book, read_only=True)
+    sheets = wb.sheetnames
+    wb.close()
     per_sheet: dict[str, list[str]] = {}
     for p in pages:
         first = next(line.strip() for line in p.splitlines() if line.strip())

@@ -701,5 +701,15 @@ def test_a_tag_judged_with_the_public_test_key_never_says_a_unit_tampered(ws, tm
     assert "CHỈ LÀ CẤU HÌNH THỬ" in out and "KHÔNG cho biết tệp có bị sửa" in out
     assert "đã bị sửa:" not in out
     # inside the workspace the same file is authenticated by the workspace's own key
-    code, out = run("validate", path, "--workspace", ws.root)
+    code, out = run("validate", path, "--workspace", ws.root, "--json")
     assert "CHỈ LÀ CẤU HÌNH THỬ" not in out and "identity.tag" not in out
+    # and there a tag that does not match that key is what it says: the identity was altered
+    forged = ws.inbox / "S-XD-forged.xlsx"
+    shutil.copyfile(path, forged)
+    wb = openpyxl.load_workbook(forged)
+    for row in wb["_cchc"].iter_rows(min_row=2):
+        if row[0].value == "tag":
+            row[1].value = "0" * 64
+    wb.save(forged)
+    code, out = run("validate", forged, "--workspace", ws.root)
+    assert code == 1 and "đã bị sửa" in out and "CHỈ LÀ CẤU HÌNH THỬ" not in out
