@@ -97,7 +97,7 @@ def main():
 
 
 @command(main, "init", "Tạo thư mục làm việc của cơ quan thường trực (cấu hình, khóa bí mật, inbox/…).")
-@click.argument("directory", type=click.Path(path_type=Path, file_okay=False))
+@click_vi.argument("directory", type=click.Path(path_type=Path, file_okay=False))
 @click.option("--province", required=True,
               help="Tỉnh, thành phố: tên (\"Lạng Sơn\"), tên không dấu (lang-son) hoặc mã (20) theo danh mục "
                    "chính thức; hoặc tên một cấu hình mẫu. Xem 'cchc_xl provinces'.")
@@ -180,7 +180,7 @@ def bp_list(as_json):
 
 
 @command(blueprints_group, "show", "Xem một biểu mẫu theo mã phụ lục (hoặc id).")
-@click.argument("code")
+@click_vi.argument("code")
 @json_option
 def bp_show(code, as_json):
     cat = default_catalogue()
@@ -204,7 +204,7 @@ def bp_show(code, as_json):
 
 
 @command(blueprints_group, "check", "Kiểm tra danh mục biểu mẫu: cú pháp, khóa, biểu thức, danh mục, chế độ báo cáo.")
-@click.argument("path", required=False, type=click.Path(path_type=Path, exists=True, file_okay=False))
+@click_vi.argument("path", required=False, type=click.Path(path_type=Path, exists=True, file_okay=False))
 @workspace_options
 @json_option
 def bp_check(path, workspace_dir, province, as_json):
@@ -264,7 +264,7 @@ def units_list(workspace_dir, province, as_json):
 
 
 @command(main, "calendar", "Thời gian chốt số liệu và hạn nộp của một kỳ báo cáo.")
-@click.argument("period")
+@click_vi.argument("period")
 @workspace_options
 @json_option
 def calendar_cmd(period, workspace_dir, province, as_json):
@@ -295,8 +295,8 @@ def calendar_cmd(period, workspace_dir, province, as_json):
 
 
 @command(main, "regime", "Những gì một đơn vị phải báo cáo trong một kỳ (đề cương, phụ lục).")
-@click.argument("unit")
-@click.argument("period")
+@click_vi.argument("unit")
+@click_vi.argument("period")
 @workspace_options
 @json_option
 def regime_cmd(unit, period, workspace_dir, province, as_json):
@@ -376,7 +376,7 @@ def generate_cmd(period, units, blueprint, plan, out, fixed_time, workers, works
 
 
 @command(main, "sample-fill", "Điền số liệu mẫu hợp lệ vào tệp đã tạo (để tập huấn, thử, kiểm thử).")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True))
+@click_vi.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True))
 @click.option("--seed", type=int, default=1, show_default=True, help="Hạt giống ngẫu nhiên (cùng hạt giống → cùng số liệu).")
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False), required=True, help="Thư mục ghi tệp đã điền.")
 @click.option("--defects", type=click.FloatRange(0, 1), default=0.0, show_default=True,
@@ -416,7 +416,7 @@ def collect_files(paths, skipped: list[dict]) -> list[Path]:
 
 
 @command(main, "validate", "Kiểm tra tệp báo cáo nhận về: định danh, cấu trúc, giá trị, quy tắc.")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True))
+@click_vi.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True))
 @click.option("--period", default=None, help="Kỳ đang thu nhận (tệp của kỳ khác sẽ bị báo).")
 @click.option("--annotate", "annotate_dir", type=click.Path(path_type=Path, file_okay=False), default=None,
               help="Ghi bản sao có đánh dấu ô lỗi, ghi chú và trang \"Lỗi\" vào thư mục này.")
@@ -507,7 +507,7 @@ def _merge_summary(res, ws) -> None:
 
 
 @command(main, "merge", "Tổng hợp thư mục báo cáo nhận về thành bảng tổng hợp toàn tỉnh (có sổ theo dõi).")
-@click.argument("inbox", type=click.Path(path_type=Path, exists=True, file_okay=False))
+@click_vi.argument("inbox", type=click.Path(path_type=Path, exists=True, file_okay=False))
 @click.option("--period", default=None, help="Kỳ tổng hợp (mặc định: kỳ của các tệp trong thư mục).")
 @click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=None, help="Tệp tổng hợp .xlsx.")
 @click.option("--tidy", type=click.Path(path_type=Path, dir_okay=False), default=None,
@@ -535,7 +535,7 @@ def merge_cmd(inbox, period, out, tidy, full, split_by_field, workers, received,
 
 
 @command(main, "status", "Tình hình nộp báo cáo của một kỳ (không ghi bảng tổng hợp).")
-@click.argument("inbox", type=click.Path(path_type=Path, exists=True, file_okay=False))
+@click_vi.argument("inbox", type=click.Path(path_type=Path, exists=True, file_okay=False))
 @click.option("--period", default=None, help="Kỳ báo cáo.")
 @received_option
 @workspace_options
@@ -565,7 +565,7 @@ def _decision_cmd(action: str, target: Path | str, reason: str, undo: bool, peri
 
 
 @command(main, "accept", "Chấp nhận (ghi vào sổ) một tệp đang bị tạm giữ, ví dụ bản đơn vị đã xác nhận qua điện thoại.")
-@click.argument("file", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click_vi.argument("file", type=click.Path(path_type=Path, exists=True, dir_okay=False))
 @click.option("--reason", required=True, help="Lý do chấp nhận (ghi vào sổ theo dõi).")
 @click.option("--undo", is_flag=True, help="Huỷ quyết định chấp nhận đã ghi.")
 @workspace_options
@@ -575,7 +575,7 @@ def accept_cmd(file, reason, undo, workspace_dir, province, as_json):
 
 
 @command(main, "withdraw", "Rút một báo cáo đang được tính (theo tệp, hoặc theo mã đơn vị và kỳ) ra khỏi tổng hợp.")
-@click.argument("target")
+@click_vi.argument("target")
 @click.option("--reason", required=True, help="Lý do rút (ghi vào sổ theo dõi).")
 @click.option("--period", default=None, help="Kỳ báo cáo, khi rút theo mã đơn vị.")
 @click.option("--undo", is_flag=True, help="Huỷ quyết định rút đã ghi.")

@@ -69,6 +69,20 @@ COMMAND_METAVAR = "LỆNH [THAM_SỐ]..."
 MODULES = ("core", "decorators", "exceptions", "formatting", "parser", "termui", "types", "utils")
 
 
+# Positional arguments by name -> the Vietnamese name "--help" and the error messages show
+ARGUMENT_NAMES = {
+    "directory": "THƯ_MỤC",
+    "path": "THƯ_MỤC",
+    "code": "MÃ_BIỂU",
+    "period": "KỲ",
+    "unit": "ĐƠN_VỊ",
+    "paths": "TỆP_HOẶC_THƯ_MỤC",
+    "inbox": "HỘP_THƯ",
+    "file": "TỆP",
+    "target": "TỆP_HOẶC_ĐƠN_VỊ",
+}
+
+
 def translate(message: str) -> str:
     return MESSAGES.get(message, message)
 
@@ -85,6 +99,34 @@ def install() -> None:
             mod._ = translate
         if hasattr(mod, "ngettext"):
             mod.ngettext = ntranslate
+
+
+class Argument(click.Argument):
+    """A positional argument shown by its Vietnamese name (``ARGUMENT_NAMES``) in usage lines and errors."""
+
+    def _vi_name(self) -> str:
+        return ARGUMENT_NAMES.get(self.name or "", (self.name or "").upper())
+
+    @property
+    def human_readable_name(self) -> str:
+        return self.metavar if self.metavar is not None else self._vi_name()
+
+    def make_metavar(self, ctx: click.Context) -> str:
+        if self.metavar is not None:
+            return self.metavar
+        var = self.type.get_metavar(param=self, ctx=ctx) or self._vi_name()
+        bracketed = var.startswith("[") and var.endswith("]")
+        if not self.required and not bracketed:
+            var = f"[{var}]"
+        if self.nargs != 1:
+            var += "..."
+        return var
+
+
+def argument(*param_decls: str, **attrs):
+    """``click.argument`` with :class:`Argument`: its name in Vietnamese."""
+    attrs.setdefault("cls", Argument)
+    return click.argument(*param_decls, **attrs)
 
 
 class Command(click.Command):

@@ -48,7 +48,7 @@ SEVERITY_LABELS = {"error": ("lỗi", "error"), "warning": ("cảnh báo", "warn
 # Problems that leave a file's identity unproven for this workspace: such a file is *held* — kept in
 # the ledger and listed, but it supplies no figures until the secretariat accepts it on the record.
 HOLD_CODES = frozenset({
-    "identity.tag_invalid", "identity.province_mismatch", "identity.salvaged", "identity.blueprint_unknown",
+    "identity.tag_invalid", "identity.tag_public_key", "identity.province_mismatch", "identity.salvaged", "identity.blueprint_unknown",
     "identity.blueprint_outdated", "identity.metadata_invalid", "identity.metadata_conflict",
     "identity.format_unknown", "identity.transplanted",
 })
@@ -249,6 +249,19 @@ _ENTRIES: list[ProblemType] = [
        "Nhập số liệu vào đúng biểu mẫu được cấp cho đơn vị rồi gửi lại.",
        "Do not edit the unit, the period or the hidden sheet of the template, and do not reuse another "
        "unit's file. Fill in the template issued to your unit and send it again."),
+    _t("identity.tag_public_key", "error",
+       "CHỈ LÀ CẤU HÌNH THỬ: không xác thực được tệp", "TEST CONFIGURATION ONLY: file not authenticated",
+       "CHỈ LÀ CẤU HÌNH THỬ — lệnh đang chạy ngoài thư mục làm việc, với khóa công khai nhúng sẵn để thử. "
+       "Mã xác thực của tệp {file} (đơn vị {unit}, kỳ {period}) không khớp với khóa thử này. Điều đó KHÔNG cho "
+       "biết tệp có bị sửa hay không: tệp do tỉnh cấp được ký bằng khóa riêng của thư mục làm việc.",
+       "TEST CONFIGURATION ONLY — the command runs outside a workspace, with the embedded public test key. "
+       "The authentication code of file {file} (unit {unit}, {period}) does not match this test key. That says "
+       "NOTHING about whether the file was altered: files a province issues are signed with its workspace's "
+       "own key.",
+       "Chạy lại lệnh trong thư mục làm việc của tỉnh (chuyển vào thư mục đó, hoặc thêm --workspace THƯ_MỤC) "
+       "để xác thực tệp. Không kết luận đơn vị đã sửa tệp từ thông báo này.",
+       "Run the command again inside the province's workspace (cd into it, or add --workspace DIR) to "
+       "authenticate the file. Do not conclude from this message that the unit altered the file."),
     _t("identity.metadata_conflict", "error",
        "Hai bản thông tin nhận diện không khớp", "The two copies of the identity disagree",
        "Trang tính ẩn và thuộc tính của tệp {file} ghi hai danh tính khác nhau ({value} và {expected}): "

@@ -30,3 +30,13 @@ def read_tidy(path) -> list[dict]:
 
     df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     return df.to_dict("records")
+
+
+def summary_line(rows: list, scope: str, key: str):
+    """The roll-up summary line of ``scope`` (column A: "Toàn tỉnh", a unit type, a unit) whose row key
+    (the technical column headed ``SUMMARY_KEY_HEADER``, after the values) is ``key``."""
+    from cchc_xl.merge.rollup import SUMMARY_KEY_HEADER
+
+    header = next(r for r in rows if r and r[0] == "Phạm vi tổng hợp")
+    k = list(header).index(SUMMARY_KEY_HEADER)
+    return next(r for r in rows if r and r[0] == scope and len(r) > k and r[k] == key)

@@ -142,3 +142,22 @@ def test_published_json_schema_is_current_and_validates_the_catalogue():
     assert published == json.loads(json.dumps(schema)), "docs/blueprint.schema.json is stale: make docs"
     for f in sorted((blueprints_dir() / "tables").glob("*.yaml")):
         jsonschema.validate(yaml.safe_load(f.read_text(encoding="utf-8")), schema)
+
+
+def test_sums_into_province_is_checked(broken_copy):
+    """`sums_into_province: false` keeps a code out of the province total; `blueprints check` refuses it on
+    every code of a template (nothing would add up) and on an outline (no figures)."""
+    cat = load_catalogue(blueprints_dir())
+    procedures = cat.blueprints["tthc-cong-bo"]
+    assert {c.code for c in procedures.codes if not c.sums_into_province} == {"01-H", "01-X"}
+    assert all(c.sums_into_province for bp in cat.blueprints.values() if bp.id != "tthc-cong-bo" for c in bp.codes)
+    f = broken_copy / "tables" / "ket-qua-giai-quyet-linh-vuc.yaml"
+    _edit(f, "  - code: 02-X\n", "  - code: 02-X\n    sums_into_province: false\n")
+    _edit(f, "  - code: 02-H\n", "  - code: 02-H\n    sums_into_province: false\n")
+    res = CliRunner().invoke(main, ["blueprints", "check", str(broken_copy)])
+    assert res.exit_code == 1 and "sums_into_province is false for every code" in res.output, res.output
+    shutil.copyfile(blueprints_dir() / "tables" / f.name, f)
+    o = broken_copy / "tables" / "de-cuong-dinh-ky.yaml"
+    _edit(o, "  - code: DC-S\n", "  - code: DC-S\n    sums_into_province: false\n")
+    res = check_catalogue(broken_copy)
+    assert any("an outline has no figures to total" in p for p in res.problems), res.problems

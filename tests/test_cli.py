@@ -109,6 +109,34 @@ def test_clicks_own_words_are_vietnamese():
     assert "Error" not in res.output and "Usage" not in res.output
 
 
+def test_argument_names_in_help_are_vietnamese():
+    """Every positional argument of every command is shown by a Vietnamese name, in --help and in errors."""
+    import click
+    from click.testing import CliRunner
+
+    from cchc_xl import click_vi
+    from cchc_xl.cli import main
+
+    def commands(group, path):
+        for name, cmd in group.commands.items():
+            yield [*path, name], cmd
+            if isinstance(cmd, click.Group):
+                yield from commands(cmd, [*path, name])
+
+    seen = 0
+    for path, cmd in commands(main, []):
+        for param in cmd.params:
+            if isinstance(param, click.Argument):
+                seen += 1
+                assert isinstance(param, click_vi.Argument), path
+                usage = CliRunner().invoke(main, [*path, "--help"]).output.splitlines()[0]
+                vi = click_vi.ARGUMENT_NAMES[param.name]
+                assert vi in usage and param.name.upper() not in usage, (path, usage)
+    assert seen >= 10
+    assert "Thiếu tham số 'HỘP_THƯ'" in CliRunner().invoke(main, ["merge"]).output
+    assert "TỆP_HOẶC_THƯ_MỤC..." in CliRunner().invoke(main, ["validate", "--help"]).output
+
+
 def test_every_translated_click_message_is_still_one_click_prints():
     """A click upgrade that rewords a message would silently bring English back: each msgid we
     translate must still be in click's source."""

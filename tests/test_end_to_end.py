@@ -15,7 +15,7 @@ from cchc_xl.config.period import parse_period
 from cchc_xl.generate import generate_round
 from cchc_xl.generate.round import Builder
 from cchc_xl.generate.sample import fill_table
-from cchc_xl.merge.rollup import PROVINCE_SCOPE
+from cchc_xl.merge.rollup import PROVINCE_SCOPE, SUMMARY_KEY_HEADER
 from cchc_xl.merge.run import merge
 from cchc_xl.validate.engine import ValidationContext, validate_file
 from tests.helpers import read_tidy, workspace
@@ -92,9 +92,9 @@ def test_a_round_through_libreoffice_end_to_end(tmp_path):
     for source in (res.rollup, recalced):          # cached values, and LibreOffice's recalculation
         grid = CalamineWorkbook.from_path(str(source)).get_sheet_by_name("02-H").to_python()
         lay = b.layout("02-H", ws.province.unit("H-TPLS"))
-        header = next(i for i, row in enumerate(grid) if "Mã dòng" in row and "Phạm vi tổng hợp" in row)
+        header = next(i for i, row in enumerate(grid) if SUMMARY_KEY_HEADER in row and "Phạm vi tổng hợp" in row)
         cols = {c: grid[header].index(c) for c in grid[header] if c}
-        key_col = cols["Mã dòng"]
+        key_col = cols[SUMMARY_KEY_HEADER]
         found = 0
         for row in grid[header + 1:]:
             if row[0] != PROVINCE_SCOPE or row[key_col] not in {r.key for r in lay.data_rows()}:

@@ -121,3 +121,41 @@ def test_self_check_counts_failures_in_cached_values(tmp_path):
     values = lay.evaluate({Ref("ho_tich", "ky_truoc"): 5})   # received 5, nothing resolved
     failing = [ri.instance_id for ri, ok in lay.check(values) if not ok]
     assert failing == ["nhan_bang_gq_cong_dang[ho_tich]"]
+
+
+def test_wrapped_texts_of_the_check_and_outline_sheets_get_the_height_they_need(tmp_path):
+    """Printed, a wrapped message or section title must not run into the next row: each row of the
+    Kiểm tra sheet is as tall as its longest wrapped text (the failing result shows the message and its
+    numbers), each outline row as tall as its title and at least the room to write in."""
+    from cchc_xl.generate.workbook import CHECK_WIDTHS, OUTLINE_LABEL_WIDTH, ROW_LINE_HEIGHT, wrapped_lines
+
+    ws = embedded()
+    res = generate(ws, "2025-Y", ["H-TPLS"], out=tmp_path)
+    wb = openpyxl.load_workbook(res.files[0]["path"])
+    check = wb[CHECK_SHEET]
+    header = next(r for r in check.iter_rows(min_row=1, max_row=10) if r[0].value == "STT")[0].row
+    rows = 0
+    tall = 0
+    for row in check.iter_rows(min_row=header + 1):
+        if row[0].value is None:
+            continue
+        rows += 1
+        need = max(wrapped_lines(row[2].value, CHECK_WIDTHS[2]), wrapped_lines(row[6].value, CHECK_WIDTHS[6]))
+        height = check.row_dimensions[row[0].row].height or 15
+        assert height >= min(need * ROW_LINE_HEIGHT, 409), (row[0].row, row[6].value, height)
+        tall += need > 1
+    assert rows > 50 and tall > 10
+    assert check.print_area and "$H$" in check.print_area     # the hidden numbers column is not printed
+    outline = wb["Đề cương"]
+    inputs = 0
+    for row in outline.iter_rows(min_row=1):
+        if not isinstance(row[1].value, str) or row[0].row < 4:
+            continue
+        height = outline.row_dimensions[row[0].row].height or 15
+        width = OUTLINE_LABEL_WIDTH - 2 * int(row[1].alignment.indent or 0)
+        assert height >= min(wrapped_lines(row[1].value, width) * ROW_LINE_HEIGHT, 409) - 1, \
+            (row[0].row, row[1].value, height)
+        if row[2].protection.locked is False:
+            inputs += 1
+            assert height >= 60
+    assert inputs >= 5

@@ -258,9 +258,11 @@ def test_a_blank_table_is_an_error_unless_declared_a_nil_return(workbooks, tmp_p
     rows = {line[1]: CHECK_FIRST_ROW + n for n, line in enumerate(lines) if line[1:][1:] == ("table.blank",)}
     from openpyxl import load_workbook
 
-    cover = load_workbook(path, read_only=True)[COVER_SHEET]
+    book = load_workbook(path, read_only=True)
+    cover = book[COVER_SHEET]
     cover_rows = {str(r[2]).split(": ")[0]: i for i, r in enumerate(cover.iter_rows(values_only=True))
                   if len(r) > 2 and isinstance(r[2], str) and ": " in r[2]}
+    book.close()        # a read-only workbook keeps its file open: a ResourceWarning in a later test
     declared, filled = tables[0], tables[1]
     spec = filled.input_cells[0]
     ops = [{"op": "set", "sheet": COVER_SHEET, "cell": a1(cover_rows[lay.code], NIL_COL), "string": NIL_TEXT}

@@ -63,6 +63,7 @@ PARAMS: dict[str, set[str]] = {
     "identity.blueprint_unknown": {"file", "table", "value"},
     "identity.blueprint_outdated": {"file", "table", "value", "expected"},
     "identity.tag_invalid": {"file", "unit", "period"},
+    "identity.tag_public_key": {"file", "unit", "period"},
     "identity.metadata_conflict": {"file", "value", "expected"},
     "identity.format_unknown": {"file", "value", "expected"},
     "identity.transplanted": {"file", "sheet", "cell", "value", "expected"},

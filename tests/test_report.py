@@ -347,3 +347,34 @@ def test_both_documents_open_in_libreoffice_as_pdf(round_, tmp_path):
     assert int(next(ln.split()[-1] for ln in subprocess.run(["pdfinfo", str(pdfs[0])], capture_output=True,
                                                              text=True).stdout.splitlines()
                     if ln.startswith("Pages:"))) > 1
+
+
+def test_the_rollup_narratives_sheet_holds_what_the_units_wrote(round_):
+    """The roll-up's "Nội dung báo cáo" sheet: each unit's outline texts by section, equal to the texts of
+    the "Đề cương" sheet of the files it sent (read here with openpyxl, not through the ledger)."""
+    from cchc_xl.merge.rollup import NARRATIVES_SHEET
+
+    ws = round_["ws"]
+    wrote = []
+    for i, unit in enumerate(SENT):
+        wb = openpyxl.load_workbook(ws.inbox / f"bao cao {i}.xlsx")
+        name = ws.province.unit(unit).name
+        for sheet in (wb[n] for n in wb.sheetnames if n.startswith("Đề cương")):
+            for (cell,) in sheet.iter_rows(min_col=3, max_col=3):
+                if cell.protection.locked is False and isinstance(cell.value, str) and cell.value.strip():
+                    wrote.append((name, cell.value.strip()))     # what the unit typed in a text cell
+    wb = openpyxl.load_workbook(round_["merge"].rollup, read_only=True)
+    rows = [r for r in wb[NARRATIVES_SHEET].iter_rows(values_only=True)]
+    wb.close()
+    head = next(i for i, r in enumerate(rows) if r[:4] == ("Mục", "Tên mục", "Đơn vị", "Nội dung"))
+    shown: dict[tuple, list[str]] = {}
+    for r in rows[head + 1:]:
+        if r[2] and r[3]:                               # a text line (a long text continues on the next)
+            title = str(r[1]).removesuffix(" (tiếp)")
+            shown.setdefault((r[2], title), []).append(r[3])
+    got = sorted((author, "\n".join(parts)) for (author, _title), parts in shown.items())
+    assert got == sorted(wrote)
+    assert len(wrote) > len(TEXTS)
+    for (unit, code, section), text in TEXTS.items():
+        sec = next(s for s in default_catalogue().by_code[code].sections if s.key == section)
+        assert shown[(ws.province.unit(unit).name, sec.title)] == [text]

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from openpyxl.utils import get_column_letter
 from python_calamine import CalamineWorkbook
 
 from cchc_xl.blueprint.catalogue import default_catalogue
@@ -37,6 +38,7 @@ from cchc_xl.merge.rollup import (
     PROVINCE_SCOPE,
     PROVINCE_SHEET,
     STATUS_SHEET,
+    SUMMARY_KEY_HEADER,
     column_header,
     field_sheet_name,
     write_field_workbooks,
@@ -302,14 +304,22 @@ def formulas(book):
 
 
 def block_rows(sheet: list[list], scope: str = PROVINCE_SCOPE) -> dict[str, list]:
-    """Row key -> cached row of a summary block (column A is the scope, E the row key)."""
+    """Row key -> cached row of a summary block (column A is the scope; the row key is in the technical
+    column after the values, headed SUMMARY_KEY_HEADER)."""
+    header = next(row for row in sheet if row and row[0] == "Phạm vi tổng hợp")
+    key = header.index(SUMMARY_KEY_HEADER)
     out = {}
     for row in sheet:
         if row and "DỮ LIỆU CHI TIẾT" in str(row[0]):
             break  # the detail table below the blocks
-        if row and row[0] == scope and row[4]:
-            out[row[4]] = row
+        if row and row[0] == scope and len(row) > key and row[key]:
+            out[row[key]] = row
     return out
+
+
+def key_col(lay) -> int:
+    """The technical column of a summary line that holds its row key (after the values and the file)."""
+    return len(DATA_HEADERS) + len(lay.value_cols) + 1
 
 
 def header_index(sheet: list[list], lay) -> dict[str, int]:
@@ -405,7 +415,7 @@ def test_province_totals_are_sums_of_units(cached, formulas, data):
     # the formulas are SUMIFS over the detail table, criteria on Mã dòng
     ws = formulas["02-H"]
     lay = _layout("02-H")
-    row = next(r for r in ws.iter_rows() if r[0].value == PROVINCE_SCOPE and r[4].value == "ho_tich")
+    row = next(r for r in ws.iter_rows() if r[0].value == PROVINCE_SCOPE and r[key_col(lay)].value == "ho_tich")
     f = row[6 + [c.key for c in lay.value_cols].index("truc_tuyen")].value
     assert f.startswith("=SUMIFS(") and "$E$" in f
 
@@ -438,7 +448,7 @@ def test_rates_from_totals_not_mean_of_rates(cached, formulas, data):
         )
         assert close(rows[r][idx["ty_le_dung_han"]], exp)
     ws = formulas["02-H"]
-    cell = next(r for r in ws.iter_rows() if r[0].value == PROVINCE_SCOPE and r[4].value == "tong")[
+    cell = next(r for r in ws.iter_rows() if r[0].value == PROVINCE_SCOPE and r[key_col(lay)].value == "tong")[
         idx["ty_le_dung_han"]
     ]
     assert cell.value.startswith("=IFERROR(") and "*100" in cell.value and "AVERAGE" not in cell.value
@@ -462,12 +472,19 @@ def test_subtotals_by_unit_type_and_district(cached, data):
             by_h[key][idx["tong"]], sum(h_sums[(key, c)] for c in ("cap_tinh", "cap_huyen", "cap_xa"))
         )
     # a computed row (II.1 = one-stop + inter-linked) recomputed from the summed rows
+    # the province total adds 01-S only: each district (01-H) counts the same published procedures again
+    # (sums_into_province: false), so the districts stand beside the total, in their own block
     total = block_rows(sheet)
-    both = province_sums(data, ["01-S", "01-H"])
+    both = province_sums(data, ["01-S"])
     assert close(
         total["tong_mot_cua"][idx["cap_xa"]],
         sum(both[(k, "cap_xa")] for k in ("mot_cua", "lien_thong_cung_cap", "lien_thong_cac_cap")),
     )
+    for key in ("cong_bo", "mot_cua", "bcci"):
+        assert close(total[key][idx["cap_xa"]], s_sums[(key, "cap_xa")])
+        assert not close(total[key][idx["cap_xa"]], s_sums[(key, "cap_xa")] + h_sums[(key, "cap_xa")])
+    assert any("không cộng vào toàn tỉnh" in str(row[1]) for row in sheet if row and row[0] == SEED_TYPES["H"])
+    assert any("không cộng 01-H" in str(row[0]) for row in sheet[:5])
 
     sheet = cached["03-H"]
     lay = _layout("03-H")
@@ -519,28 +536,103 @@ def test_pooled_template_totals(cached, data):
     assert rows["tong"][idx["ten_ke_hoach"]] in ("", None)  # texts are not summed
 
 
+def status_parts(sheet: list[list]):
+    """The status sheet's parts: counts (label -> value), by type (label -> row), the list's first row."""
+    top = next(i for i, row in enumerate(sheet) if row and row[0] == "Nội dung")
+    counts, by_type = {}, {}
+    for row in sheet[top + 1 : top + 11]:
+        counts[row[1]] = row[3]
+        if row[4]:
+            by_type[row[4]] = row[5:11]
+    head = next(i for i, row in enumerate(sheet) if row and row[:2] == ["STT", "Mã đơn vị"])
+    return counts, by_type, head + 1
+
+
 def test_status_sheet_counts(book, cached, formulas, data):
     sheet = cached[STATUS_SHEET]
-    labels, values = sheet[2], sheet[3]
-    got = dict(zip(labels[1:12], values[1:12], strict=True))
+    got, by_type, first = status_parts(sheet)
     assert got["Số báo cáo phải nộp"] == len(UNITS)
     assert got["Đúng hạn"] == 3 and got["Trễ hạn"] == 2 and got["Chưa nộp"] == 1 and got["Bị từ chối"] == 1
     assert close(got["Tỷ lệ nộp đúng hạn (%)"], 3 / 7 * 100)
     assert got["Báo cáo có lỗi"] == 1
     ws = formulas[STATUS_SHEET]
-    assert ws.cell(4, 3).value.startswith("=COUNTIF(") and "Đúng hạn" in ws.cell(4, 3).value
-    statuses = [row[5] for row in sheet[6 : 6 + len(UNITS)]]
+    on_time = next(r for r in ws.iter_rows() if r[1].value == "Đúng hạn")
+    assert on_time[3].value.startswith("=COUNTIF(") and "Đúng hạn" in on_time[3].value
+    statuses = [row[5] for row in sheet[first : first + len(UNITS)]]
     assert statuses == ["Đúng hạn", "Trễ hạn", "Chưa nộp", "Bị từ chối", "Đúng hạn", "Trễ hạn", "Đúng hạn"]
-    assert [row[8] for row in sheet[6:9]] == ["Đạt", "Có cảnh báo", ""]
+    assert [row[8] for row in sheet[first : first + 3]] == ["Đạt", "Có cảnh báo", ""]
     # by unit type: Sở on time 1 of 4; huyện 1 of 2
-    bc = max(i for i, h in enumerate(sheet[5]) if h == "Loại đơn vị")    # the table beside the status table
-    by_type = {row[bc]: row[bc + 1:bc + 8] for row in sheet[6:12] if len(row) > bc and row[bc]}
     assert by_type["Sở, ban, ngành"][0] == 4 and close(by_type["Sở, ban, ngành"][5], 25.0)
     assert close(by_type[SEED_TYPES["H"]][5], 50.0)
+    # the units to chase, by name, in words
+    chase = {row[0]: row[4] for row in sheet[: first] if row and row[0] in ("Chưa nộp", "Trễ hạn", "Bị từ chối",
+                                                                             "Báo cáo có lỗi")}
+    assert chase["Chưa nộp"] == "Sở Xây dựng."
+    assert chase["Trễ hạn"] == "Sở Y tế (3 ngày); UBND huyện Tràng Định (6 ngày)."
+    assert chase["Báo cáo có lỗi"].startswith("UBND thành phố Lạng Sơn (")
     with zipfile.ZipFile(book) as z:
         assert len([n for n in z.namelist() if n.startswith("xl/charts/chart")]) == 2
     assert ws.conditional_formatting
     assert ws.tables
+
+
+def test_print_setup(book, formulas, cached):
+    """Every sheet fits the page width on A4 landscape, with its header rows repeated; the printed part
+    is the summaries (the charts and the by-type table of the status sheet inside it, the detail
+    tables outside it); wrapped labels get the height they need; no internal key where a user reads."""
+    from openpyxl.utils import range_boundaries
+
+    from cchc_xl.merge.formats import text_lines
+
+    for ws in formulas.worksheets:
+        ps = ws.page_setup
+        assert ws.sheet_properties.pageSetUpPr.fitToPage, ws.title
+        assert (ps.fitToWidth in (None, 1)) and ps.fitToHeight == 0, ws.title
+        assert ps.orientation == "landscape" and str(ps.paperSize) == "9", ws.title
+        assert ws.print_area, ws.title
+        assert "&A" in (ws.oddHeader.left.text or ""), ws.title
+    status = formulas[STATUS_SHEET]
+    c0, r0, c1, r1 = range_boundaries(status.print_area.split("!")[-1].replace("$", ""))
+    anchors = [(ch.anchor._from.col, ch.anchor._from.row) for ch in status._charts] or None
+    if anchors is None:      # openpyxl does not read charts back: their anchors are in the drawing XML
+        import re
+        with zipfile.ZipFile(book) as z:
+            xml = z.read("xl/drawings/drawing1.xml").decode()
+        anchors = [(int(c), int(r)) for c, r in re.findall(r"<xdr:from><xdr:col>(\d+)</xdr:col><xdr:colOff>-?\d+"
+                                                            r"</xdr:colOff><xdr:row>(\d+)</xdr:row>", xml)]
+    assert len(anchors) == 2
+    for col, row in anchors:                       # 0-based anchors inside the 1-based print area
+        assert c0 - 1 <= col <= c1 - 1 and r0 - 1 <= row <= r1 - 1
+    by_type = next(r for r in status.iter_rows() if r[4].value == "Loại đơn vị")
+    assert r0 <= by_type[4].row <= r1 and by_type[10].column <= c1
+    full_list = next(r for r in status.iter_rows() if r[1].value == "Mã đơn vị")
+    assert full_list[1].row > r1                   # the full list is for the screen
+    from cchc_xl.merge.rollup import STATUS_NAMES_WIDTH
+
+    chase = [r for r in status.iter_rows(min_row=1, max_row=r1) if r[0].value in ("Chưa nộp", "Trễ hạn",
+                                                                                  "Báo cáo có lỗi")]
+    assert len(chase) == 3
+    for r in chase:                                  # the names wrap in the merged cell E:K
+        need = text_lines(r[4].value, STATUS_NAMES_WIDTH) * 14.5 if text_lines(r[4].value, STATUS_NAMES_WIDTH) > 1 else 0
+        assert (status.row_dimensions[r[0].row].height or 15) >= need
+    for name in ("02-H", "01-S"):
+        ws = formulas[name]
+        _c0, _r0, _c1, r_last = range_boundaries(ws.print_area.split("!")[-1].replace("$", ""))
+        detail = next(r for r in ws.iter_rows() if str(r[0].value or "").startswith(("II.", "III.", "IV."))
+                      and "DỮ LIỆU CHI TIẾT" in str(r[0].value))
+        assert r_last < detail[0].row
+        assert ws.print_title_rows
+        lay = _layout(name)
+        keys = {r.key for r in lay.rows}
+        widths = {c: ws.column_dimensions[get_column_letter(c)].width for c in range(1, 8)}
+        for row in ws.iter_rows(min_row=1, max_row=r_last):
+            for c in row[:6]:                       # the columns a reader reads: no row keys
+                assert c.value not in keys, (name, c.coordinate, c.value)
+            label = row[4].value
+            if isinstance(label, str) and row[0].value:
+                need = text_lines(label, widths[5] + widths[6] - 2)
+                height = ws.row_dimensions[row[0].row].height or 15
+                assert height >= min(need * 14.5, 160), (name, row[0].row, label, height)
 
 
 def test_province_and_field_sheets(cached, formulas):
@@ -555,7 +647,7 @@ def test_province_and_field_sheets(cached, formulas):
     idx = header_index(cached["02-H"], _layout("02-H"))
     assert close(rows[("02-H", "tong", "ty_le_dung_han")], h02["tong"][idx["ty_le_dung_han"]])
     assert ("02-H", "ho_tich", "truc_tuyen") not in rows  # lists show their total line only
-    assert ("01-S, 01-H", "cong_bo", "cap_xa") in rows  # fixed tables show every row
+    assert ("01-S", "cong_bo", "cap_xa") in rows  # fixed tables show every row
     ws = formulas[PROVINCE_SHEET]
     refs = [
         c.value
@@ -807,3 +899,43 @@ def test_empty_round_still_writes_a_workbook(tmp_path):
     assert rows["tong"][idx["truc_tuyen"]] == 0 and rows["tong"][idx["ty_le_dung_han"]] in ("", None)
     compare = wb.get_sheet_by_name(COMPARE_SHEET).to_python()
     assert any("Không có số liệu kỳ trước" in str(r[0]) for r in compare if r)
+
+
+def test_empty_sheets_say_why(cached):
+    """A sheet with nothing to show says so in words: no outline texts yet, a field nobody sent tables of."""
+    narratives = " ".join(str(c) for row in cached["Nội dung báo cáo"] for c in row if c)
+    assert "Chưa đơn vị nào gửi nội dung đề cương trong kỳ báo cáo" in narratives
+    stp = " ".join(str(c) for row in cached[field_sheet_name("STP")] for c in row if c)
+    assert "Chưa có biểu số liệu nào thuộc lĩnh vực I. Cải cách thể chế" in stp
+    assert "không có trong danh sách phải nộp" in stp          # the Sở Tư pháp is not expected here
+    problems = " ".join(str(c) for row in cached[PROBLEMS_SHEET][:4] for c in row if c)
+    assert "lỗi" in problems
+
+
+def test_printed_pages(tmp_path, book):
+    """LibreOffice prints the status sheet on one page here (at most two in any round), every template
+    sheet without its detail table, and each page names its sheet in the header."""
+    require_libreoffice()
+    import subprocess
+
+    pdf = convert([book], "pdf", tmp_path, recalc=False)[0]
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    pages = [p for p in text.split("\f") if p.strip()]
+    wb = openpyxl.load_workbook(book, read_only=True)
+    sheets = wb.sheetnames
+    wb.close()
+    per_sheet: dict[str, list[str]] = {}
+    for p in pages:
+        first = next(line.strip() for line in p.splitlines() if line.strip())
+        assert first in sheets, first                # the page header: the sheet's name
+        per_sheet.setdefault(first, []).append(p)
+    assert 1 <= len(per_sheet[STATUS_SHEET]) <= 2
+    status = "\n".join(per_sheet[STATUS_SHEET])
+    assert "II. THEO LOẠI ĐƠN VỊ" in status and "III. ĐƠN VỊ CẦN ĐÔN ĐỐC" in status
+    assert "IV. DANH SÁCH ĐẦY ĐỦ" not in status
+    for name in ("02-H", "01-S", "03-H"):
+        body = "\n".join(per_sheet[name])
+        assert "I. TỔNG HỢP TOÀN TỈNH" in body and "DỮ LIỆU CHI TIẾT" not in body
+        assert "Tệp nguồn" not in body and SUMMARY_KEY_HEADER not in body
+    assert len(pages) == sum(len(v) for v in per_sheet.values())

@@ -22,11 +22,11 @@ from cchc_xl.config.today import render
 from cchc_xl.config.workspace import init_workspace, load_workspace
 from cchc_xl.generate.sample import fill_file
 from cchc_xl.merge.ledger import Ledger
-from cchc_xl.merge.rollup import COMPARE_SHEET
-from cchc_xl.merge.run import ledger_path, merge
+from cchc_xl.merge.rollup import COMPARE_SHEET, province_tables
+from cchc_xl.merge.run import build_rollup_data, ledger_path, merge
 from cchc_xl.yamlfile import ConfigError
 
-from .helpers import generate
+from .helpers import generate, read_tidy, summary_line
 
 RAW = json.loads(vietnam_provinces.NESTED_DIVISIONS_JSON_PATH.read_text(encoding="utf-8"))
 OFFICIAL = {f"{p['code']:02d}": p for p in RAW}
@@ -235,13 +235,43 @@ def test_a_two_tier_round_counts_every_official_commune_once_by_its_name(rounds,
 def test_the_per_commune_view_adds_up_to_the_province_total(rounds):
     ws, _gen, res = rounds["lang-son"]
     rows = sheet_rows(res.rollup, "02-X")
-    province = next(r for r in rows if r[0] == "Toàn tỉnh" and r[4] == "tong")
-    by_type = [r for r in rows if r[0] == "UBND xã, phường, đặc khu" and r[4] == "tong"]
+    province = summary_line(rows, "Toàn tỉnh", "tong")
+    by_type = [summary_line(rows, "UBND xã, phường, đặc khu", "tong")]
     communes = _per_commune_rows(res.rollup, "02-X")
     col = 6     # Số hồ sơ nhận giải quyết › Tổng số
     assert province[col] > 0
     assert province[col] == by_type[0][col] == sum(r[col] for r in communes)
     assert province[3] == len(communes)
+
+
+@pytest.mark.parametrize("slug", ["lang-son", "tuyen-quang"])
+def test_the_province_total_of_procedures_adds_the_departments_not_the_communes(rounds, slug):
+    """01-X counts again, in each commune, the procedures the province published (sums_into_province:
+    false): the "Toàn tỉnh" line is the hand sum of the tidy export without 01-X, and the communes stand
+    beside it in their own line."""
+    ws, _gen, res = rounds[slug]
+    tidy = read_tidy(res.tidy)
+    rows = sheet_rows(res.rollup, "01-S")
+    header = next(r for r in rows if r and r[0] == "Phạm vi tổng hợp")
+    col = list(header).index("Chia theo cấp giải quyết › Cấp xã")
+
+    def hand_sum(keep) -> float:
+        return sum(float(t["value"]) for t in tidy if t["table"] == "tthc-cong-bo" and t["row_key"] == "cong_bo"
+                   and t["column_key"] == "cap_xa" and t["value"] != "" and keep(t["appendix"]))
+
+    departments, communes = hand_sum(lambda a: a != "01-X"), hand_sum(lambda a: a == "01-X")
+    assert departments > 0 and communes > 0
+    assert summary_line(rows, "Toàn tỉnh", "cong_bo")[col] == departments
+    assert summary_line(rows, "UBND xã, phường, đặc khu", "cong_bo")[col] == communes
+    assert any("không cộng 01-X" in str(r[0]) for r in rows[:5] if r)
+    ledger = Ledger(ledger_path(ws, ws.inbox / "2026-Q1"))
+    try:
+        data = build_rollup_data(ws, ledger, parse_period("2026-Q1"))
+    finally:
+        ledger.close()
+    province = {(t.sheet, ln.row_key, c.key): t.values[(ln.key, c.key)]
+                for t in province_tables(data) for ln in t.lines for c in t.columns}
+    assert province[("01-S", "cong_bo", "cap_xa")] == departments     # the report uses the same totals
 
 
 # -- registry edits never lose a submission -----------------------------------------------------------
@@ -290,7 +320,7 @@ def test_a_comparison_across_the_reform_uses_the_tables_the_new_ones_continue(tm
     2026-Q1's communes (02-X) are compared with 2025-Q1's districts (02-H), and the roll-up says so."""
     root = tmp_path / "ws"
     ws, _gen, old = _round(root, "lang-son-3-cap-2011-2020", "2025-Q1", seed=11)
-    h_total = next(r for r in sheet_rows(old.rollup, "02-H") if r[0] == "Toàn tỉnh" and r[4] == "tong")[6]
+    h_total = summary_line(sheet_rows(old.rollup, "02-H"), "Toàn tỉnh", "tong")[6]
     for name, text in render(official.find_province("lang-son")).items():
         (root / "config" / name).write_text(text, encoding="utf-8")
     ws, _gen, new = _round(root, "lang-son", "2026-Q1", seed=12)

@@ -682,3 +682,34 @@ def test_an_email_that_cannot_be_read_is_skipped_with_its_reason(tmp_path):
         assert "không đọc được thư điện tử" in skipped["thu-khoa.eml"]
     finally:
         shutil.rmtree(base, ignore_errors=True)
+
+
+def test_a_tag_judged_with_the_public_test_key_never_says_a_unit_tampered(ws, tmp_path, monkeypatch):
+    """Outside a workspace the embedded public key judges tags: a province's genuine file fails it, and the
+    message must say loudly that this is only a test configuration, not that the unit altered its file."""
+    path = good(ws, tmp_path)
+    elsewhere = tmp_path / "not-a-workspace"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    code, out = run("validate", path, "--json")
+    assert "khóa xác thực là công khai" in out          # the warning about the embedded public key
+    problems = [p for f in json.loads(out[out.index("{"):])["files"] for p in f["problems"]]
+    codes = {p["code"] for p in problems}
+    assert "identity.tag_public_key" in codes and "identity.tag_invalid" not in codes, out
+    code, out = run("validate", path)
+    assert code == 1
+    assert "CHỈ LÀ CẤU HÌNH THỬ" in out and "KHÔNG cho biết tệp có bị sửa" in out
+    assert "đã bị sửa:" not in out
+    # inside the workspace the same file is authenticated by the workspace's own key
+    code, out = run("validate", path, "--workspace", ws.root, "--json")
+    assert "CHỈ LÀ CẤU HÌNH THỬ" not in out and "identity.tag" not in out
+    # and there a tag that does not match that key is what it says: the identity was altered
+    forged = ws.inbox / "S-XD-forged.xlsx"
+    shutil.copyfile(path, forged)
+    wb = openpyxl.load_workbook(forged)
+    for row in wb["_cchc"].iter_rows(min_row=2):
+        if row[0].value == "tag":
+            row[1].value = "0" * 64
+    wb.save(forged)
+    code, out = run("validate", forged, "--workspace", ws.root)
+    assert code == 1 and "đã bị sửa" in out and "CHỈ LÀ CẤU HÌNH THỬ" not in out

@@ -191,6 +191,10 @@ class CodeRef(Strict):
     continues: list[str] = Field(default_factory=list, description=(
         "Codes of the same table that this code takes over (02-X continues the districts' 02-H): "
         "comparisons with periods that have no figures under this code use theirs"))
+    sums_into_province: bool = Field(True, description=(
+        "False when this code's figures do not add up with the other codes' into the province total "
+        "(each district counts the same published procedures as the departments: 01-H, 01-X); the roll-up "
+        "shows them beside the total, by unit type, never in it"))
 
 
 class Blueprint(Strict):
@@ -248,6 +252,12 @@ class Blueprint(Strict):
         _unique("section", [s.key for s in self.sections])
         _unique("rule", [r.id for r in self.rules])
         _unique("code", [c.code for c in self.codes])
+        apart = [c.code for c in self.codes if not c.sums_into_province]
+        if apart and kind == "outline":
+            raise ValueError(f"sums_into_province: an outline has no figures to total ({', '.join(apart)})")
+        if apart and len(apart) == len(self.codes):
+            raise ValueError("sums_into_province is false for every code: the province total would add nothing; "
+                             "leave it true for the codes whose figures add up")
         return self
 
     # -- helpers -------------------------------------------------------------------------------

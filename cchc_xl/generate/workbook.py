@@ -49,6 +49,25 @@ OK_TEXT = "Đạt"
 SEVERITY_VI = {"error": "Lỗi", "warning": "Cảnh báo"}
 LABEL_CHARS_PER_LINE = 56     # Times New Roman 12 in the 46-wide label column
 ROW_LINE_HEIGHT = 15.75
+MAX_ROW_HEIGHT = 409        # Excel's tallest row, in points
+OUTLINE_LABEL_WIDTH, OUTLINE_TEXT_WIDTH = 48, 90    # the outline sheet's section and text columns
+CHECK_WIDTHS = {0: 6, 1: 12, 2: 40, 3: 11, 4: 60, 5: 14, 6: 60, 7: 9}   # the Kiểm tra sheet's columns
+
+
+def wrapped_lines(text: object, width: float) -> int:
+    """How many lines a wrapped text takes in a column ``width`` characters wide (Times New Roman 11,
+    Vietnamese diacritics: counted generously, so that a printed row never clips or overlaps)."""
+    if text is None or text == "":
+        return 1
+    per = max(1.0, width * 0.95)
+    return sum(max(1, -(-len(part) // int(per))) for part in str(text).split("\n"))
+
+
+def fit_height(pieces, minimum: float = 0) -> float | None:
+    """The height a row needs for its wrapped ``(text, column width)`` pieces (None: the default)."""
+    lines = max((wrapped_lines(t, w) for t, w in pieces), default=1)
+    height = max(minimum, ROW_LINE_HEIGHT * lines + 2 if lines > 1 else 0)
+    return min(MAX_ROW_HEIGHT, height) if height else None
 
 
 class _ProtectedWorkbook(xlsxwriter.Workbook):
@@ -420,18 +439,22 @@ def _write_outline(ws, lay: TableLayout, spec: WorkbookSpec, st: Styles) -> None
     for c in lay.cols:
         ws.write_string(top, c.col, c.label, st.header)
     ws.set_column(0, 0, 8)
-    ws.set_column(1, 1, 48)
-    ws.set_column(2, 2, 90)
+    ws.set_column(1, 1, OUTLINE_LABEL_WIDTH)
+    ws.set_column(2, 2, OUTLINE_TEXT_WIDTH)
     for r in lay.rows:
         ws.write_string(r.row, 0, r.stt, st.stt)
         ws.write_string(r.row, 1, r.label, st.heading if r.kind == "heading" else st.label[min(r.level, 3)])
         cell = lay.cells.get(Ref(r.key, OUTLINE_COL))
         if cell is None:
             ws.write_blank(r.row, 2, None, st.heading)
+            height = fit_height([(r.label, OUTLINE_LABEL_WIDTH - 2 * r.level)])
         else:
-            _write_value(ws, r.row, 2, spec.inputs.get(lay.code, {}).get(cell.ref),
-                         st.input(CellType.text, required=r.required))
-            ws.set_row(r.row, 60)
+            text = spec.inputs.get(lay.code, {}).get(cell.ref)
+            _write_value(ws, r.row, 2, text, st.input(CellType.text, required=r.required))
+            # room to write in, and for the section's title and whatever text the file already holds
+            height = fit_height([(r.label, OUTLINE_LABEL_WIDTH - 2 * r.level), (text, OUTLINE_TEXT_WIDTH)], 60)
+        if height:
+            ws.set_row(r.row, height)
     for run in _runs(lay.input_cells):
         ws.data_validation(run[0].row, 2, run[-1].row, 2, {
             "validate": "length", "criteria": "<=", "value": 32000, "input_title": "Nội dung báo cáo",
@@ -546,14 +569,8 @@ def _nil_rows(spec: WorkbookSpec) -> dict[str, int]:
 
 
 def _write_check(ws, spec: WorkbookSpec, st: Styles) -> None:
-    ws.set_column(0, 0, 6)
-    ws.set_column(1, 1, 12)
-    ws.set_column(2, 2, 40)
-    ws.set_column(3, 3, 11)
-    ws.set_column(4, 4, 60)
-    ws.set_column(5, 5, 14)
-    ws.set_column(6, 6, 60)
-    ws.set_column(7, 7, 9)
+    for c, w in CHECK_WIDTHS.items():
+        ws.set_column(c, c, w)
     ws.set_column(8, 8, 30, None, {"hidden": True})     # the numbers a failing rule line shows
     _merge(ws, 0, 0, 0, 7, "KIỂM TRA SỐ LIỆU TRƯỚC KHI GỬI", st.title)
     _merge(ws, 1, 0, 1, 7, "Bảng này tự tính lại khi nhập số liệu. Mọi dòng phải là \"Đạt\" trước khi gửi báo cáo.",
@@ -588,6 +605,12 @@ def _write_check(ws, spec: WorkbookSpec, st: Styles) -> None:
             ws.write_formula(r, 7, "=" + x.count, st.stt, x.n)
         if x.numbers is not None:
             ws.write_formula(r, 8, "=" + x.numbers, st.plain, x.numbers_cached)
+        # a failing line shows the message and its numbers in "Kết quả": room for both, in print too
+        height = fit_height([(x.where, CHECK_WIDTHS[2]), (x.message, CHECK_WIDTHS[6]),
+                             (f"{x.message} (Số liệu: {x.numbers_cached or '…'})" if x.numbers is not None
+                              else x.message, CHECK_WIDTHS[4]), (x.cached, CHECK_WIDTHS[4])])
+        if height:
+            ws.set_row(r, height)
     ws.conditional_format(first, 4, last, 4, {"type": "cell", "criteria": "==", "value": f'"{OK_TEXT}"',
                                                "format": st.ok_cf})
     ws.conditional_format(first, 4, last, 4, {"type": "cell", "criteria": "!=", "value": f'"{OK_TEXT}"',
@@ -600,6 +623,7 @@ def _write_check(ws, spec: WorkbookSpec, st: Styles) -> None:
     ws.set_paper(9)
     ws.fit_to_pages(1, 0)
     ws.repeat_rows(first - 1)
+    ws.print_area(0, 0, last, 7)                          # the hidden numbers column stays out
     _protect(ws, spec)
 
 
@@ -654,6 +678,9 @@ def _write_cover(ws, spec: WorkbookSpec, st: Styles, vocab_ranges: dict[str, str
     steps = COVER_STEPS
     for i, s in enumerate(steps):
         ws.write_string(r + i, 2, s, st.wrap)
+        height = fit_height([(s, 90)])
+        if height:
+            ws.set_row(r + i, height)
     r += len(steps) + 1
     ws.write_string(r, 1, "Chú giải màu", st.bold)
     ws.write_string(r, 2, "Ô nhập số liệu", st.legend_input)

@@ -71,6 +71,9 @@ class Formats:
             num = NUMBER_FORMATS.get(ctype, "#,##0.##") if ctype in SUMMABLE | {CellType.percent} else "#,##0.##"
             for bold in (False, True):
                 self._sum[(ctype, bold)] = fmt(num_format=num, bg_color=COMPUTED_FILL, bold=bold, **border)
+        # formats added after the detail formats keep every index above unchanged (pieces.pack_stamp)
+        self.note_wrap = fmt(italic=True, font_size=10, font_color="#595959", text_wrap=True, valign="top")
+        self.title_wrap = fmt(bold=True, font_size=14, text_wrap=True)
         for f in made:
             f._get_xf_index()           # indices in creation order: see the module docstring
         self.ok_cf = wb.add_format({"bg_color": "#C6EFCE", "font_color": "#006100"})

@@ -11,6 +11,7 @@ from ..config.period import Period
 from ..layout import TableLayout
 
 if TYPE_CHECKING:
+    from .narratives import Narrative
     from .pieces import Piece
 
 
@@ -188,6 +189,7 @@ class RollupData:
     outside: list[dict] = field(default_factory=list)   # kept files the registry no longer expects
     compare_notes: list[str] = field(default_factory=list)   # what the compared periods' figures cover
     findings: list[Finding] = field(default_factory=list)    # figures that need checking (Cần xác minh)
+    narratives: list[Narrative] = field(default_factory=list)   # the counted units' outline texts
     # a piece's deflated rows when they are not in memory (the ledger keeps them), and the tidy rows
     piece_rows: Callable[[Piece], bytes] | None = None
     tidy_members: Callable[[], Iterable[bytes]] | None = None

@@ -2,16 +2,21 @@
 
 ``write_rollup(data, path)`` writes, atomically, one workbook from a :class:`RollupData`:
 
-* ``Tình hình nộp báo cáo`` — one row per expected submission (who reported, who is late or
-  missing, whose file has errors), COUNTIF summaries and two charts;
+* ``Tình hình nộp báo cáo`` — COUNTIF summaries, the breakdown by unit type, two charts and the units
+  to chase (what prints, one or two A4 pages), above one row per expected submission (screen only);
 * one sheet per table template — a "Tổng hợp" block (province totals as SUMIFS over the detail
   table, computed columns recompiled from the blueprint's own expressions so that rates come from
-  totals, subtotals by unit type and, for commune tables, by district) above the detail table
-  (one row per unit and table row, with the file and cells each figure came from);
+  totals; codes marked ``sums_into_province: false`` left out of them; subtotals by unit type and,
+  for commune tables, by district) above the detail table (one row per unit and table row, with the
+  file and cells each figure came from; screen only, outside the print area);
 * ``Tổng hợp toàn tỉnh`` — province totals grouped by reform area;
 * ``Lĩnh vực <unit type>`` — what each lead agency synthesises for its field;
+* ``Nội dung báo cáo`` — the units' outline texts by section (``narratives.read_narratives``);
 * ``So sánh`` — this period against the previous period and the same period last year;
 * ``Lỗi`` — every problem found in the files.
+
+Every sheet prints on A4 landscape fitted to the width, header rows repeated, its name in the page
+header; a note on each sheet says what its print area holds.
 
 Every formula carries the value Python computed with the same expressions as its cached value,
 so a reader that does not recalculate (pandas, a previewer) sees the right numbers. Every text a
@@ -63,11 +68,13 @@ from .splice import Detail, write_package
 
 __all__ = [
     "COMPARE_SHEET",
+    "NARRATIVES_SHEET",
     "DATA_HEADERS",
     "PROBLEMS_SHEET",
     "PROVINCE_SCOPE",
     "PROVINCE_SHEET",
     "STATUS_SHEET",
+    "SUMMARY_KEY_HEADER",
     "column_header",
     "ProvinceLine",
     "ProvinceTable",
@@ -81,11 +88,28 @@ STATUS_SHEET = "Tình hình nộp báo cáo"
 PROVINCE_SHEET = "Tổng hợp toàn tỉnh"
 COMPARE_SHEET = "So sánh"
 PROBLEMS_SHEET = "Lỗi"
+NARRATIVES_SHEET = "Nội dung báo cáo"
 PROVINCE_SCOPE = "Toàn tỉnh"
 
 QUARTER_ONLY = {"6M": "Quý II", "9M": "Quý III", "Y": "Quý IV"}
 
-BLOCK_HEADERS = ("Phạm vi tổng hợp", "Tên đơn vị, nhóm", "STT", "Số đơn vị", "Mã dòng", "Nội dung")
+STATUS_HEADERS = (
+    "STT", "Mã đơn vị", "Tên đơn vị", "Loại đơn vị", "Phần báo cáo (bộ phận phụ trách)", "Trạng thái",
+    "Số ngày trễ", "Biểu còn thiếu", "Kết luận kiểm tra", "Số lỗi", "Số cảnh báo", "Số lần gửi", "Tệp",
+    "Thời điểm nhận", "Tạm giữ, quyết định của cơ quan thường trực", "Nguồn thời điểm nhận",
+    "Biểu đơn vị khai «Không phát sinh»",
+)
+# the status sheet's printed columns A–K (its list's columns share them)
+STATUS_WIDTHS = {0: 5, 1: 12, 2: 36, 3: 20, 4: 38, 5: 12, 6: 10, 7: 16, 8: 14, 9: 10, 10: 12}
+STATUS_NAMES_WIDTH = sum(STATUS_WIDTHS[c] for c in range(4, 11))
+CHART_ROWS = 16
+TOTALS_PRINT_WIDTH = 14 + 55 + 45 + 16     # the printed columns A–D of the area and field sheets
+NARRATIVE_WIDTH = 90        # the "Nội dung" column of the narratives sheet
+TEMPLATE_KEY_WIDTH = 14     # the detail table's "Mã dòng" (technical) column; summaries merge it with the label
+
+SUMMARY_KEY_HEADER = "Mã dòng (kỹ thuật, không in)"   # summaries: the row key their SUMIFS match
+# the summary blocks' leading columns (the label spans the detail table's "Mã dòng" and "Nội dung")
+BLOCK_HEADERS = ("Phạm vi tổng hợp", "Tên đơn vị, nhóm", "STT", "Số đơn vị", "Nội dung", "")
 _BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
 
 
@@ -314,11 +338,35 @@ def _fit_row(ws, row: int, pieces: Iterable[tuple[object, float]], *, cap: float
         ws.set_row(row, height)
 
 
+def _chunks(text: str, width: float, lines: int = 26) -> list[str]:
+    """A long text cut at line ends into pieces that each fit a row (Excel's rows stop at 409 points)."""
+    out: list[str] = []
+    cur: list[str] = []
+    for line in text.split("\n"):
+        while text_lines(line, width) > lines:      # a single overlong paragraph: cut at a space
+            cut = int(width * 0.95) * lines
+            at = line.rfind(" ", 0, cut)
+            at = at if at > 0 else cut
+            if cur:
+                out.append("\n".join(cur))
+                cur = []
+            out.append(line[:at])
+            line = line[at:].lstrip()
+        if cur and text_lines("\n".join([*cur, line]), width) > lines:
+            out.append("\n".join(cur))
+            cur = []
+        cur.append(line)
+    if cur or not out:
+        out.append("\n".join(cur))
+    return out
+
+
 def _print_setup(ws, header_rows: tuple[int, int] | None = None) -> None:
     ws.set_paper(9)  # A4
     ws.set_landscape()
     ws.fit_to_pages(1, 0)  # fit to width, as many pages tall as needed
     ws.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
+    ws.set_header('&L&"Times New Roman"&A')      # the sheet's name on every printed page
     ws.set_footer('&C&"Times New Roman"Trang &P/&N')
     if header_rows:
         ws.repeat_rows(*header_rows)
@@ -410,10 +458,48 @@ class _Template:
             for p in self.parts:
                 fold(td.sums, p, by_unit=self.communes or p.unit_type in self.by_unit_types)
         self.sums = group_sums(td.sums)
+        # codes whose figures do not add up into the province total (blueprint: sums_into_province)
+        self.apart = [c for c in self.appendices
+                      if any(ref.code == c and not ref.sums_into_province for ref in self.bp.codes)]
+        self.sums[("province", None)] = self._province_sums(td.sums)
+        self.key_col = self.trail0 + 1   # summary rows: the row key SUMIFS matches (technical, not printed)
         self._extra_exprs: dict[tuple[str, str], Expr | None] = {}
         self.province = _Block(self._province_lines())
         self.groups: list[tuple[str, list[_Block]]] = []
+        self.printed_groups = 0     # the first groups print (by unit type, by district); the rest is screen only
         self.data_first = self.data_last = 0
+
+    def _province_sums(self, folded: dict) -> tuple[dict, dict]:
+        """The sums of the groups (unit type, appendix) whose appendix adds into the province total."""
+        if not self.apart:
+            return self.sums.get(("all", None), ({}, {}))
+        rows: dict = {}
+        cols: dict = {}
+        for (g, key), (r, c) in folded.items():
+            if g != "type+appendix" or key[1] in self.apart:
+                continue
+            for k, v in r.items():
+                rows[k] = rows.get(k, 0) + v
+            for k, v in c.items():
+                cols[k] = cols.get(k, 0) + v
+        return rows, cols
+
+    def apart_types(self) -> list[str]:
+        """Unit types every piece of which is of a code kept out of the province total."""
+        types: dict[str, bool] = {}
+        for p in self.parts:
+            if p.n_rows:
+                types[p.unit_type] = types.get(p.unit_type, True) and p.appendix in self.apart
+        return [t for t, apart in types.items() if apart]
+
+    def apart_note(self) -> str:
+        """What the province total leaves out, in words ("" when it adds every code)."""
+        if not self.apart:
+            return ""
+        kept = [c for c in self.appendices if c not in self.apart]
+        return (f"Toàn tỉnh cộng {', '.join(kept) or '(không có biểu nào)'}; không cộng "
+                f"{', '.join(self.apart)} vì các đơn vị này đếm lại cùng những thủ tục đã tính ở cấp tỉnh "
+                "(cộng vào sẽ tính trùng): số của chúng ở phần tổng hợp theo loại đơn vị, bên cạnh số toàn tỉnh.")
 
     # -- detail table ---------------------------------------------------------------------------
 
@@ -477,6 +563,7 @@ class _Template:
             {p.unit_type for p in self.parts if p.n_rows},
             key=type_order(self.type_labels),
         )
+        apart = set(self.apart_types())
         blocks = []
         for t in types:
             n = len({p.unit_code for p in self.parts if p.n_rows and p.unit_type == t})
@@ -485,7 +572,7 @@ class _Template:
                     self.group_lines(),
                     "type",
                     unit_type_label(t, self.type_labels),
-                    f"{n} đơn vị",
+                    f"{n} đơn vị" + (" (không cộng vào toàn tỉnh)" if t in apart else ""),
                     n,
                     key=t,
                 )
@@ -501,13 +588,14 @@ class _Template:
             self.groups.append(
                 ("TỔNG HỢP THEO HUYỆN (ĐƠN VỊ CẤP HUYỆN, TỪ CÁC XÃ, PHƯỜNG, THỊ TRẤN)", blocks)
             )
+        self.printed_groups = len(self.groups)
         for t in types:
             if t not in self.by_unit_types:
                 continue
             names = {p.unit_code: p.unit_name for p in self.parts if p.n_rows and p.unit_type == t}
             blocks = [_Block(self.group_lines(), "unit", u, names[u], 1, key=u) for u in self.units if u in names]
             self.groups.append((f"TỔNG HỢP THEO TỪNG ĐƠN VỊ: {unit_type_label(t, self.type_labels).upper()}", blocks))
-        self.province.units = len(self.units)
+        self.province.units = len({p.unit_code for p in self.parts if p.n_rows and p.appendix not in self.apart})
 
     # -- what a summary cell is -------------------------------------------------------------------
 
@@ -588,7 +676,7 @@ class _Template:
         sums_all: dict[str, float] = {}
         given: dict[tuple[str, str], float] = {}
         if totals is None:
-            sums_row, sums_all = self.sums.get(group or (block.group or "all", block.key), ({}, {}))
+            sums_row, sums_all = self.sums.get(group or (block.group or "province", block.key), ({}, {}))
         else:
             given = totals
             sums_row = dict(totals)
@@ -646,8 +734,11 @@ class _Template:
         values = self.data_range(self.col_index[col])
         crit_col = {"type": C_TYPE, "unit": C_UNIT}.get(block.group)
         group = f",{self.data_range(crit_col)},{a1(r, 0, abs_col=True)}" if crit_col is not None else ""
+        if block.group is None and self.apart:        # the codes that do not add into the province
+            appx = self.data_range(self.trail0 + 1)
+            group = "".join(f',{appx},"<>{c}"' for c in self.apart)
         if kind[0] == "sum_row":
-            return f"SUMIFS({values},{self.data_range(C_ROW)},{a1(r, C_ROW, abs_col=True)}{group})"
+            return f"SUMIFS({values},{self.data_range(C_ROW)},{a1(r, self.key_col, abs_col=True)}{group})"
         if kind[0] == "sum_all":
             return f"SUMIFS({values}{group})" if group else f"SUM({values})"
         _, expr, mapper = kind
@@ -682,6 +773,7 @@ def _templates(data: RollupData, areas: Areas, fields: dict[str, LeadField], nam
         COMPARE_SHEET,
         PROBLEMS_SHEET,
         FINDINGS_SHEET,
+        NARRATIVES_SHEET,
         *(field_sheet_name(k) for k in fields),
     ]
     for name in reserved:
@@ -735,16 +827,22 @@ class _Writer:
 
     # -- common pieces ----------------------------------------------------------------------------
 
-    def _title(self, ws, title: str) -> None:
+    def _title(self, ws, title: str, span: tuple[int, float] | None = None) -> None:
+        """Title and subtitle; with ``span`` (last printed column, printed width) a long title wraps
+        inside the printed width, its row as tall as it needs."""
         d = self.data
-        ws.write_string(0, 0, title, self.f.title)
+        if span and span[0] > 0 and text_lines(title, span[1] / 1.35) > 1:     # 14 pt bold: ~1.35 × wider
+            ws.merge_range(0, 0, 0, span[0], title, self.f.title_wrap)
+            ws.set_row(0, text_lines(title, span[1] / 1.35) * 19 + 3)
+        else:
+            ws.write_string(0, 0, title, self.f.title)
+            ws.set_row(0, 21)
         w0, w1 = d.window
         sub = (
             f"{d.province_name} — {d.period.label} — hạn nộp {d.deadline:%d/%m/%Y} — "
             f"số liệu từ {w0:%d/%m/%Y} đến {w1:%d/%m/%Y} — lập lúc {d.generated_at:%H:%M %d/%m/%Y}"
         )
         ws.write_string(1, 0, sub, self.f.subtitle)
-        ws.set_row(0, 21)
 
     def _table_name(self, wanted: str) -> str:
         base = "tbl_" + re.sub(r"[^A-Za-z0-9_]", "_", wanted)
@@ -816,6 +914,7 @@ class _Writer:
         self._province_sheet()
         for key, lead in self.fields.items():
             self._field_sheet(key, lead, formulas=True)
+        self._narratives_sheet()
         self._compare_sheet()
         self._findings_sheet()
         self._problems_sheet()
@@ -823,53 +922,150 @@ class _Writer:
     # -- Tình hình nộp báo cáo --------------------------------------------------------------------
 
     def _status_sheet(self) -> None:
+        """What prints (rows 0 to the end of part III, columns A–K, one or two A4 pages): the counts,
+        the breakdown by unit type, the two charts and the units to chase; the full list below is
+        for the screen (filters) and stays outside the print area."""
         ws = self.wb.add_worksheet(STATUS_SHEET, worksheet_class=FastWorksheet)
         f, subs = self.f, self.data.submissions
         self._title(ws, f"TÌNH HÌNH NỘP BÁO CÁO CẢI CÁCH HÀNH CHÍNH {self.data.period.label.upper()}")
-        headers = [
-            "STT",
-            "Mã đơn vị",
-            "Tên đơn vị",
-            "Loại đơn vị",
-            "Phần báo cáo (bộ phận phụ trách)",
-            "Trạng thái",
-            "Số ngày trễ",
-            "Biểu còn thiếu",
-            "Kết luận kiểm tra",
-            "Số lỗi",
-            "Số cảnh báo",
-            "Số lần gửi",
-            "Tệp",
-            "Thời điểm nhận",
-            "Tạm giữ, quyết định của cơ quan thường trực",
-            "Nguồn thời điểm nhận",
-            "Biểu đơn vị khai «Không phát sinh»",
-        ]
-        head = 5
+        headers = list(STATUS_HEADERS)
+        n = len(subs)
+        types = sorted({s.unit_type for s in subs}, key=type_order(self.data.unit_types))
+        chase = self._to_chase(subs)
+
+        # -- plan the rows: I. counts (beside: II. by unit type), charts, III. to chase, IV. the list
+        top = 5
+        n_summary = 10
+        charts_row = top + 1 + max(n_summary, len(types) + 1) + 1
+        chase_head = charts_row + (CHART_ROWS if n else 0) + 1
+        chase_rows = self._chase_rows(chase)
+        list_heading = chase_head + 1 + max(1, len(chase_rows)) + 1
+        head = list_heading + 1
         first = head + 1
-        last = self._add_table(ws, head, 0, len(subs), headers, "NopBaoCao")
+        last = first + max(1, n) - 1
+        status_rng = f"{a1(first, 5, abs_row=True, abs_col=True)}:{a1(last, 5, abs_row=True, abs_col=True)}"
+        type_rng = f"{a1(first, 3, abs_row=True, abs_col=True)}:{a1(last, 3, abs_row=True, abs_col=True)}"
+        verdict_rng = f"{a1(first, 8, abs_row=True, abs_col=True)}:{a1(last, 8, abs_row=True, abs_col=True)}"
+        self._note(
+            ws, 2,
+            "Trang in gồm phần I–III (số liệu tổng hợp, biểu đồ, đơn vị cần đôn đốc); danh sách đầy đủ ở "
+            "phần IV để xem và lọc trên màn hình, không in. Số liệu và biểu đồ tính trên toàn bộ danh sách, "
+            "không phụ thuộc bộ lọc.",
+            10, sum(STATUS_WIDTHS.values()))
+
+        # -- I. counts: a label and a COUNTIF over the list per line (values cached)
+        counts = {k: sum(1 for s in subs if s.status == k) for k in STATUS_LABELS}
+        with_errors = sum(1 for s in subs if s.verdict == "errors")
+        rate = counts["on_time"] / n * 100 if n else ""
+        r0 = top + 1
+        summary = [
+            ("Số báo cáo phải nộp", f"COUNTA({status_rng})", n, f.int),
+            ("Đúng hạn", f'COUNTIF({status_rng},"Đúng hạn")', counts["on_time"], f.int),
+            ("Trễ hạn", f'COUNTIF({status_rng},"Trễ hạn")', counts["late"], f.int),
+            ("Chưa nộp", f'COUNTIF({status_rng},"Chưa nộp")', counts["missing"], f.int),
+            ("Bị từ chối", f'COUNTIF({status_rng},"Bị từ chối")', counts["rejected"], f.int),
+            ("Tạm giữ (chưa xác thực)", f'COUNTIF({status_rng},"Tạm giữ")', counts["held"], f.int),
+            ("Đã rút", f'COUNTIF({status_rng},"Đã rút")', counts["withdrawn"], f.int),
+            ("Đã nộp (đúng hạn và trễ hạn)", f"{a1(r0 + 1, 3)}+{a1(r0 + 2, 3)}",
+             counts["on_time"] + counts["late"], f.int),
+            ("Tỷ lệ nộp đúng hạn (%)", f'IFERROR({a1(r0 + 1, 3)}/{a1(r0, 3)}*100,"")', rate,
+             f.sum(CellType.percent)),
+            ("Báo cáo có lỗi", f'COUNTIF({verdict_rng},"Có lỗi")', with_errors, f.int),
+        ]
+        ws.write_string(top - 1, 0, "I. SỐ LIỆU TỔNG HỢP", f.section)
+        ws.merge_range(top, 0, top, 2, "Nội dung", f.header)
+        ws.write_string(top, 3, "Số báo cáo", f.header)
+        for i, (label, formula, value, fmt) in enumerate(summary):
+            ws.write_number(r0 + i, 0, i + 1, f.int)
+            ws.merge_range(r0 + i, 1, r0 + i, 2, label, f.text)
+            _formula(ws, r0 + i, 3, formula, fmt, value)
+
+        # -- II. by unit type (beside the counts)
+        bc = 4
+        by_type_headers = ["Loại đơn vị", "Phải nộp", "Đúng hạn", "Trễ hạn", "Chưa nộp", "Bị từ chối",
+                           "Tỷ lệ nộp đúng hạn (%)"]
+        ws.write_string(top - 1, bc, "II. THEO LOẠI ĐƠN VỊ", f.section)
+        for i, h in enumerate(by_type_headers):
+            ws.write_string(top, bc + i, h, f.header)
+        _fit_row(ws, top, [(h, 10) for h in by_type_headers[1:]])
+        for j, t in enumerate(types):
+            r = r0 + j
+            label = unit_type_label(t, self.data.unit_types)
+            crit = a1(r, bc, abs_col=True)
+            ws.write_string(r, bc, label, f.label[0])
+            of_type = [s for s in subs if s.unit_type == t]
+            _formula(ws, r, bc + 1, f"COUNTIF({type_rng},{crit})", f.int, len(of_type))
+            for k, key in enumerate(("on_time", "late", "missing", "rejected")):
+                _formula(ws, r, bc + 2 + k, f'COUNTIFS({type_rng},{crit},{status_rng},"{STATUS_LABELS[key]}")',
+                         f.int, sum(1 for s in of_type if s.status == key))
+            on_time = sum(1 for s in of_type if s.status == "on_time")
+            _formula(ws, r, bc + 6, f'IFERROR({a1(r, bc + 2)}/{a1(r, bc + 1)}*100,"")', f.sum(CellType.percent),
+                     on_time / len(of_type) * 100 if of_type else "")
+        if not types:
+            ws.write_string(r0, bc, "Kỳ này không có đơn vị nào phải nộp báo cáo.", f.note)
+
+        # -- charts (inside the print area, under the counts)
+        if n:
+            pie = self.wb.add_chart({"type": "pie"})
+            pie.add_series({
+                "name": "Tình hình nộp báo cáo",
+                "categories": [STATUS_SHEET, r0 + 1, 1, r0 + 4, 1],
+                "values": [STATUS_SHEET, r0 + 1, 3, r0 + 4, 3],
+                "data_labels": {"value": True, "percentage": True},
+                "points": [{"fill": {"color": c}} for c in ("#70AD47", "#FFC000", "#FF0000", "#7F0000")],
+            })
+            pie.set_title({"name": "Tình hình nộp báo cáo", "name_font": {"name": FONT, "size": 12}})
+            pie.set_legend({"position": "right", "font": {"name": FONT}})
+            pie.set_size({"width": int(sum(STATUS_WIDTHS[c] for c in range(1, 4)) * 7) - 8, "height": CHART_ROWS * 20 - 10})
+            pie.show_hidden_data()
+            ws.insert_chart(charts_row, 1, pie, {"object_position": 3, "x_offset": 4, "y_offset": 4})
+        if types:
+            col = self.wb.add_chart({"type": "column"})
+            col.add_series({
+                "name": "Tỷ lệ nộp đúng hạn (%)",
+                "categories": [STATUS_SHEET, r0, bc, r0 + len(types) - 1, bc],
+                "values": [STATUS_SHEET, r0, bc + 6, r0 + len(types) - 1, bc + 6],
+                "data_labels": {"value": True, "num_format": "0.0"},
+                "fill": {"color": "#4472C4"},
+            })
+            col.set_title({"name": "Tỷ lệ nộp đúng hạn theo loại đơn vị (%)", "name_font": {"name": FONT, "size": 12}})
+            col.set_y_axis({"min": 0, "max": 100, "num_font": {"name": FONT}})
+            col.set_x_axis({"num_font": {"name": FONT}})
+            col.set_legend({"none": True})
+            col.set_size({"width": int(STATUS_NAMES_WIDTH * 7) - 8, "height": CHART_ROWS * 20 - 10})
+            col.show_hidden_data()
+            ws.insert_chart(charts_row, bc, col, {"object_position": 3, "x_offset": 4, "y_offset": 4})
+
+        # -- III. the units to chase, by what is wrong: names in one wrapped cell per line
+        ws.write_string(chase_head - 1, 0, "III. ĐƠN VỊ CẦN ĐÔN ĐỐC, XEM LẠI", f.section)
+        ws.merge_range(chase_head, 0, chase_head, 2, "Tình hình", f.header)
+        ws.write_string(chase_head, 3, "Số báo cáo", f.header)
+        ws.merge_range(chase_head, 4, chase_head, 10, "Đơn vị", f.header)
+        if not chase_rows:
+            ws.merge_range(chase_head + 1, 0, chase_head + 1, 10,
+                           "Mọi đơn vị đã nộp đúng hạn, không báo cáo nào có lỗi hay bị tạm giữ.", f.text)
+        for i, (label, count, names) in enumerate(chase_rows):
+            r = chase_head + 1 + i
+            ws.merge_range(r, 0, r, 2, label, f.label_bold)
+            if count is None:
+                ws.write_blank(r, 3, None, f.int)
+            else:
+                ws.write_number(r, 3, count, f.int)
+            ws.merge_range(r, 4, r, 10, names, f.wrap)
+            _fit_row(ws, r, [(names, STATUS_NAMES_WIDTH), (label, 22)], cap=409)
+
+        # -- IV. the full list (screen only)
+        ws.write_string(list_heading, 0,
+                        "IV. DANH SÁCH ĐẦY ĐỦ (để xem và lọc trên màn hình; không in)", f.section)
+        self._add_table(ws, head, 0, n, headers, "NopBaoCao")
         widths = _Widths()
-        for i, h in enumerate(headers):
-            widths.see(i, h, cap=18)
         for i, s in enumerate(subs):
             r = first + i
             row = [
-                i + 1,
-                s.unit_code,
-                s.unit_name,
-                unit_type_label(s.unit_type, self.data.unit_types),
-                s.owner,
-                STATUS_LABELS.get(s.status, s.status),
-                s.days_late,
-                ", ".join(s.missing_codes),
-                VERDICT_LABELS.get(s.verdict or "", s.verdict or ""),
-                s.errors,
-                s.warnings,
-                s.versions,
-                s.file or "",
-                s.received_at,
-                s.admission_note,
-                RECEIPT_SOURCES.get(s.receipt_source or "", ""),
+                i + 1, s.unit_code, s.unit_name, unit_type_label(s.unit_type, self.data.unit_types), s.owner,
+                STATUS_LABELS.get(s.status, s.status), s.days_late, ", ".join(s.missing_codes),
+                VERDICT_LABELS.get(s.verdict or "", s.verdict or ""), s.errors, s.warnings, s.versions,
+                s.file or "", s.received_at, s.admission_note, RECEIPT_SOURCES.get(s.receipt_source or "", ""),
                 ", ".join(s.nil_codes),
             ]
             ws.write_number(r, 0, i + 1, f.int)
@@ -882,194 +1078,137 @@ class _Writer:
             _text(ws, r, 15, RECEIPT_SOURCES.get(s.receipt_source or "", ""), f.text)
             _text(ws, r, 16, row[16], f.text)
             for c, v in enumerate(row):
-                widths.see(c, v, cap=45)
-        status_rng = f"{a1(first, 5, abs_row=True, abs_col=True)}:{a1(last, 5, abs_row=True, abs_col=True)}"
-        type_rng = f"{a1(first, 3, abs_row=True, abs_col=True)}:{a1(last, 3, abs_row=True, abs_col=True)}"
-        verdict_rng = f"{a1(first, 8, abs_row=True, abs_col=True)}:{a1(last, 8, abs_row=True, abs_col=True)}"
+                if c not in (2, 3, 4):
+                    widths.see(c, v, cap=45)
 
         # conditional formats by status and verdict
-        for label, fmt in (
-            ("Đúng hạn", f.ok_cf),
-            ("Trễ hạn", f.warn_cf),
-            ("Chưa nộp", f.error_cf),
-            ("Bị từ chối", f.reject_cf),
-            ("Tạm giữ", f.reject_cf),
-            ("Đã rút", f.warn_cf),
-        ):
-            ws.conditional_format(
-                first, 5, last, 5, {"type": "cell", "criteria": "==", "value": f'"{label}"', "format": fmt}
-            )
-        for label, fmt in (
-            ("Đạt", f.ok_cf),
-            ("Có cảnh báo", f.warn_cf),
-            ("Có lỗi", f.error_cf),
-            ("Bị từ chối", f.reject_cf),
-        ):
-            ws.conditional_format(
-                first, 8, last, 8, {"type": "cell", "criteria": "==", "value": f'"{label}"', "format": fmt}
-            )
-        ws.conditional_format(
-            first, 6, last, 6, {"type": "cell", "criteria": ">", "value": 0, "format": f.warn_cf}
-        )
+        for label, fmt in (("Đúng hạn", f.ok_cf), ("Trễ hạn", f.warn_cf), ("Chưa nộp", f.error_cf),
+                           ("Bị từ chối", f.reject_cf), ("Tạm giữ", f.reject_cf), ("Đã rút", f.warn_cf)):
+            ws.conditional_format(first, 5, last, 5,
+                                  {"type": "cell", "criteria": "==", "value": f'"{label}"', "format": fmt})
+        for label, fmt in (("Đạt", f.ok_cf), ("Có cảnh báo", f.warn_cf), ("Có lỗi", f.error_cf),
+                           ("Bị từ chối", f.reject_cf)):
+            ws.conditional_format(first, 8, last, 8,
+                                  {"type": "cell", "criteria": "==", "value": f'"{label}"', "format": fmt})
+        ws.conditional_format(first, 6, last, 6, {"type": "cell", "criteria": ">", "value": 0, "format": f.warn_cf})
 
-        # summary block (rows 2-3): COUNTIF formulas with their values cached
-        counts = {k: sum(1 for s in subs if s.status == k) for k in STATUS_LABELS}
-        n = len(subs)
-        with_errors = sum(1 for s in subs if s.verdict == "errors")
-        rate = counts["on_time"] / n * 100 if n else ""
-        summary = [
-            ("Số báo cáo phải nộp", f"COUNTA({status_rng})", n, f.int),
-            ("Đúng hạn", f'COUNTIF({status_rng},"Đúng hạn")', counts["on_time"], f.int),
-            ("Trễ hạn", f'COUNTIF({status_rng},"Trễ hạn")', counts["late"], f.int),
-            ("Chưa nộp", f'COUNTIF({status_rng},"Chưa nộp")', counts["missing"], f.int),
-            ("Bị từ chối", f'COUNTIF({status_rng},"Bị từ chối")', counts["rejected"], f.int),
-            ("Tạm giữ (chưa xác thực)", f'COUNTIF({status_rng},"Tạm giữ")', counts["held"], f.int),
-            ("Đã rút", f'COUNTIF({status_rng},"Đã rút")', counts["withdrawn"], f.int),
-            ("Đã nộp (đúng hạn và trễ hạn)", "", counts["on_time"] + counts["late"], f.int),
-            ("Tỷ lệ nộp đúng hạn (%)", "", rate, f.sum(CellType.percent)),
-            ("Báo cáo có lỗi", f'COUNTIF({verdict_rng},"Có lỗi")', with_errors, f.int),
-        ]
-        summary[7] = (summary[7][0], f"{a1(3, 2)}+{a1(3, 3)}", summary[7][2], f.int)
-        summary[8] = (summary[8][0], f'IFERROR({a1(3, 2)}/{a1(3, 1)}*100,"")', rate, summary[8][3])
-        for i, (label, formula, value, fmt) in enumerate(summary):
-            ws.write_string(2, 1 + i, label, f.header)
-            _formula(ws, 3, 1 + i, formula, fmt, value)
-        ws.set_row(2, 45)
-
-        # on-time rate by unit type (beside the table), with its chart
-        types = sorted(
-            {s.unit_type for s in subs},
-            key=type_order(self.data.unit_types),
-        )
-        bc = len(headers) + 1
-        by_type_headers = [
-            "Loại đơn vị",
-            "Phải nộp",
-            "Đúng hạn",
-            "Trễ hạn",
-            "Chưa nộp",
-            "Bị từ chối",
-            "Tỷ lệ nộp đúng hạn (%)",
-        ]
-        ws.write_string(head - 1, bc, "Theo loại đơn vị", f.section)
-        for i, h in enumerate(by_type_headers):
-            ws.write_string(head, bc + i, h, f.header)
-        for j, t in enumerate(types):
-            r = first + j
-            label = unit_type_label(t, self.data.unit_types)
-            crit = a1(r, bc, abs_col=True)
-            ws.write_string(r, bc, label, f.text)
-            widths.see(bc, label, cap=40)
-            of_type = [s for s in subs if s.unit_type == t]
-            _formula(ws, r, bc + 1, f"COUNTIF({type_rng},{crit})", f.int, len(of_type))
-            for k, key in enumerate(("on_time", "late", "missing", "rejected")):
-                _formula(
-                    ws,
-                    r,
-                    bc + 2 + k,
-                    f'COUNTIFS({type_rng},{crit},{status_rng},"{STATUS_LABELS[key]}")',
-                    f.int,
-                    sum(1 for s in of_type if s.status == key),
-                )
-            on_time = sum(1 for s in of_type if s.status == "on_time")
-            _formula(
-                ws,
-                r,
-                bc + 6,
-                f'IFERROR({a1(r, bc + 2)}/{a1(r, bc + 1)}*100,"")',
-                f.sum(CellType.percent),
-                on_time / len(of_type) * 100 if of_type else "",
-            )
-        for i in range(1, 7):
-            ws.set_column(bc + i, bc + i, 11)
-        widths.see(bc, "Loại đơn vị", cap=40)
-
-        pie = self.wb.add_chart({"type": "pie"})
-        pie.add_series(
-            {
-                "name": "Tình hình nộp báo cáo",
-                "categories": [STATUS_SHEET, 2, 2, 2, 5],
-                "values": [STATUS_SHEET, 3, 2, 3, 5],
-                "data_labels": {"value": True, "percentage": True},
-                "points": [{"fill": {"color": c}} for c in ("#70AD47", "#FFC000", "#FF0000", "#7F0000")],
-            }
-        )
-        pie.set_title({"name": "Tình hình nộp báo cáo", "name_font": {"name": FONT, "size": 12}})
-        pie.set_legend({"position": "bottom", "font": {"name": FONT}})
-        pie.show_hidden_data()
-        anchor = first + max(len(types), 1) + 2
-        ws.insert_chart(anchor, bc, pie, {"x_scale": 1.1, "y_scale": 1.0, "object_position": 3})
-        if types:
-            col = self.wb.add_chart({"type": "column"})
-            col.add_series(
-                {
-                    "name": "Tỷ lệ nộp đúng hạn (%)",
-                    "categories": [STATUS_SHEET, first, bc, first + len(types) - 1, bc],
-                    "values": [STATUS_SHEET, first, bc + 6, first + len(types) - 1, bc + 6],
-                    "data_labels": {"value": True, "num_format": "0.0"},
-                    "fill": {"color": "#4472C4"},
-                }
-            )
-            col.set_title(
-                {"name": "Tỷ lệ nộp đúng hạn theo loại đơn vị (%)", "name_font": {"name": FONT, "size": 12}}
-            )
-            col.set_y_axis({"min": 0, "max": 100, "num_font": {"name": FONT}})
-            col.set_x_axis({"num_font": {"name": FONT}})
-            col.set_legend({"none": True})
-            col.show_hidden_data()
-            ws.insert_chart(anchor + 16, bc, col, {"x_scale": 1.1, "y_scale": 1.0, "object_position": 3})
-        ws.write_string(
-            last + 2,
-            0,
-            "Ghi chú: số liệu tổng hợp và biểu đồ tính trên toàn bộ danh sách, không phụ thuộc bộ lọc.",
-            f.note,
-        )
-        widths.apply(ws, fixed={0: 5, 5: 12, 6: 10, 8: 14, 9: 8, 10: 10, 11: 9, 13: 17})
+        # fixed widths for the columns the printed part spans (A–K, about 185 characters: A4 landscape
+        # at about 75 %); the list's own texts widen only the columns after K
+        widths.apply(ws, fixed={**STATUS_WIDTHS, 12: 40, 13: 17, 14: 40, 15: 16})
         ws.set_row(head, 32)
+        ws.set_row(top, 45)
         ws.freeze_panes(first, 3)
-        ws.print_area(0, 0, last + 2, len(headers) - 1)
-        _print_setup(ws, (head, head))
+        ws.print_area(0, 0, chase_head + max(1, len(chase_rows)), 10)
+        _print_setup(ws, None)
+
+    def _to_chase(self, subs) -> dict[str, list[str]]:
+        """Status line -> the units (by name, with the office of a part) it names."""
+        def name(s):
+            return s.unit_name if s.part == "main" else f"{s.unit_name} ({s.owner})"
+
+        out: dict[str, list[str]] = {}
+        for s in subs:
+            if s.status == "missing":
+                out.setdefault("Chưa nộp", []).append(name(s))
+            elif s.status == "late":
+                out.setdefault("Trễ hạn", []).append(f"{name(s)} ({s.days_late} ngày)")
+            elif s.status in ("rejected", "held", "withdrawn"):
+                out.setdefault(STATUS_LABELS[s.status], []).append(name(s))
+            if s.status in ("on_time", "late") and s.verdict == "errors":
+                out.setdefault("Báo cáo có lỗi", []).append(f"{name(s)} ({s.errors} lỗi)")
+        order = ["Chưa nộp", "Trễ hạn", "Báo cáo có lỗi", "Tạm giữ", "Bị từ chối", "Đã rút"]
+        return {k: out[k] for k in order if k in out}
+
+    @staticmethod
+    def _chase_rows(chase: dict[str, list[str]]) -> list[tuple[str, int | None, str]]:
+        """(label, count, names) per line; a long list goes on as many lines as a row can hold."""
+        rows = []
+        per_row = int(STATUS_NAMES_WIDTH * 0.95) * 26        # about 26 lines in the tallest row Excel has
+        for label, names in chase.items():
+            chunk: list[str] = []
+            first = True
+            for nm in names:
+                if chunk and len("; ".join([*chunk, nm])) > per_row:
+                    rows.append((label if first else f"{label} (tiếp)", len(names) if first else None,
+                                 "; ".join(chunk) + ";"))
+                    chunk, first = [], False
+                chunk.append(nm)
+            rows.append((label if first else f"{label} (tiếp)", len(names) if first else None,
+                         "; ".join(chunk) + "."))
+        return rows
 
     # -- one sheet per template -------------------------------------------------------------------
 
     def _template_sheet(self, tpl: _Template) -> None:
+        """Summaries first (what prints), then the detail table (screen and filters, not printed)."""
         ws = self.wb.add_worksheet(tpl.sheet, worksheet_class=FastWorksheet)
         f = self.f
         lay = tpl.layout
         codes = ", ".join(tpl.codes)
-        self._title(ws, f"Phụ lục {codes}: {template_title(tpl)}")
         subtitle = (lay.blueprint.subtitle or "").rstrip(".")
-        ws.write_string(
-            2,
-            0,
-            f"Số đơn vị có số liệu: {len(tpl.units)}. "
-            + (f"{subtitle}. " if subtitle else "")
-            + "Số tổng hợp là công thức SUMIFS trên bảng dữ liệu "
-            "chi tiết ở cuối trang; các cột tính toán (tổng, tỷ lệ) được tính lại từ số tổng "
-            "theo đúng công thức của biểu, không lấy trung bình các tỷ lệ.",
-            f.note,
-        )
         headers_block = [*BLOCK_HEADERS, *(column_header(c) for c in tpl.cols)]
         widths = _Widths()
+        for p in tpl.parts:
+            for c, w in p.widths.items():
+                widths.see_width(c, w)
+        fixed = {C_TYPE: 16, C_PARENT: 14, C_ROW: TEMPLATE_KEY_WIDTH, C_LABEL: 42,
+                 tpl.trail0 + 1: max(14, TEMPLATE_KEY_WIDTH)}
+        for lc in tpl.cols:
+            c = tpl.col_index[lc.key]
+            fixed[c] = (
+                14
+                if (lc.spec.type or CellType.count) in SUMMABLE | {CellType.percent}
+                else max(16, min(40, (lc.spec.width or 24)))
+            )
+        widths.see(C_NAME, "Tên đơn vị, nhóm", cap=40)
+        fixed[C_NAME] = max(24, min(36, widths._w.get(C_NAME, 24)))
+        widths.see(0, PROVINCE_SCOPE, cap=30)   # the block's scope column: type names, unit codes
+        for _title, blocks in tpl.groups:
+            for b in blocks:
+                widths.see(0, b.value, cap=30)
+        fixed[0] = max(12, widths._w.get(0, 12))
+        print_width = sum(fixed.get(c, 8) for c in range(tpl.trail0))
+        label_width = fixed[C_ROW] + fixed[C_LABEL]
+        self._title(ws, f"Phụ lục {codes}: {template_title(tpl)}", (tpl.trail0 - 1, print_width))
+
+        n_sections = 1 + len(tpl.groups)
+        roman = ["I", "II", "III", "IV", "V", "VI"]
+        note = (
+            f"Số đơn vị có số liệu: {len(tpl.units)}. "
+            + (f"{subtitle}. " if subtitle else "")
+            + "Số tổng hợp là công thức SUMIFS trên bảng dữ liệu chi tiết ở cuối trang; các cột tính toán "
+            "(tổng, tỷ lệ) được tính lại từ số tổng theo đúng công thức của biểu, không lấy trung bình các tỷ lệ."
+        )
+        n_printed = 1 + tpl.printed_groups
+        screen = [f"{roman[i]} (theo từng đơn vị)" for i in range(n_printed, n_sections)]
+        screen.append(f"{roman[n_sections]} (dữ liệu chi tiết)")
+        printed = (
+            f"Trang in gồm phần tổng hợp {roman[0]}" + (f"–{roman[n_printed - 1]}" if n_printed > 1 else "")
+            + f"; phần {', '.join(screen)} để xem và lọc trên màn hình, không in."
+            + (f" {tpl.apart_note()}" if tpl.apart else "")
+        )
+        self._note(ws, 2, note, tpl.trail0 - 1, print_width)
+        self._note(ws, 3, printed, tpl.trail0 - 1, print_width)
 
         # -- plan the rows: province block, subtotal blocks, detail table
-        r = 4
+        r = 5
         sections: list[tuple[int, str, int, list[_Block]]] = []  # (heading row, title, header row, blocks)
         sections.append((r, "I. TỔNG HỢP TOÀN TỈNH", r + 1, [tpl.province]))
         r += 2
         for ln in tpl.province.lines:
             tpl.province.rows[ln.key] = r
             r += 1
-        roman = ["II", "III", "IV", "V"]
         for i, (title, blocks) in enumerate(tpl.groups):
             r += 1
-            sections.append((r, f"{roman[i]}. {title}", r + 1, blocks))
+            sections.append((r, f"{roman[i + 1]}. {title}", r + 1, blocks))
             r += 2
             for b in blocks:
                 for ln in b.lines:
                     b.rows[ln.key] = r
                     r += 1
+        last_summary = r - 1
         r += 1
+        printed_last = (sections[n_printed][0] - 2) if n_printed < len(sections) else last_summary
         detail_heading = r
         detail_head = r + 1
         tpl.data_first = detail_head + 1
@@ -1079,18 +1218,25 @@ class _Writer:
         for heading_row, title, header_row, blocks in sections:
             ws.write_string(heading_row, 0, title, f.section)
             for c, h in enumerate(headers_block):
-                ws.write_string(header_row, c, h, f.header)
-            _fit_row(ws, header_row, [(h, 14) for h in headers_block[VALUE_COL0:]])
+                if c == C_ROW:
+                    ws.merge_range(header_row, C_ROW, header_row, C_LABEL, headers_block[C_ROW], f.header)
+                elif c != C_LABEL:
+                    ws.write_string(header_row, c, h, f.header)
+            ws.write_string(header_row, tpl.key_col, SUMMARY_KEY_HEADER, f.header)
+            _fit_row(ws, header_row, [(h, fixed.get(c, 14)) for c, h in enumerate(headers_block)
+                                      if c not in (C_ROW, C_LABEL)])
             for b in blocks:
                 b.values = tpl.evaluate(b)
-                self._write_block(ws, tpl, b, widths)
+                self._write_block(ws, tpl, b, fixed, label_width)
+        if not tpl.units:
+            ws.write_string(sections[0][2] + 1, C_NAME, "Chưa đơn vị nào gửi số liệu của biểu này.", f.note)
 
         # -- detail table
         ws.write_string(
             detail_heading,
             0,
-            f"{roman[len(tpl.groups)]}. DỮ LIỆU CHI TIẾT THEO ĐƠN VỊ "
-            "(mỗi dòng là một dòng của biểu do một đơn vị gửi)",
+            f"{roman[n_sections]}. DỮ LIỆU CHI TIẾT THEO ĐƠN VỊ "
+            "(mỗi dòng là một dòng của biểu do một đơn vị gửi; để xem và lọc, không in)",
             f.section,
         )
         data_headers = [*DATA_HEADERS, *(column_header(c) for c in tpl.cols), *TRAIL_HEADERS]
@@ -1098,49 +1244,41 @@ class _Writer:
         _fit_row(ws, detail_head, [(h, 14) for h in data_headers[VALUE_COL0 : tpl.trail0]])
         # the rows themselves were rendered with each submission (pieces.py): spliced in on closing
         self.details.append(Detail(ws.index, tpl.data_first + 1, tpl.parts, 0, len(data_headers)))
-        for p in tpl.parts:
-            for c, w in p.widths.items():
-                widths.see_width(c, w)
-        row_w = max(
-            [14.0]
-            + [p.key_width for p in tpl.parts]
-            + [min(28.0, len(ln.row_key) * 1.1 + 2) for ln in tpl.province.lines]
-        )
-        fixed = {C_TYPE: 16, C_PARENT: 14, C_ROW: row_w, C_LABEL: 42, tpl.trail0 + 1: 11}
-        for lc in tpl.cols:
-            c = tpl.col_index[lc.key]
-            fixed[c] = (
-                14
-                if (lc.spec.type or CellType.count) in SUMMABLE | {CellType.percent}
-                else max(16, min(40, (lc.spec.width or 24)))
-            )
-        widths.see(C_NAME, "Tên đơn vị, nhóm", cap=40)
-        widths.apply(ws, fixed={**fixed, C_NAME: max(24, min(36, widths._w.get(C_NAME, 24)))})
-        ws.freeze_panes(6, 0)
-        _print_setup(ws, (5, 5))
+        widths.apply(ws, fixed=fixed)
+        ws.freeze_panes(7, 0)
+        ws.print_area(0, 0, printed_last, tpl.trail0 - 1)
+        _print_setup(ws, (6, 6))
 
-    def _write_block(self, ws, tpl: _Template, block: _Block, widths: _Widths) -> None:
+    def _note(self, ws, row: int, text: str, last_col: int, width: float) -> None:
+        """A note across the printed columns, wrapped, its row as tall as the text needs."""
+        if last_col > 0:
+            ws.merge_range(row, 0, row, last_col, text, self.f.note_wrap)
+        else:
+            ws.write_string(row, 0, text, self.f.note_wrap)
+        _fit_row(ws, row, [(text, width)], cap=409)
+
+    def _write_block(self, ws, tpl: _Template, block: _Block, fixed: dict[int, float], label_width: float) -> None:
         f = self.f
         for ln in block.lines:
             r = block.rows[ln.key]
             bold = ln.kind in ("total", "pooled")
-            _text(ws, r, 0, block.value, f.text)
-            _text(ws, r, 1, block.name, f.text)
+            _text(ws, r, 0, block.value, f.label[0])
+            _text(ws, r, 1, block.name, f.label[0])
             _text(ws, r, 2, ln.stt, f.center)
             if block.units:
                 ws.write_number(r, 3, block.units, f.int)
             else:
                 ws.write_blank(r, 3, None, f.int)
-            _text(ws, r, C_ROW, ln.row_key, f.text)
+            _text(ws, r, tpl.key_col, ln.row_key, f.text)       # the SUMIFS criterion (technical)
             label_fmt = (
                 f.label_bold if ln.kind in ("heading", "total", "pooled") else f.label[min(ln.level, 3)]
             )
             label = ln.label
             if ln.kind == "pooled" and tpl.mode == "pooled" and tpl.communes:
                 label = f"{ln.label} (các xã, phường, thị trấn)"
-            _text(ws, r, C_LABEL, label, label_fmt)
-            _fit_row(ws, r, [(label, 42 - 2 * ln.level)])
-            widths.see(0, block.value, cap=30)
+            ws.merge_range(r, C_ROW, r, C_LABEL, label, label_fmt)
+            _fit_row(ws, r, [(label, label_width - 2 * ln.level), (block.value, fixed.get(0, 12)),
+                             (block.name, fixed.get(C_NAME, 24))])
             for col in tpl.col_keys:
                 c = tpl.col_index[col]
                 formula = tpl.formula(block, ln, col) if ln.kind != "heading" else None
@@ -1183,7 +1321,8 @@ class _Writer:
             if not tpl.province.values:
                 tpl.province.values = tpl.evaluate(tpl.province)
 
-    def _totals_table(self, ws, start: int, groups, *, formulas: bool, row_filter: str | None) -> int:
+    def _totals_table(self, ws, start: int, groups, *, formulas: bool, row_filter: str | None,
+                      empty: str = "") -> int:
         f = self.f
         headers = ["Biểu", "Nội dung", "Cột", "Giá trị", "Mã dòng", "Mã cột"]
         for c, h in enumerate(headers):
@@ -1196,18 +1335,21 @@ class _Writer:
                 found = [(tpl, items) for tpl, items in found if items]
                 if not found:
                     continue
-            ws.merge_range(r, 0, r, len(headers) - 1, self.areas.heading(key), f.area)
+            ws.merge_range(r, 0, r, 3, self.areas.heading(key), f.area)
             r += 1
             for tpl, items in found:
                 title = f"Phụ lục {', '.join(tpl.codes)}: {template_title(tpl)} ({len(tpl.units)} đơn vị có số liệu)"
-                ws.merge_range(r, 0, r, len(headers) - 1, title, f.subhead)
-                _fit_row(ws, r, [(title, 170)])
+                if tpl.apart:
+                    title += (f"; số toàn tỉnh không cộng {', '.join(tpl.apart)} (tính trùng), xem trang "
+                              f"{tpl.sheet}")
+                ws.merge_range(r, 0, r, 3, title, f.subhead)
+                _fit_row(ws, r, [(title, 128)])
                 r += 1
                 if not items:
                     ws.write_string(r, 1, "Không có dòng số liệu phù hợp.", f.note)
                     r += 1
                 for it in items:
-                    _text(ws, r, 0, ", ".join(tpl.codes), f.text)
+                    _text(ws, r, 0, tpl.sheet, f.text)      # the sheet it comes from (codes: the line above)
                     _text(ws, r, 1, it.line.label, f.label_bold if it.line.kind != "data" else f.label[0])
                     _text(ws, r, 2, it.col_label, f.wrap)
                     fmt = f.sum(tpl.cell_type(it.line, it.col), bold=it.line.kind != "data")
@@ -1221,7 +1363,9 @@ class _Writer:
                     r += 1
                     count += 1
         if count == 0:
-            ws.write_string(r, 0, "Chưa có biểu số liệu nào thuộc phạm vi này trong kỳ báo cáo.", f.note)
+            ws.merge_range(r, 0, r, 3, empty or "Chưa có biểu số liệu nào thuộc phạm vi này trong kỳ báo cáo.",
+                           f.note_wrap)
+            _fit_row(ws, r, [(empty, 128)])
             r += 1
         ws.set_column(0, 0, 14)
         ws.set_column(1, 1, 55)
@@ -1234,40 +1378,126 @@ class _Writer:
         ws = self.wb.add_worksheet(PROVINCE_SHEET, worksheet_class=FastWorksheet)
         self._ensure_evaluated()
         self._title(ws, "TỔNG HỢP TOÀN TỈNH THEO LĨNH VỰC CẢI CÁCH HÀNH CHÍNH")
-        ws.write_string(
-            2,
-            0,
+        apart = [f"{', '.join(t.apart)} (trang {t.sheet})" for t in self.templates if t.apart]
+        self._note(
+            ws, 2,
             'Giá trị là công thức tham chiếu tới dòng "Toàn tỉnh" trên trang của từng biểu; '
-            "các tỷ lệ được tính lại từ số tổng.",
-            self.f.note,
-        )
-        self._totals_table(ws, 4, self._by_area(), formulas=True, row_filter=None)
+            "các tỷ lệ được tính lại từ số tổng. Trang in gồm bốn cột đầu; hai cột mã (kỹ thuật) không in."
+            + (f" Số toàn tỉnh không cộng các biểu mà đơn vị đếm lại cùng thủ tục của cấp tỉnh: {'; '.join(apart)}."
+               if apart else ""),
+            3, TOTALS_PRINT_WIDTH)
+        last = self._totals_table(ws, 4, self._by_area(), formulas=True, row_filter=None)
         ws.freeze_panes(5, 0)
+        ws.print_area(0, 0, max(last - 1, 4), 3)
         _print_setup(ws, (4, 4))
 
     def _field_sheet(self, key: str, lead: LeadField, *, formulas: bool) -> None:
         ws = self.wb.add_worksheet(field_sheet_name(key), worksheet_class=FastWorksheet)
         self._ensure_evaluated()
-        f = self.f
         self._title(ws, f"TỔNG HỢP LĨNH VỰC: {lead.label.upper()}")
         own = [s for s in self.data.submissions if s.unit_type == key]
         agency = own[0].unit_name if own else unit_type_label(key, self.data.unit_types)
         status = (
             "; ".join(f"{s.owner or s.unit_name}: {STATUS_LABELS.get(s.status, s.status)}" for s in own)
-            or "không có trong danh sách phải nộp"
+            or ("loại đơn vị này không còn trong danh mục đơn vị của tỉnh (đã sáp nhập hoặc đổi cấu hình); "
+                "trang vẫn tổng hợp số liệu toàn tỉnh của lĩnh vực" if key not in self.data.unit_types
+                else "không có trong danh sách phải nộp")
         )
         areas = ", ".join(self.areas.heading(a) for a in lead.areas)
-        ws.write_string(
-            2,
-            0,
+        self._note(
+            ws, 2,
             f"Cơ quan chủ trì tổng hợp: {agency} (tình hình nộp: {status}). "
             f"Lĩnh vực cải cách hành chính: {areas}."
-            + (f' Chỉ gồm các dòng có "{lead.row_filter}".' if lead.row_filter else ""),
-            f.note,
-        )
-        self._totals_table(ws, 4, self._by_area(lead.areas), formulas=formulas, row_filter=lead.row_filter)
+            + (f' Chỉ gồm các dòng có "{lead.row_filter}".' if lead.row_filter else "")
+            + " Trang in gồm bốn cột đầu; hai cột mã (kỹ thuật) không in.",
+            3, TOTALS_PRINT_WIDTH)
+        last = self._totals_table(ws, 4, self._by_area(lead.areas), formulas=formulas, row_filter=lead.row_filter,
+                                  empty=self._field_empty(key, lead, own))
         ws.freeze_panes(5, 0)
+        ws.print_area(0, 0, max(last - 1, 4), 3)
         _print_setup(ws, (4, 4))
+
+    def _field_empty(self, key: str, lead: LeadField, own: list) -> str:
+        """Why a field sheet has no figures, in words."""
+        areas = ", ".join(self.areas.heading(a) for a in lead.areas)
+        why = f"Chưa có biểu số liệu nào thuộc lĩnh vực {areas} trong kỳ báo cáo: không đơn vị nào gửi biểu của lĩnh vực này."
+        if key not in self.data.unit_types:
+            why += (f" Cơ quan chủ trì của lĩnh vực ({lead.label}, loại đơn vị {key}) không còn trong danh mục "
+                    "đơn vị của tỉnh (đã sáp nhập hoặc đổi cấu hình).")
+        elif not own:
+            why += f" {unit_type_label(key, self.data.unit_types)} không có trong danh sách phải nộp của kỳ này."
+        elif not any(s.status in ("on_time", "late") for s in own):
+            why += f" {own[0].unit_name} chưa gửi báo cáo được tính ({STATUS_LABELS.get(own[0].status, own[0].status)})."
+        return why
+
+    # -- Nội dung báo cáo ---------------------------------------------------------------------------
+
+    def _narratives_sheet(self) -> None:
+        """Each unit's outline texts, section by section (merge.narratives reads them, as for the report)."""
+        from ..blueprint.catalogue import default_catalogue
+
+        ws = self.wb.add_worksheet(NARRATIVES_SHEET, worksheet_class=FastWorksheet)
+        f = self.f
+        self._title(ws, "NỘI DUNG BÁO CÁO CỦA CÁC ĐƠN VỊ THEO ĐỀ CƯƠNG")
+        widths = {0: 8, 1: 34, 2: 30, 3: NARRATIVE_WIDTH}
+        cat = default_catalogue()
+        sections: dict[str, tuple[tuple[int, int], str, str]] = {}   # key -> (order, number, title)
+        outlines: list[str] = []
+        by_section: dict[str, list] = {}
+        for n in self.data.narratives:
+            bp = cat.by_code.get(n.outline_code)
+            if bp is not None and bp.id not in outlines:
+                outlines.append(bp.id)
+            if n.section not in sections:
+                sec = next((x for x in (bp.sections if bp else []) if x.key == n.section), None)
+                idx = next((i for i, x in enumerate(bp.sections) if x.key == n.section), 999) if bp else 999
+                order = (outlines.index(bp.id) if bp else len(outlines), idx)
+                sections[n.section] = (order, sec.number if sec else "", sec.title if sec else n.section)
+            by_section.setdefault(n.section, []).append(n)
+        authors = {n.author for n in self.data.narratives}
+        self._note(
+            ws, 2,
+            f"{len(self.data.narratives)} đoạn nội dung của {len(authors)} đơn vị, theo mục của đề cương (trang "
+            "Đề cương của từng tệp đã được tính). Văn bản đúng như đơn vị đã viết; dự thảo báo cáo toàn tỉnh "
+            "(cchc_xl report) dùng cùng nội dung này.",
+            3, sum(widths.values()))
+        self._note(
+            ws, 3,
+            "Trang này để đọc và lọc trên màn hình (lọc theo Mục hoặc Đơn vị); lệnh In chỉ in phần ghi chú "
+            "này. Bản in của nội dung là dự thảo báo cáo toàn tỉnh (cchc_xl report), xếp theo mục đề cương; "
+            "muốn in một mục: lọc rồi chọn vùng cần in và in vùng chọn.",
+            3, sum(widths.values()))
+        headers = ["Mục", "Tên mục", "Đơn vị", "Nội dung"]
+        head = 5
+        for c, h in enumerate(headers):
+            ws.write_string(head, c, h, f.header)
+        r = head + 1
+        if not self.data.narratives:
+            ws.merge_range(r, 0, r, 3, "Chưa đơn vị nào gửi nội dung đề cương trong kỳ báo cáo (chưa có tệp được "
+                           "tính, hoặc trang Đề cương của các tệp đã nhận còn để trống).", f.note_wrap)
+            _fit_row(ws, r, [("Chưa đơn vị nào gửi nội dung đề cương trong kỳ báo cáo (chưa có tệp được tính, "
+                              "hoặc trang Đề cương của các tệp đã nhận còn để trống).", sum(widths.values()))])
+            r += 1
+        for key in sorted(by_section, key=lambda k: sections[k][0]):
+            _order, number, title = sections[key]
+            ws.write_string(r, 0, number, f.label_bold)
+            ws.merge_range(r, 1, r, 3, title, f.label_bold)
+            _fit_row(ws, r, [(title, widths[1] + widths[2] + widths[3])])
+            r += 1
+            for n in by_section[key]:
+                for i, chunk in enumerate(_chunks(n.text, widths[3])):
+                    ws.write_string(r, 0, number, f.text)
+                    ws.write_string(r, 1, title if i == 0 else f"{title} (tiếp)", f.wrap)
+                    ws.write_string(r, 2, n.author, f.wrap)
+                    ws.write_string(r, 3, chunk, f.wrap)
+                    _fit_row(ws, r, [(chunk, widths[3]), (title, widths[1]), (n.author, widths[2])], cap=409)
+                    r += 1
+        for c, w in widths.items():
+            ws.set_column(c, c, w)
+        ws.freeze_panes(head + 1, 0)
+        ws.autofilter(head, 0, max(r - 1, head + 1), 3)
+        ws.print_area(0, 0, 3, 3)             # the texts are for the screen; the report prints them
+        _print_setup(ws, None)
 
     # -- So sánh ------------------------------------------------------------------------------------
 
@@ -1310,9 +1540,8 @@ class _Writer:
             )
         else:
             note = "Chưa có số liệu kỳ trước trong sổ theo dõi."
-        ws.write_string(2, 0, note, f.note)
         if not prev and not ly:
-            ws.write_string(3, 0, "Không có số liệu kỳ trước hoặc cùng kỳ năm trước để so sánh.", f.note)
+            note += " Không có số liệu kỳ trước hoặc cùng kỳ năm trước để so sánh: trang không có dòng nào."
 
         # items: (appendix, line, col) of every appendix that the other periods have figures for
         continued: dict[str, set[str]] = {}
@@ -1331,7 +1560,8 @@ class _Writer:
 
         rows: list[dict] = []
         for tpl in self.templates:
-            per_appendix = len(tpl.appendices) > 1
+            # per appendix: several codes, or codes kept out of the province total (compared on their own)
+            per_appendix = len(tpl.appendices) > 1 or bool(tpl.apart)
             for appx in tpl.appendices:
                 p_vals, l_vals = other(tpl, appx, prev), other(tpl, appx, ly)
                 if p_vals is None and l_vals is None:
@@ -1366,8 +1596,6 @@ class _Writer:
         notes = list(d.compare_notes) + [
             f"Biểu {appx}: kỳ so sánh chưa có biểu này; số liệu kỳ so sánh lấy từ biểu {', '.join(sorted(olds))} "
             f"mà {appx} kế tục (bỏ cấp huyện từ 01/7/2025)." for appx, olds in sorted(continued.items())]
-        for i, text in enumerate(notes):
-            ws.write_string(3 + (not prev and not ly) + i, 0, text, f.note)
         headers = ["Biểu", "Nội dung", "Cột", f"Kỳ này: {d.period.label}"]
         c_prev = c_dprev = c_q = c_ly = c_dly = None
         if prev:
@@ -1381,7 +1609,11 @@ class _Writer:
             headers += [ly_label, "Thay đổi so với cùng kỳ năm trước"]
         c_rk = len(headers)
         headers += ["Mã dòng", "Mã cột"]
-        head = 4 + (not prev and not ly) + len(notes)
+        print_width = 12 + 45 + 40 + 15 * (c_rk - 3)
+        notes = [note, *notes, "Trang in gồm các cột số liệu; hai cột mã (kỹ thuật) ở cuối không in."]
+        for i, text in enumerate(notes):
+            self._note(ws, 2 + i, text, c_rk - 1, print_width)
+        head = 3 + len(notes)
         first = head + 1
         self._add_table(ws, head, 0, len(rows), headers, "SoSanh")
         ws.set_row(head, 45)
@@ -1482,6 +1714,7 @@ class _Writer:
         ws.set_column(3, c_rk - 1, 15)
         ws.set_column(c_rk, c_rk + 1, 16)
         ws.freeze_panes(first, 3)
+        ws.print_area(0, 0, first + max(1, len(rows)) - 1, c_rk - 1)
         _print_setup(ws, (head, head))
 
     # -- Lỗi ----------------------------------------------------------------------------------------
@@ -1526,6 +1759,7 @@ class _Writer:
             _fit_row(ws, r, [(it.message, 60), (it.row_label, 30)])
         widths.apply(ws, fixed={0: 5, 4: 30, 5: 30, 6: 12, 7: 16, 8: 12, 13: 60})
         ws.freeze_panes(first, 3)
+        ws.print_area(0, 0, first + max(1, len(items)) - 1, len(headers) - 1)
         _print_setup(ws, (head, head))
 
     def _problems_sheet(self) -> None:
@@ -1537,8 +1771,9 @@ class _Writer:
         ws.write_string(
             2,
             0,
-            f"{n_err} lỗi, {len(probs) - n_err} cảnh báo/thông tin. Lọc theo đơn vị, biểu "
-            "hoặc mã lỗi bằng nút lọc ở dòng tiêu đề.",
+            (f"{n_err} lỗi, {len(probs) - n_err} cảnh báo/thông tin. Lọc theo đơn vị, biểu "
+             "hoặc mã lỗi bằng nút lọc ở dòng tiêu đề.") if probs else
+            "Không có lỗi hay cảnh báo nào trong các tệp đã nhận: bảng dưới đây để trống.",
             f.note,
         )
         headers = [
@@ -1585,4 +1820,5 @@ class _Writer:
         )
         widths.apply(ws, fixed={0: 5, 4: 14, 5: 8, 8: 10, 9: 60, 10: 50})
         ws.freeze_panes(first, 3)
+        ws.print_area(0, 0, last, len(headers) - 1)     # the list of problems is what an officer acts on
         _print_setup(ws, (head, head))

@@ -29,6 +29,7 @@ from .areas import default_areas
 from .ledger import ContentRow, Decision, Ledger, release_inherited_locks, workspace_lock
 from .mail import MAIL_DIR, MAIL_SEP, MailError, read_mail
 from .model import CellRow, HeldFile, ProblemRow, RollupData, Submission, TemplateData
+from .narratives import read_narratives
 from .pieces import Pack, build_pack, fold, pack_stamp
 from .tidy import write_tidy
 
@@ -481,6 +482,8 @@ def build_rollup_data(ws: Workspace, ledger: Ledger, period: Period, *, values: 
                       unit_types=dict(prov.type_labels), by_unit_types=prov.by_unit_types, outside=outside,
                       piece_rows=lambda p: ledger.piece_rows(p.file_hash, p.template, p.appendix),
                       tidy_members=lambda: (ledger.tidy_member(h) for h in hashes))
+    if values:
+        data.narratives = read_narratives(ledger, submissions, cat)
     for attr, other in (("previous", period.previous()), ("last_year", period.previous_year())):
         if values and other is not None and str(other) in ledger.periods():
             setattr(data, f"{attr}_period", other)
