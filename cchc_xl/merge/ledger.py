@@ -336,6 +336,11 @@ class Ledger:
             "SELECT appendix, sheet, row_key, col_key, cell, num, text, role FROM cell_values "
             "WHERE hash=? ORDER BY rowid", (digest,))]
 
+    def input_texts(self, digest: str) -> list[tuple[str, str, str]]:
+        """(appendix, row, text) of the texts a content's unit typed (its outline sections among them)."""
+        return self.db.execute("SELECT appendix, row_key, text FROM cell_values WHERE hash=? AND role='input' "
+                               "AND text IS NOT NULL ORDER BY rowid", (digest,)).fetchall()
+
     def input_numbers(self, digest: str) -> list[tuple[str, str, str, float]]:
         """(appendix, row, column, number) of the figures a content's unit typed."""
         return self.db.execute("SELECT appendix, row_key, col_key, num FROM cell_values WHERE hash=? "

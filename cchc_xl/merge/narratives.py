@@ -46,9 +46,9 @@ def read_narratives(ledger, submissions, cat: Catalogue) -> list[Narrative]:
     for s in submissions:
         if s.status not in COUNTED or not s.file_hash:
             continue
-        for appendix, _sheet, row_key, _col, _cell, _num, text, role in ledger.values(s.file_hash):
+        for appendix, row_key, text in ledger.input_texts(s.file_hash):    # not every number of the file
             bp = cat.by_code.get(appendix)
-            if bp is None or bp.kind != "outline" or role != "input" or not isinstance(text, str):
+            if bp is None or bp.kind != "outline":
                 continue
             body = clean_text(text)
             if body:
