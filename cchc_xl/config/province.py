@@ -228,10 +228,17 @@ class Province:
         u = self.unit_by_code.get(code or "")
         if u is None:
             return "absent"
-        ut = self.regime.unit_types.get(u.type)
-        key = json.dumps([self.info.id, u.type, u.parent, str(u.since), ut.model_dump() if ut else None,
-                          self.regime.plan.model_dump()], sort_keys=True, ensure_ascii=False)
+        key = json.dumps([u.parent, str(u.since), self._type_stamp(u.type)])
         return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+    def _type_stamp(self, unit_type: str) -> str:
+        """What a unit type owes (its regime entry and the annual plan's), as text: once per type."""
+        cache = self.__dict__.setdefault("_type_stamps", {})
+        if unit_type not in cache:
+            ut = self.regime.unit_types.get(unit_type)
+            cache[unit_type] = json.dumps([self.info.id, unit_type, ut.model_dump() if ut else None,
+                                           self.regime.plan.model_dump()], sort_keys=True, ensure_ascii=False)
+        return cache[unit_type]
 
     @cached_property
     def type_labels(self) -> dict[str, str]:

@@ -59,9 +59,10 @@ def _yaml_line(key: str, value) -> str:
 
 def _flow(item: dict) -> str:
     """One registry entry on one line, as the embedded registries write them (JSON is YAML)."""
-    return "{" + ", ".join(f"{k}: {v if isinstance(v, bool | int) else json.dumps(str(v), ensure_ascii=False)}"
-                           .replace("True", "true").replace("False", "false")
-                           for k, v in item.items()) + "}"
+    def value(v) -> str:     # a bool or number as itself, anything else as a JSON string (a name may say "True")
+        return json.dumps(v if isinstance(v, bool | int) else str(v), ensure_ascii=False)
+
+    return "{" + ", ".join(f"{k}: {value(v)}" for k, v in item.items()) + "}"
 
 
 def _units(p: OfficialProvince) -> str:

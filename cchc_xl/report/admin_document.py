@@ -65,15 +65,19 @@ class DocumentHeading:
     draft_note: str = ""            # who drafted it, from what, when (beside the DỰ THẢO mark)
 
 
-def _fonts(run, size: float | None = None, *, bold: bool | None = None, italic: bool | None = None) -> None:
-    run.font.name = FONT
-    rpr = run._element.get_or_add_rPr()
+def _set_font(rpr) -> None:
+    """The font in every script slot of a run or style's properties (Vietnamese is not only ASCII)."""
     fonts = rpr.find(qn("w:rFonts"))
     if fonts is None:
         fonts = OxmlElement("w:rFonts")
         rpr.insert(0, fonts)
     for attr in ("w:ascii", "w:hAnsi", "w:eastAsia", "w:cs"):
         fonts.set(qn(attr), FONT)
+
+
+def _fonts(run, size: float | None = None, *, bold: bool | None = None, italic: bool | None = None) -> None:
+    run.font.name = FONT
+    _set_font(run._element.get_or_add_rPr())
     if size is not None:
         run.font.size = Pt(size)
     if bold is not None:
@@ -194,12 +198,7 @@ class AdminDocument:
             style = self.doc.styles[name]
             style.font.name = FONT
             rpr = style.element.get_or_add_rPr()
-            fonts = rpr.find(qn("w:rFonts"))
-            if fonts is None:
-                fonts = OxmlElement("w:rFonts")
-                rpr.insert(0, fonts)
-            for attr in ("w:ascii", "w:hAnsi", "w:eastAsia", "w:cs"):
-                fonts.set(qn(attr), FONT)
+            _set_font(rpr)
             lang = OxmlElement("w:lang")
             lang.set(qn("w:val"), "vi-VN")
             rpr.append(lang)
