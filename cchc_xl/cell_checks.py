@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from .blueprint.model import CellType
 from .cell_values import NUMBER_TYPES
-from .layout import CellSpec, TableLayout, a1
+from .layout import CellSpec, TableLayout, a1, col_letter
 
 INTEGER_TYPES = (CellType.count, CellType.amount)
 QUANTITY_TYPES = (CellType.count, CellType.amount, CellType.decimal)
@@ -130,6 +130,23 @@ def table_checks(lay: TableLayout) -> Iterator[tuple[CellCheck, list[Run]]]:
 def count_formula(check: CellCheck, runs_: list[Run], sheet: str) -> str:
     """Excel: how many input cells of the runs offend (``SUMPRODUCT`` over each run)."""
     return "+".join(f"SUMPRODUCT({check.excel(r.first, r.range(sheet))})" for r in runs_)
+
+
+def first_formula(check: CellCheck, runs_: list[Run], sheet: str) -> str:
+    """Excel (an array formula): the address of the first offending input cell of the runs, in the
+    order of the runs ("" when none offends); the Kiểm tra line links to it. Each run is one column,
+    so a ``MATCH`` over its condition gives the row; the runs' answers are joined and the first kept
+    (no nesting: a table may have more runs than Excel's 64 levels of ``IF``)."""
+    parts = []
+    for r in runs_:
+        col, row = col_letter(r.first.col), r.first.row + 1
+        cond = check.excel(r.first, r.range(sheet))
+        if len(r.cells) == 1:
+            parts.append(f'IF({cond}=1,"{col}{row};","")')
+        else:
+            parts.append(f'IFERROR("{col}"&({row - 1}+MATCH(1,{cond},0))&";","")')
+    joined = "&".join(parts)
+    return f'LEFT({joined},FIND(";",{joined}&";")-1)'
 
 
 # A table with no figures at all is either a nil return, declared on the cover sheet, or an error

@@ -182,6 +182,13 @@ class TableLayout:
             cached = self._formulas[key] = rule_formula(self, ri, cell=cell, rng=rng)
         return cached
 
+    def rule_cell(self, ri: RuleInstance) -> CellSpec | None:
+        """The cell a failing rule is reported at: its first input cell, else its first cell. The
+        validator's message and the Kiểm tra line's link both name this cell."""
+        cells = [self.cells[r] for r in ri.cells if r in self.cells]
+        inputs = [c for c in cells if c.role == "input"] or cells
+        return inputs[0] if inputs else None
+
     @cached_property
     def empty_values(self) -> dict[Ref, object]:
         return self.evaluate({})

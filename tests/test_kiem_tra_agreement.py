@@ -26,7 +26,15 @@ from cchc_xl.cell_checks import CELL_CHECKS, NUMBER_TYPES
 from cchc_xl.config.period import parse_period
 from cchc_xl.generate.round import Builder
 from cchc_xl.generate.sample import fill_table
-from cchc_xl.generate.workbook import CHECK_FIRST_ROW, CHECK_SHEET, OK_TEXT, check_lines, value_lines
+from cchc_xl.generate.workbook import (
+    CHECK_FIRST_ROW,
+    CHECK_SHEET,
+    FIRST_COL,
+    FIRST_TEXT,
+    OK_TEXT,
+    check_lines,
+    value_lines,
+)
 from cchc_xl.layout import a1
 from cchc_xl.validate.engine import ValidationContext, validate_file
 from tests.helpers import embedded, generate
@@ -35,6 +43,7 @@ from tests.libreoffice import require_libreoffice, run_jobs
 CASES = [("2024-Y", "H-TPLS"), ("2024-PLAN", "S-XD"), ("2024-Q1", "STTTT"), ("2024-Y", "SNV")]
 CELL_CODES = {c.code for c in CELL_CHECKS}
 SHOWN: dict = {}        # (table, rule, cell) -> the numbers the validator's message shows
+FLAGGED: dict = {}      # (table, cell-check code) -> the cells the validator names for it
 # validator errors no formula on the Kiểm tra sheet can see (documented in cchc_xl/cell_checks.py)
 NOT_MIRRORED = {"structure.formula_altered", "value.date_in_number_cell", "value.choice_unknown",
                 "value.date_invalid", "value.date_outside_window", "value.month_range_invalid",
@@ -135,6 +144,7 @@ def _numbers(text) -> str | None:
 def _validator_view(rep, layouts):
     by_sheet = {lay.sheet: lay for lay in layouts}
     rules, cells, others = set(), Counter(), set()
+    FLAGGED.clear()
     for p in rep.problems:
         lay = by_sheet.get(p.sheet)
         if p.code == "rule.failed":
@@ -147,6 +157,7 @@ def _validator_view(rep, layouts):
             cells[(lay.code, p.code)] += 1
         elif p.code in CELL_CODES and lay is not None:
             cells[(lay.code, p.code)] += 1
+            FLAGGED.setdefault((lay.code, p.code), set()).add(p.cell)
             if p.code == "value.error_value" and lay.blueprint.kind == "outline" and \
                     any(c.addr == p.cell and c.required for c in lay.input_cells):
                 # a required section holding an error value: its presence line fails on the error too
@@ -180,18 +191,19 @@ def test_the_kiem_tra_sheet_fails_exactly_what_the_validator_reports(workbooks, 
         lines = _expected_lines(layouts)
         rows = [CHECK_FIRST_ROW + n for n in range(len(lines))]
         ops.append({"op": "read", "sheet": CHECK_SHEET,
-                    "cells": [a1(r, 4) for r in rows] + [a1(r, 7) for r in rows]})
+                    "cells": [a1(r, c) for r in rows for c in (4, 5, 7, FIRST_COL)]})
         dst = out / f"{i}-{Path(path).name}"
         jobs.append({"src": path, "dst": str(dst), "filter": "xlsx", "ops": ops})
         plans.append((dst, period, layouts, lines, rows))
     results = run_jobs(jobs)
-    mismatches = []
+    mismatches, linked, flagged = [], 0, 0
     for (dst, period, layouts, lines, rows), res in zip(plans, results):
         assert res["ok"], res.get("error")
         got = res["reads"]
         rep = validate_file(dst, ValidationContext(ws, parse_period(period)))
         SHOWN.clear()
         v_rules, v_cells, others = _validator_view(rep, layouts)
+        flagged += sum(1 for t, code in FLAGGED if code != "table.blank")
         k_rules, k_cells = set(), Counter()
         for line, r in zip(lines, rows):
             verdict = got[f"{CHECK_SHEET}!{a1(r, 4)}"]
@@ -207,6 +219,15 @@ def test_the_kiem_tra_sheet_fails_exactly_what_the_validator_reports(workbooks, 
                 if n:
                     k_cells[line[1:]] = int(n)
                 assert (verdict == OK_TEXT) == (not n), (dst.name, line, verdict, n)
+                # the line links to an offending cell the validator names, and says which
+                first = got[f"{CHECK_SHEET}!{a1(r, FIRST_COL)}"] or ""
+                if n:
+                    assert first in FLAGGED.get(line[1:], ()), (dst.name, line, first, FLAGGED.get(line[1:]))
+                    assert str(got[f"{CHECK_SHEET}!{a1(r, 5)}"]).startswith(f"{FIRST_TEXT} {first} — "), \
+                        (dst.name, line, got[f"{CHECK_SHEET}!{a1(r, 5)}"])
+                    linked += 1
+                else:
+                    assert first == "", (dst.name, line, first)
         if k_rules != v_rules:
             mismatches.append(f"{dst.name} rules: only Kiểm tra {sorted(k_rules - v_rules)[:5]}, "
                               f"only validator {sorted(v_rules - k_rules)[:5]}")
@@ -214,6 +235,7 @@ def test_the_kiem_tra_sheet_fails_exactly_what_the_validator_reports(workbooks, 
             mismatches.append(f"{dst.name} cells: Kiểm tra {dict(k_cells)} validator {dict(v_cells)}")
         assert others <= NOT_MIRRORED, (dst.name, others - NOT_MIRRORED)
     assert not mismatches, "\n".join(mismatches)
+    assert linked == flagged, (linked, flagged)     # every (table, kind) the validator flags was linked
 
 
 @pytest.mark.libreoffice

@@ -378,3 +378,86 @@ def test_the_rollup_narratives_sheet_holds_what_the_units_wrote(round_):
     for (unit, code, section), text in TEXTS.items():
         sec = next(s for s in default_catalogue().by_code[code].sections if s.key == section)
         assert shown[(ws.province.unit(unit).name, sec.title)] == [text]
+
+
+# -- comparison with earlier periods ------------------------------------------------------------------
+
+
+def _body_in_order(doc):
+    """Paragraph texts and tables in document order: ("p", text) or ("t", rows of cell texts)."""
+    from docx.table import Table
+    from docx.text.paragraph import Paragraph
+
+    for el in doc.element.body.iterchildren():
+        if el.tag.endswith("}p"):
+            yield "p", Paragraph(el, doc).text
+        elif el.tag.endswith("}tbl"):
+            yield "t", [[c.text for c in row.cells] for row in Table(el, doc).rows]
+
+
+@pytest.fixture(scope="module")
+def two_years(tmp_path_factory):
+    """Two yearly rounds of the same units in one ledger, 2023 and 2024, with different figures."""
+    tmp = tmp_path_factory.mktemp("two-years")
+    ws = workspace(tmp)
+    for year, seed in (("2023-Y", 11), ("2024-Y", 12)):
+        deadline = dt.datetime.combine(ws.province.dates(parse_period(year)).deadline, dt.time(9))
+        for i, unit in enumerate(("S-XD", "H-TPLS", "TTPVHCC")):
+            src = filled(tmp / "src" / year, unit=unit, period=year, ws=ws, seed=seed + i)
+            target = ws.inbox / f"{year} {unit}.xlsx"
+            shutil.copyfile(src, target)
+            record_receipt(ws.inbox, target, deadline - dt.timedelta(days=1))
+        res = merge(ws, ws.inbox, period=parse_period(year))
+    rep = CliRunner().invoke(main, ["report", "--period", "2024-Y", "--workspace", str(ws.root), "--json"])
+    assert rep.exit_code == 0, rep.output
+    return ws, Path(json.loads(rep.stdout)["path"]), Path(res.rollup)
+
+
+def test_the_report_compares_the_totals_with_the_same_period_last_year_as_the_rollup_does(two_years):
+    """Under each table of figures, its totals beside last year's: every pair (this year, last year)
+    is a line of the roll-up's "So sánh" sheet for that appendix (read with openpyxl), and the
+    change is their difference."""
+    from cchc_xl.merge.rollup import COMPARE_SHEET
+
+    _ws, report, rollup = two_years
+    wb = openpyxl.load_workbook(rollup, data_only=True)
+    rows = list(wb[COMPARE_SHEET].iter_rows(values_only=True))
+    head = next(i for i, r in enumerate(rows) if r[0] == "Biểu")
+    cols = {name: j for j, name in enumerate(rows[head]) if name}
+    cur_c = next(j for name, j in cols.items() if str(name).startswith("Kỳ này"))
+    ly_c = cols["Năm 2023"]
+    shown: dict[tuple[str, str], dict[str, tuple]] = {}     # (line, column) -> appendix -> (this, last year)
+    for r in rows[head + 1:]:
+        if r[0] and isinstance(r[cur_c], (int, float)) and isinstance(r[ly_c], (int, float)):
+            shown.setdefault((r[1], r[2]), {})[r[0]] = (r[cur_c], r[ly_c])
+    apart = {c.code for bp in default_catalogue().blueprints.values() for c in bp.codes if not c.sums_into_province}
+    codes, compared, checked = None, None, 0
+    for kind, item in _body_in_order(Document(report)):
+        if kind == "p" and item.startswith("Bảng "):
+            codes = [c for c in item.split("Phụ lục ", 1)[1].split(":", 1)[0].split(", ")
+                     if c not in apart]         # the codes kept out of the province total (01-H)
+        elif kind == "p":
+            compared = item.startswith("So sánh với năm 2023")
+        elif compared:
+            assert item[0][:5] == ["TT", "Chỉ tiêu", "Năm 2024", "Năm 2023", "Tăng (+), giảm (−)"], item[0]
+            for line in item[1:]:
+                if not (line[2] and line[3]):
+                    continue
+                cur, ly = parse_vi_number(line[2]), parse_vi_number(line[3])
+                # the sheet compares each appendix; the report the table's province total (their sum)
+                hits = [by_code for (ln, col), by_code in shown.items()
+                        if line[1] in (col, f"{ln} › {col}") and set(by_code) & set(codes)]
+                rate = line[4].endswith(" điểm")
+
+                def agrees(h, i, value, rate=rate):
+                    parts = [v[i] for c, v in h.items() if c in codes]
+                    if rate and len(parts) > 1:    # a pooled rate lies between the appendices' rates
+                        return min(parts) - 0.051 <= value <= max(parts) + 0.051
+                    return abs(sum(parts) - value) < 0.051
+
+                assert any(agrees(h, 0, cur) and agrees(h, 1, ly) for h in hits), (codes, line, hits)
+                change = line[4].removesuffix(" điểm").replace("−", "-")
+                assert abs(parse_vi_number(change.lstrip("+")) - (cur - ly)) < 0.051, line
+                checked += 1
+            compared = False
+    assert checked >= 5, checked

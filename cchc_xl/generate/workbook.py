@@ -22,6 +22,7 @@ from ..cell_checks import (
     NIL_TEXT,
     count_formula,
     filled_formula,
+    first_formula,
     runs,
     table_checks,
 )
@@ -51,6 +52,8 @@ LABEL_CHARS_PER_LINE = 56     # Times New Roman 12 in the 46-wide label column
 ROW_LINE_HEIGHT = 15.75
 MAX_ROW_HEIGHT = 409        # Excel's tallest row, in points
 OUTLINE_LABEL_WIDTH, OUTLINE_TEXT_WIDTH = 48, 90    # the outline sheet's section and text columns
+FIRST_COL = 9                # 0-based hidden column J: the first offending cell of a cell-check line
+FIRST_TEXT = "Ô sai đầu tiên:"
 CHECK_WIDTHS = {0: 6, 1: 12, 2: 40, 3: 11, 4: 60, 5: 14, 6: 60, 7: 9}   # the Kiểm tra sheet's columns
 
 
@@ -505,6 +508,8 @@ class _Line:
     n: int = 0
     numbers: str | None = None   # formula of the hidden "Số liệu" cell: "12 ≠ 5 + 8" (rules)
     numbers_cached: str = ""
+    first: str | None = None     # array formula of the hidden "Ô sai đầu tiên" cell (cell checks)
+    first_cached: str = ""
 
 
 def _check_entries(spec: WorkbookSpec) -> list[_Line]:
@@ -518,6 +523,7 @@ def _check_entries(spec: WorkbookSpec) -> list[_Line]:
             verdicts[lay.code] = {id(r): ok for r, ok in lay.check(values)}
         values = evaluated[lay.code]
         cells = [lay.addr(x) for x in ri.cells]
+        anchor = lay.rule_cell(ri)      # where the validator reports the rule: the line links there
         message = ri.rule.message + (f" Gợi ý: {ri.rule.hint}" if ri.rule.hint else "")
         numbers = explain_formula(ri, lambda ref, lay=lay: f"'{lay.sheet}'!{lay.addr(ref, abs_row=True, abs_col=True)}",
                                   lambda r, lay=lay: f"'{lay.sheet}'!{lay.column_range(r)}")
@@ -528,7 +534,7 @@ def _check_entries(spec: WorkbookSpec) -> list[_Line]:
                          f'IF({lay.rule_formula(ri, "sheet")},"{OK_TEXT}",'
                          + (numbers_formula("G{row}", "I{row}") if numbers else "G{row}") + ")",
                          OK_TEXT if passes else with_numbers(message, shown),
-                         cells[0] if cells else "A1", ", ".join(cells)[:250] or lay.sheet, message,
+                         anchor.addr if anchor else "A1", ", ".join(cells)[:250] or lay.sheet, message,
                          numbers=numbers, numbers_cached=shown or ""))
     nil_rows = _nil_rows(spec)
     for lay in spec.layouts:
@@ -551,14 +557,16 @@ def _check_entries(spec: WorkbookSpec) -> list[_Line]:
             inputs = spec.inputs.get(lay.code) or {}
             found[lay.code] = {c.ref: {code for code, _ in check_value(inputs.get(c.ref), c, spec.dates).problems}
                                for c in lay.input_cells}
-        n = sum(check.code in found[lay.code][c.ref] for r in runs_ for c in r.cells)
+        offending = [c for r in runs_ for c in r.cells if check.code in found[lay.code][c.ref]]
+        n = len(offending)
         message = f"{kind.title()}: {kind.hint()}"
         count = count_formula(check, runs_, lay.sheet)
         out.append(_Line(lay.code, "Ô nhập số liệu", kind.severity,
                          f'IF(H{{row}}=0,"{OK_TEXT}",H{{row}}&" ô — "&G{{row}})',
                          OK_TEXT if not n else f"{n} ô — {message}",
                          runs_[0].first.addr, ", ".join(r.range().replace("$", "") for r in runs_)[:250], message,
-                         count, n))
+                         count, n, first=first_formula(check, runs_, lay.sheet),
+                         first_cached=offending[0].addr if offending else ""))
     return out
 
 
@@ -572,6 +580,7 @@ def _write_check(ws, spec: WorkbookSpec, st: Styles) -> None:
     for c, w in CHECK_WIDTHS.items():
         ws.set_column(c, c, w)
     ws.set_column(8, 8, 30, None, {"hidden": True})     # the numbers a failing rule line shows
+    ws.set_column(FIRST_COL, FIRST_COL, 10, None, {"hidden": True})   # a cell-check line's first offending cell
     _merge(ws, 0, 0, 0, 7, "KIỂM TRA SỐ LIỆU TRƯỚC KHI GỬI", st.title)
     _merge(ws, 1, 0, 1, 7, "Bảng này tự tính lại khi nhập số liệu. Mọi dòng phải là \"Đạt\" trước khi gửi báo cáo.",
                    st.subtitle)
@@ -599,7 +608,14 @@ def _write_check(ws, spec: WorkbookSpec, st: Styles) -> None:
         ws.write_string(r, 2, x.where, st.label[0])
         ws.write_string(r, 3, SEVERITY_VI[x.severity], st.stt)
         ws.write_formula(r, 4, "=" + x.result.replace("{row}", str(r + 1)), st.label[0], x.cached)
-        ws.write_url(r, 5, f"internal:'{sheets[x.code]}'!{x.link}", st.link, string=x.cells)
+        if x.first is None:
+            ws.write_url(r, 5, f"internal:'{sheets[x.code]}'!{x.link}", st.link, string=x.cells)
+        else:       # the link follows the first offending cell, computed in the hidden column J
+            ws.write_array_formula(r, FIRST_COL, r, FIRST_COL, "{=" + x.first + "}", st.plain, x.first_cached)
+            j = a1(r, FIRST_COL)
+            ws.write_formula(r, 5, f'=HYPERLINK("#\'{sheets[x.code]}\'!"&IF({j}="","{x.link}",{j}),'
+                                   f'IF({j}="","{x.cells}","{FIRST_TEXT} "&{j}&" — "&"{x.cells}"))', st.link,
+                             f"{FIRST_TEXT} {x.first_cached} — {x.cells}" if x.first_cached else x.cells)
         ws.write_string(r, 6, x.message, st.label[0])
         if x.count is not None:
             ws.write_formula(r, 7, "=" + x.count, st.stt, x.n)

@@ -201,6 +201,10 @@ class ProvinceTable:
     lines: list[ProvinceLine]
     values: dict[tuple[str, str], object]        # (line key, column key) -> value (None: not totalled)
     types: dict[tuple[str, str], CellType]
+    # the same keys in the previous period and the same period last year (empty: no figures then)
+    previous: dict[tuple[str, str], object] = field(default_factory=dict)
+    last_year: dict[tuple[str, str], object] = field(default_factory=dict)
+    continued: list[str] = field(default_factory=list)    # earlier codes the comparison took (02-H for 02-X)
 
 
 def province_tables(data: RollupData, *, areas: Areas | None = None) -> list[ProvinceTable]:
@@ -215,13 +219,52 @@ def province_tables(data: RollupData, *, areas: Areas | None = None) -> list[Pro
         totalled = {(ln.key, c) for ln in headline for c in tpl.col_keys
                     if tpl._resolvable(tpl.province, tpl.cell_kind(ln, c))}
         cols = [lc for lc in tpl.cols if any((ln.key, lc.key) in totalled for ln in lines)]
+        counted = [a for a in tpl.appendices if a not in tpl.apart]
+        others, continued = [], set()
+        for totals in (data.previous_totals or {}, data.last_year_totals or {}):
+            values, olds = other_period_values(tpl, counted, totals)
+            continued |= olds
+            others.append({k: values.get(k) for k in totalled} if values else {})
         out.append(ProvinceTable(
             tpl.codes, template_title(tpl), area_key(tpl.td.area or tpl.bp.area), tpl.sheet, tpl.units, cols,
             [ProvinceLine(ln.key, ln.row_key, ln.stt, ln.label, ln.kind) for ln in lines],
             {(ln.key, lc.key): tpl.province.values.get((ln.key, lc.key)) if (ln.key, lc.key) in totalled else None
              for ln in lines for lc in cols},
-            {(ln.key, lc.key): tpl.cell_type(ln, lc.key) for ln in lines for lc in cols}))
+            {(ln.key, lc.key): tpl.cell_type(ln, lc.key) for ln in lines for lc in cols},
+            others[0], others[1], sorted(continued)))
     return out
+
+
+def other_period_values(tpl: _Template, appendices: list[str], totals: Mapping) -> tuple[dict | None, set[str]]:
+    """The province values of ``tpl`` in another period, evaluated by the template's own formulas from
+    that period's ledger totals ((appendix, row, column) -> value) of ``appendices``; for a period
+    before an appendix existed, from the codes it continues (02-X ← 02-H, 03-H). Returns the values
+    (None: no figures) and the continued codes used. Where several codes add up, their computed
+    cells are recomputed from the sums, never added (a sum of two rates is no rate)."""
+    mine: dict[tuple[str, str], float] = {}
+    sources: set[str] = set()
+    continued: set[str] = set()
+    for appx in appendices:
+        own = {(r, c): v for (a, r, c), v in totals.items() if a == appx and is_number(v)}
+        if own:
+            sources.add(appx)
+        else:
+            olds = set(tpl.bp.continues(appx))
+            for (a, r, c), v in totals.items():
+                if a in olds and is_number(v):
+                    own[(r, c)] = own.get((r, c), 0) + v
+                    sources.add(a)
+                    continued.add(a)
+        for k, v in own.items():
+            mine[k] = mine.get(k, 0) + v
+    if len(sources) > 1:
+        def computed(r: str, c: str) -> bool:
+            spec = tpl.layout.cells.get(Ref(r, c))
+            return spec is not None and spec.role == "computed"
+        mine = {k: v for k, v in mine.items() if not computed(*k)}
+    if not mine:
+        return None, continued
+    return tpl.evaluate(tpl.province, totals=mine), continued
 
 
 def _safe_file_part(text: str) -> str:
@@ -1440,7 +1483,7 @@ class _Writer:
         f = self.f
         self._title(ws, "NỘI DUNG BÁO CÁO CỦA CÁC ĐƠN VỊ THEO ĐỀ CƯƠNG")
         widths = {0: 8, 1: 34, 2: 30, 3: NARRATIVE_WIDTH}
-        cat = default_catalogue()
+        cat = default_catalogue().for_programme(self.data.programme)
         sections: dict[str, tuple[tuple[int, int], str, str]] = {}   # key -> (order, number, title)
         outlines: list[str] = []
         by_section: dict[str, list] = {}
@@ -1547,16 +1590,10 @@ class _Writer:
         continued: dict[str, set[str]] = {}
 
         def other(tpl: _Template, appx: str, totals: dict) -> dict | None:
-            mine = {(r, c): v for (a, r, c), v in totals.items() if a == appx and is_number(v)}
-            if not mine:   # a period before this code existed: the codes it continues (02-X ← 02-H)
-                olds = set(tpl.bp.continues(appx))
-                for (a, r, c), v in totals.items():
-                    if a in olds and is_number(v):
-                        mine[(r, c)] = mine.get((r, c), 0) + v
-                        continued.setdefault(appx, set()).add(a)
-            if not mine:
-                return None
-            return tpl.evaluate(tpl.province, totals=mine)
+            values, olds = other_period_values(tpl, [appx], totals)
+            if olds:
+                continued.setdefault(appx, set()).update(olds)
+            return values
 
         rows: list[dict] = []
         for tpl in self.templates:

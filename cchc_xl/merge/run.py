@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..atomic import replacing_all, sweep
-from ..blueprint.catalogue import default_catalogue
+from ..blueprint.catalogue import Catalogue, default_catalogue
 from ..config.period import Period, parse_period
+from ..config.province import Province
 from ..config.workspace import Workspace
 from ..errors import CchcError
 from ..labels import FINDINGS_SHEET
@@ -25,7 +26,7 @@ from ..validate.annotate import ANNOTATED_DIR
 from ..validate.engine import ValidationContext, file_hash, validate_file
 from ..validate.pool import MP_CONTEXT, FileFailure, map_files
 from . import plausibility
-from .areas import default_areas
+from .areas import Areas, default_areas
 from .ledger import ContentRow, Decision, Ledger, release_inherited_locks, workspace_lock
 from .mail import MAIL_DIR, MAIL_SEP, MailError, read_mail
 from .model import CellRow, HeldFile, ProblemRow, RollupData, Submission, TemplateData
@@ -394,11 +395,21 @@ def _guess_period(ledger: Ledger, files: list[dict]) -> Period | None:
     return None
 
 
+def programme_catalogue(prov: Province) -> Catalogue:
+    """The blueprints as the province's programme serves its codes (2021–2030: DC-KH of 2021 …)."""
+    return default_catalogue().for_programme(prov.info.programme)
+
+
+def programme_areas(prov: Province) -> Areas:
+    """The reform areas as the province's programme names them (the roll-up's and report's headings)."""
+    return default_areas().for_programme(prov.info.programme)
+
+
 def build_rollup_data(ws: Workspace, ledger: Ledger, period: Period, *, values: bool = True) -> RollupData:
     """Everything the roll-up shows, from the ledger; ``values=False`` skips the figures
     (completeness and timeliness only, for ``status``)."""
     prov = ws.province
-    cat = default_catalogue().for_programme(prov.info.programme)
+    cat = programme_catalogue(prov)
     dates = prov.dates(period)
     counted = ledger.counted(str(period))
     versions = ledger.versions(str(period))
@@ -480,6 +491,7 @@ def build_rollup_data(ws: Workspace, ledger: Ledger, period: Period, *, values: 
     data = RollupData(prov.id, prov.info.name, period, dates.deadline, (dates.window_start, dates.window_end),
                       dt.datetime.now().replace(microsecond=0), submissions, list(templates.values()), problems,
                       unit_types=dict(prov.type_labels), by_unit_types=prov.by_unit_types, outside=outside,
+                      programme=prov.info.programme,
                       piece_rows=lambda p: ledger.piece_rows(p.file_hash, p.template, p.appendix),
                       tidy_members=lambda: (ledger.tidy_member(h) for h in hashes))
     if values:
@@ -591,7 +603,7 @@ def refresh_packs(ws: Workspace, ledger: Ledger, period: Period, *, workers: int
     """Render again, on every core, the packs of the counted files that are missing or not current
     (after a registry or blueprint change, or an upgrade); returns how many. A handful is left to
     :func:`build_rollup_data`, which renders them in passing."""
-    cat = default_catalogue().for_programme(ws.province.info.programme)
+    cat = programme_catalogue(ws.province)
     counted = ledger.counted(str(period))
     stale = []
     for obl in ws.province.expected(period):
@@ -702,7 +714,7 @@ def merge(ws: Workspace, inbox: Path, *, period: Period | None = None, out: Path
                 out = Path(out) if out else base / f"tong-hop_{ws.province.id}_{period}.xlsx"
                 inside = base / f"tidy_{ws.province.id}_{period}.csv.gz"
                 targets = [out, inside, *([Path(tidy)] if tidy else [])]
-                areas = default_areas().for_programme(ws.province.info.programme)
+                areas = programme_areas(ws.province)
                 with replacing_all(*targets) as staged:     # all of them, or none (a full disk)
                     write_rollup(data, staged[0], areas=areas)
                     for t in staged[1:]:

@@ -16,7 +16,7 @@ from ..blueprint.model import CellType
 from ..config.period import Period
 from ..config.workspace import Workspace
 from ..labels import STATUS_LABELS
-from ..merge.rollup import ProvinceTable
+from ..merge.rollup import ProvinceTable, column_header
 from .admin_document import TEXT_WIDTH_MM, AdminDocument, DocumentHeading
 from .numbers import vi_number
 from .report_content import Completeness, LeadSynthesis, ReportContent, ReportSection, build_content
@@ -114,17 +114,18 @@ def _document(content: ReportContent, path: Path) -> AdminDocument:
     open_area: ReportSection | None = None
     for rs in content.sections:
         if open_area is not None and rs.section.level <= open_area.section.level:
-            _area_end(doc, open_area, counter)
+            _area_end(doc, open_area, counter, facts)
             open_area = None
         _section(doc, rs)
         if rs.section.area and (rs.tables or rs.leads):
             open_area = rs
     if open_area is not None:
-        _area_end(doc, open_area, counter)
+        _area_end(doc, open_area, counter, facts)
     if content.other_tables or content.other_leads or content.other_narratives:
         doc.heading("", "SỐ LIỆU VÀ NỘI DUNG KHÁC", 0)
         for t in content.other_tables:
             _figures(doc, t, counter)
+            _comparison(doc, t, facts)
         for syn in content.other_leads:
             _lead(doc, syn)
         for key, n in content.other_narratives:
@@ -190,9 +191,10 @@ def _narrative(doc: AdminDocument, n: Narrative, prefix: str = "") -> None:
         doc.paragraph(ln)
 
 
-def _area_end(doc: AdminDocument, rs: ReportSection, counter: list[int]) -> None:
+def _area_end(doc: AdminDocument, rs: ReportSection, counter: list[int], facts: RoundFacts) -> None:
     for t in rs.tables:
         _figures(doc, t, counter)
+        _comparison(doc, t, facts)
     for syn in rs.leads:
         _lead(doc, syn)
 
@@ -234,19 +236,73 @@ def _figures(doc: AdminDocument, t: ProvinceTable, counter: list[int]) -> None:
         _columns_table(doc, t, cols)
 
 
+COMPARED_TYPES = (CellType.count, CellType.amount, CellType.decimal, CellType.percent)
+MAX_COMPARED = 12        # rows of a comparison: the table's totals, not every line
+
+
+def _comparison(doc: AdminDocument, t: ProvinceTable, facts: RoundFacts) -> None:
+    """The table's totals beside the previous period's and the same period's of last year, as the
+    roll-up's "So sánh" sheet computes them (the same ledger totals, the same formulas)."""
+    d = facts.data
+    others = [(label, values) for label, values in
+              ((d.previous_period.label if d.previous_period else None, t.previous),
+               (d.last_year_period.label if d.last_year_period else None, t.last_year)) if values and label]
+    if not others:
+        return
+    lines = [ln for ln in t.lines if ln.kind in ("total", "pooled")] or \
+        [ln for ln in t.lines if ln.kind != "heading"][:3]
+    rows = []
+    for ln in lines:
+        for lc in t.columns:
+            k = (ln.key, lc.key)
+            ctype = t.types.get(k)
+            cur = t.values.get(k)
+            if ctype not in COMPARED_TYPES or not any(_is_number(v) for v in (cur, *(o.get(k) for _, o in others))):
+                continue
+            label = column_header(lc) if len(lines) == 1 else f"{ln.label} › {column_header(lc)}"
+            row = [str(len(rows) + 1), label, vi_number(cur, ctype)]
+            for _, o in others:
+                row += [vi_number(o.get(k), ctype), _change(cur, o.get(k), ctype)]
+            rows.append(row)
+    if not rows:
+        return
+    rows = rows[:MAX_COMPARED]
+    names = "; ".join(label for label, _ in others)
+    doc.paragraph([(f"So sánh với {_lower_first(names)}", {"bold": True, "italic": True}),
+                   ((f" (số liệu lấy từ biểu {', '.join(t.continued)} mà biểu kỳ này kế tục)" if t.continued else "")
+                    + "; tỷ lệ so sánh theo điểm phần trăm.", {"italic": True})],
+                  indent=False, size=12, keep_with_next=True, before=4, after=3)
+    header = [("TT", 1), ("Chỉ tiêu", 1), (d.period.label, 1)]
+    for label, _ in others:
+        header += [(label, 1), ("Tăng (+), giảm (−)", 1)]
+    value_w = 22.0
+    widths = (10, TEXT_WIDTH_MM - 10 - value_w * (1 + 2 * len(others)), *([value_w] * (1 + 2 * len(others))))
+    doc.table([header], rows, widths, size=10, align_right_from=2)
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _change(cur, other, ctype) -> str:
+    """"+12", "−3", "+2,5 điểm" (a rate changes by percentage points); blank without both figures."""
+    if not (_is_number(cur) and _is_number(other)):
+        return ""
+    diff = cur - other
+    text = vi_number(abs(diff), ctype)
+    sign = "+" if diff > 0 else "−" if diff < 0 else ""
+    return f"{sign}{text}" + (" điểm" if ctype == CellType.percent else "")
+
+
 def _transposed(doc: AdminDocument, t: ProvinceTable) -> None:
     """One row per column of the table, one column per line (a table with few lines, many columns)."""
     lines = [ln for ln in t.lines if ln.kind != "heading"]
-    rows = [[str(i + 1), column_label(lc), *(vi_number(t.values.get((ln.key, lc.key)), t.types.get((ln.key, lc.key)))
+    rows = [[str(i + 1), column_header(lc), *(vi_number(t.values.get((ln.key, lc.key)), t.types.get((ln.key, lc.key)))
                                               for ln in lines)] for i, lc in enumerate(t.columns)]
     value_w = 32.0
     label_w = TEXT_WIDTH_MM - 10 - value_w * len(lines)
     doc.table([[("TT", 1), ("Chỉ tiêu", 1), *((ln.label, 1) for ln in lines)]], rows,
               (10, label_w, *([value_w] * len(lines))), size=11, align_right_from=2)
-
-
-def column_label(lc) -> str:
-    return " › ".join([*lc.header, lc.label])
 
 
 def _columns_table(doc: AdminDocument, t: ProvinceTable, cols: list) -> None:

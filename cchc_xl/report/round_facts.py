@@ -14,17 +14,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..blueprint.catalogue import Catalogue, default_catalogue
+from ..blueprint.catalogue import Catalogue
 from ..blueprint.model import Blueprint
 from ..config.period import Period
 from ..config.workspace import Workspace
 from ..errors import CchcError
-from ..merge.areas import Areas, default_areas
+from ..merge.areas import Areas
 from ..merge.ledger import Ledger, workspace_lock
 from ..merge.model import RollupData, Submission
 from ..merge.narratives import COUNTED, Narrative, clean_text  # noqa: F401  (one reader, re-exported)
 from ..merge.rollup import ProvinceTable, province_tables
-from ..merge.run import build_rollup_data, ledger_path
+from ..merge.run import build_rollup_data, ledger_path, programme_areas, programme_catalogue
 
 
 class ReportError(CchcError):
@@ -72,8 +72,8 @@ def open_round(ws: Workspace, period: Period, *, values: bool = True) -> Iterato
                 others = f" Các kỳ đã có trong sổ: {', '.join(known)}." if known else " Sổ chưa có kỳ nào."
                 raise ReportError(f"Sổ theo dõi {path} chưa có báo cáo nào của kỳ {period} ({period.label}).{others}")
             data = build_rollup_data(ws, ledger, period, values=values)
-            cat = default_catalogue()
-            areas = default_areas()
+            cat = programme_catalogue(ws.province)
+            areas = programme_areas(ws.province)
             outlines = {}
             for obl in ws.province.expected(period):
                 if obl.outline and obl.outline in cat.by_code:

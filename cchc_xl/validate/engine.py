@@ -368,9 +368,8 @@ class _Validator:
             if passes:
                 continue
             numbers = explain(ri, values.get, col_values)
-            cells = [lay.cells[r] for r in ri.cells if r in lay.cells]
-            inputs = [c for c in cells if c.role == "input"] or cells
-            w = where(inputs[0]) if inputs else {"sheet": lay.sheet, "table": lay.code}
+            cell = lay.rule_cell(ri)
+            w = where(cell) if cell else {"sheet": lay.sheet, "table": lay.code}
             self.problem("rule.failed", severity=ri.rule.severity.value,
                          message=with_numbers(ri.rule.message, numbers),
                          hint=ri.rule.hint, rule=ri.rule.id, **w)

@@ -12,4 +12,6 @@ class FastWorksheet(Worksheet):
     hook: tests/test_xlsx_hooks.py fails when an XlsxWriter upgrade changes it."""
 
     def _prepare_formula(self, formula, expand_future_functions=False):
+        if formula.startswith("{") and formula.endswith("}"):      # an array formula, as XlsxWriter takes it
+            formula = formula[1:-1]
         return formula[1:] if formula.startswith("=") else formula
