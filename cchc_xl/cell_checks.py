@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from .blueprint.model import CellType
 from .cell_values import NUMBER_TYPES
-from .layout import CellSpec, TableLayout, a1, col_letter
+from .layout import CellSpec, TableLayout, a1
 
 INTEGER_TYPES = (CellType.count, CellType.amount)
 QUANTITY_TYPES = (CellType.count, CellType.amount, CellType.decimal)
@@ -80,40 +80,62 @@ CELL_CHECKS: tuple[CellCheck, ...] = (
 
 @dataclass(frozen=True)
 class Run:
-    """Input cells of one column, on consecutive rows, with the same type and limits."""
+    """Input cells of a rectangle (rows × columns) with the same type and limits."""
 
-    cells: tuple[CellSpec, ...]
+    cells: tuple[CellSpec, ...]       # row by row, the first one top left
 
     @property
     def first(self) -> CellSpec:
         return self.cells[0]
 
+    @property
+    def last(self) -> CellSpec:
+        return self.cells[-1]
+
     def range(self, sheet: str | None = None) -> str:
-        a, b = self.cells[0], self.cells[-1]
+        a, b = self.first, self.last
         text = a1(a.row, a.col, abs_row=True, abs_col=True)
         if b is not a:
             text += ":" + a1(b.row, b.col, abs_row=True, abs_col=True)
         return f"'{sheet}'!{text}" if sheet else text
 
 
+def _alike(s: CellSpec) -> tuple:
+    return s.type, s.min, s.max, s.required
+
+
 def runs(lay: TableLayout) -> list[Run]:
-    """The input cells of a table as runs (few ranges, so that a count formula stays short)."""
+    """The input cells of a table as few rectangles, so that a formula over them stays short (Excel
+    takes at most 8,192 characters): consecutive rows of a column with the same settings, then such
+    column runs side by side over the same rows (a table of indicators by year: one rectangle per
+    block of indicators of one type, not one run per indicator and year)."""
     by_col: dict[int, list[CellSpec]] = {}
     for spec in lay.input_cells:
         by_col.setdefault(spec.col, []).append(spec)
-    out: list[Run] = []
-    for cells in by_col.values():
-        cells.sort(key=lambda s: s.row)
+    columns: list[list[CellSpec]] = []
+    for col in sorted(by_col):
+        cells = sorted(by_col[col], key=lambda s: s.row)
         current = [cells[0]]
         for s in cells[1:]:
             p = current[-1]
-            if s.row == p.row + 1 and (s.type, s.min, s.max, s.required) == (p.type, p.min, p.max, p.required):
+            if s.row == p.row + 1 and _alike(s) == _alike(p):
                 current.append(s)
             else:
-                out.append(Run(tuple(current)))
+                columns.append(current)
                 current = [s]
-        out.append(Run(tuple(current)))
-    return out
+        columns.append(current)
+    # side by side: a column run extends the rectangle to its left over the same rows
+    open_: dict[tuple, list[list[CellSpec]]] = {}    # (first row, last row, settings) -> its column runs
+    out: list[list[list[CellSpec]]] = []
+    for col_run in columns:
+        key = (col_run[0].row, col_run[-1].row, _alike(col_run[0]))
+        rect = open_.get(key)
+        if rect is not None and rect[-1][0].col == col_run[0].col - 1:
+            rect.append(col_run)
+        else:
+            rect = open_[key] = [col_run]
+            out.append(rect)
+    return [Run(tuple(c for i in range(len(rect[0])) for c in (r[i] for r in rect))) for rect in out]
 
 
 def table_checks(lay: TableLayout) -> Iterator[tuple[CellCheck, list[Run]]]:
@@ -132,21 +154,24 @@ def count_formula(check: CellCheck, runs_: list[Run], sheet: str) -> str:
     return "+".join(f"SUMPRODUCT({check.excel(r.first, r.range(sheet))})" for r in runs_)
 
 
+FIRST_NONE = 10 ** 12      # no offending cell: above every ROW × 10⁵ + COLUMN of a sheet
+
+
 def first_formula(check: CellCheck, runs_: list[Run], sheet: str) -> str:
-    """Excel (an array formula): the address of the first offending input cell of the runs, in the
-    order of the runs ("" when none offends); the Kiểm tra line links to it. Each run is one column,
-    so a ``MATCH`` over its condition gives the row; the runs' answers are joined and the first kept
-    (no nesting: a table may have more runs than Excel's 64 levels of ``IF``)."""
-    parts = []
-    for r in runs_:
-        col, row = col_letter(r.first.col), r.first.row + 1
-        cond = check.excel(r.first, r.range(sheet))
-        if len(r.cells) == 1:
-            parts.append(f'IF({cond}=1,"{col}{row};","")')
-        else:
-            parts.append(f'IFERROR("{col}"&({row - 1}+MATCH(1,{cond},0))&";","")')
-    joined = "&".join(parts)
-    return f'LEFT({joined},FIND(";",{joined}&";")-1)'
+    """Excel (an array formula): the first offending input cell of the runs in reading order, as
+    ROW × 10⁵ + COLUMN (``FIRST_NONE`` when none offends); the Kiểm tra line links to it. Each run
+    gives its smallest offending position (``MIN(IF(…))`` over its rectangle); the runs' answers are
+    taken by ``MIN``, nested so that no call has more than Excel's 255 arguments."""
+    parts = [f"MIN(IF({check.excel(r.first, r.range(sheet))}=1,ROW({r.range(sheet)})*100000+"
+             f"COLUMN({r.range(sheet)}),{FIRST_NONE}))" for r in runs_]
+    while len(parts) > 1:
+        parts = [f"MIN({','.join(parts[i:i + 200])})" for i in range(0, len(parts), 200)]
+    return parts[0]
+
+
+def first_address(position: str) -> str:
+    """Excel: the A1 address of a position that :func:`first_formula` computed (in cell ``position``)."""
+    return f"ADDRESS(INT({position}/100000),MOD({position},100000),4)"
 
 
 # A table with no figures at all is either a nil return, declared on the cover sheet, or an error

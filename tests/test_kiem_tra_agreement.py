@@ -21,8 +21,9 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from cchc_xl.blueprint.catalogue import default_catalogue
 from cchc_xl.blueprint.model import CellType
-from cchc_xl.cell_checks import CELL_CHECKS, NUMBER_TYPES
+from cchc_xl.cell_checks import CELL_CHECKS, FIRST_NONE, NUMBER_TYPES
 from cchc_xl.config.period import parse_period
 from cchc_xl.generate.round import Builder
 from cchc_xl.generate.sample import fill_table
@@ -40,7 +41,17 @@ from cchc_xl.validate.engine import ValidationContext, validate_file
 from tests.helpers import embedded, generate
 from tests.libreoffice import require_libreoffice, run_jobs
 
-CASES = [("2024-Y", "H-TPLS"), ("2024-PLAN", "S-XD"), ("2024-Q1", "STTTT"), ("2024-Y", "SNV")]
+# (configuration, period, unit, one appendix code or None for the unit's whole obligation): every
+# blueprint of the catalogue is in some case (``test_the_cases_cover_every_blueprint``); the tables no
+# regime assigns to a period (the 2011–2020 review, the inspection plan) come by ``generate --blueprint``
+SEED_2011, SEED_2021 = "lang-son-3-cap-2011-2020", "thua-thien-hue-3-cap-2021"
+CASES = [(SEED_2011, "2024-Y", "H-TPLS", None), (SEED_2011, "2024-PLAN", "S-XD", None),
+         (SEED_2011, "2024-Q1", "STTTT", None), (SEED_2011, "2024-Y", "SNV", None),
+         (SEED_2011, "2024-Q1", "TTPVHCC", None), (SEED_2011, "2024-Q1", "VP", None),
+         (SEED_2021, "2024-PLAN", "SNV", None),
+         (SEED_2011, "2020-Y", "SNV", "PL1-TK"), (SEED_2011, "2020-Y", "SNV", "DC-TK"),
+         (SEED_2011, "2020-Y", "SNV", "TD-TK"), (SEED_2021, "2024-Y", "SNV", "PL1-KT"),
+         (SEED_2021, "2024-Y", "SNV", "DC-KT")]
 CELL_CODES = {c.code for c in CELL_CHECKS}
 SHOWN: dict = {}        # (table, rule, cell) -> the numbers the validator's message shows
 FLAGGED: dict = {}      # (table, cell-check code) -> the cells the validator names for it
@@ -94,28 +105,40 @@ def _op(sheet: str, addr: str, value) -> dict:
     return {"op": "set", "sheet": sheet, "cell": addr, "string": str(value)}
 
 
+def _case_layouts(config, period, unit_code, code):
+    ws = embedded(config)
+    b = Builder(ws, parse_period(period))
+    unit = ws.province.unit(unit_code)
+    codes = [code] if code else [c for o in ws.province.obligations(unit, parse_period(period)) for c in o.codes]
+    return ws, b, unit, codes
+
+
+def test_the_cases_cover_every_blueprint():
+    """The agreement below is proven for every blueprint of the catalogue, not a sample of them."""
+    seen = set()
+    for case in CASES:
+        _ws, b, unit, codes = _case_layouts(*case)
+        seen |= {b.layout(c, unit).blueprint.id for c in codes}
+    assert seen == set(default_catalogue().blueprints), sorted(set(default_catalogue().blueprints) - seen)
+
+
 @pytest.fixture(scope="module")
 def workbooks(tmp_path_factory):
-    ws = embedded()
     out = []
     base = tmp_path_factory.mktemp("agreement")
-    for period, unit_code in CASES:
-        res = generate(ws, period, [unit_code], out=base / period)
-        b = Builder(ws, parse_period(period))
-        unit = ws.province.unit(unit_code)
+    for n, (config, period, unit_code, code) in enumerate(CASES):
+        ws, b, unit, _codes = _case_layouts(config, period, unit_code, code)
+        res = generate(ws, period, [unit_code], out=base / str(n), blueprint=code)
         for f in res.files:
-            out.append((f["path"], period, [b.layout(c, unit) for c in f["tables"]], b))
-    return _Books(ws, out)
+            out.append((f["path"], period, [b.layout(c, unit) for c in f["tables"]], b, ws))
+    return _Books(out)
 
 
 class _Books(tuple):
     """The generated workbooks; a short repr (hypothesis prints a failing example's arguments)."""
 
-    def __new__(cls, ws, books):
-        return super().__new__(cls, (ws, books))
-
     def __repr__(self) -> str:
-        return f"<{len(self[1])} generated workbooks>"
+        return f"<{len(self)} generated workbooks>"
 
 
 def _expected_lines(layouts):
@@ -131,6 +154,15 @@ def _expected_lines(layouts):
     for lay, check, _ in value_lines(layouts):
         lines.append(("cells", lay.code, check.code))
     return lines
+
+
+def _row_col(addr: str) -> tuple[int, int]:
+    """"C12" -> (11, 2), 0-based."""
+    letters, digits = re.match(r"([A-Z]+)(\d+)$", addr).groups()
+    col = 0
+    for ch in letters:
+        col = col * 26 + ord(ch) - 64
+    return int(digits) - 1, col - 1
 
 
 NUMBERS = re.compile(r"\(Số liệu: (.*)\.\)$")
@@ -176,10 +208,10 @@ def _validator_view(rep, layouts):
 @given(clerks=st.lists(CLERK, min_size=len(CASES), max_size=len(CASES)))
 def test_the_kiem_tra_sheet_fails_exactly_what_the_validator_reports(workbooks, tmp_path_factory, clerks):
     require_libreoffice()
-    ws, books = workbooks
+    books = workbooks
     out = tmp_path_factory.mktemp("filled")
     jobs, plans = [], []
-    for i, (path, period, layouts, b) in enumerate(books):
+    for i, (path, period, layouts, b, ws) in enumerate(books):
         seed, wrong, mistakes = clerks[i % len(clerks)]
         rng = random.Random(seed + i)
         ops = []
@@ -194,10 +226,10 @@ def test_the_kiem_tra_sheet_fails_exactly_what_the_validator_reports(workbooks, 
                     "cells": [a1(r, c) for r in rows for c in (4, 5, 7, FIRST_COL)]})
         dst = out / f"{i}-{Path(path).name}"
         jobs.append({"src": path, "dst": str(dst), "filter": "xlsx", "ops": ops})
-        plans.append((dst, period, layouts, lines, rows))
+        plans.append((dst, period, layouts, lines, rows, ws))
     results = run_jobs(jobs)
     mismatches, linked, flagged = [], 0, 0
-    for (dst, period, layouts, lines, rows), res in zip(plans, results):
+    for (dst, period, layouts, lines, rows, ws), res in zip(plans, results):
         assert res["ok"], res.get("error")
         got = res["reads"]
         rep = validate_file(dst, ValidationContext(ws, parse_period(period)))
@@ -220,14 +252,15 @@ def test_the_kiem_tra_sheet_fails_exactly_what_the_validator_reports(workbooks, 
                     k_cells[line[1:]] = int(n)
                 assert (verdict == OK_TEXT) == (not n), (dst.name, line, verdict, n)
                 # the line links to an offending cell the validator names, and says which
-                first = got[f"{CHECK_SHEET}!{a1(r, FIRST_COL)}"] or ""
-                if n:
-                    assert first in FLAGGED.get(line[1:], ()), (dst.name, line, first, FLAGGED.get(line[1:]))
-                    assert str(got[f"{CHECK_SHEET}!{a1(r, 5)}"]).startswith(f"{FIRST_TEXT} {first} — "), \
-                        (dst.name, line, got[f"{CHECK_SHEET}!{a1(r, 5)}"])
+                pos = got[f"{CHECK_SHEET}!{a1(r, FIRST_COL)}"]
+                shown = str(got[f"{CHECK_SHEET}!{a1(r, 5)}"])
+                if n:       # the first flagged cell in reading order (row, then column)
+                    first = min(FLAGGED.get(line[1:], ()), key=lambda c: _row_col(c))
+                    assert pos == (_row_col(first)[0] + 1) * 100000 + _row_col(first)[1] + 1, (dst.name, line, pos)
+                    assert shown.startswith(f"{FIRST_TEXT} {first} — "), (dst.name, line, shown, first)
                     linked += 1
                 else:
-                    assert first == "", (dst.name, line, first)
+                    assert pos == FIRST_NONE and not shown.startswith(FIRST_TEXT), (dst.name, line, pos, shown)
         if k_rules != v_rules:
             mismatches.append(f"{dst.name} rules: only Kiểm tra {sorted(k_rules - v_rules)[:5]}, "
                               f"only validator {sorted(v_rules - k_rules)[:5]}")
@@ -244,18 +277,17 @@ def test_a_blank_plan_list_fails_its_at_least_one_check_after_recalculation(work
     full recalculation an empty list of plans passed. Every list-count rule of a blank workbook
     fails on the recalculated sheet, as in the validator."""
     require_libreoffice()
-    ws, books = workbooks
     jobs, plans = [], []
-    for path, period, layouts, _ in books:
+    for i, (path, period, layouts, _, ws) in enumerate(workbooks):
         lines = [(n, lay, ri) for n, (lay, ri, _) in enumerate(check_lines(layouts)) if "count(" in ri.rule.check]
         if not lines:
             continue
-        dst = tmp_path / Path(path).name
+        dst = tmp_path / f"{i}-{Path(path).name}"
         jobs.append({"src": path, "dst": str(dst), "filter": "xlsx", "ops": [
             {"op": "read", "sheet": CHECK_SHEET, "cells": [a1(CHECK_FIRST_ROW + n, 4) for n, _, _ in lines]}]})
-        plans.append((dst, period, lines))
+        plans.append((dst, period, lines, ws))
     assert plans, "the cases must include a table with an at-least-one rule"
-    for (dst, period, lines), res in zip(plans, run_jobs(jobs)):
+    for (dst, period, lines, ws), res in zip(plans, run_jobs(jobs)):
         assert res["ok"], res.get("error")
         rep = validate_file(dst, ValidationContext(ws, parse_period(period)))
         failed = {p.params.get("rule") for p in rep.problems if p.code == "rule.failed"}
@@ -273,8 +305,7 @@ def test_a_blank_table_is_an_error_unless_declared_a_nil_return(workbooks, tmp_p
     from cchc_xl.round_layouts import COVER_SHEET
 
     require_libreoffice()
-    ws, books = workbooks
-    path, period, layouts, _ = books[0]
+    path, period, layouts, _, ws = workbooks[0]
     tables = [lay for lay in layouts if lay.blueprint.kind != "outline" and lay.input_cells]
     lines = _expected_lines(layouts)
     rows = {line[1]: CHECK_FIRST_ROW + n for n, line in enumerate(lines) if line[1:][1:] == ("table.blank",)}
@@ -305,3 +336,24 @@ def test_a_blank_table_is_an_error_unless_declared_a_nil_return(workbooks, tmp_p
     assert [p.table for p in rep.problems if p.code == "table.nil_with_figures"] == [filled.code]
     assert decl["reads"][f"{CHECK_SHEET}!{a1(rows[declared.code], 4)}"] == OK_TEXT
     assert decl["reads"][f"{CHECK_SHEET}!{a1(rows[filled.code], 4)}"] == OK_TEXT
+
+
+EXCEL_FORMULA_CHARS = 8192      # Excel's limit: a longer formula is dropped when the file opens
+
+
+def test_no_formula_of_any_blueprint_is_longer_than_excel_takes(workbooks):
+    """LibreOffice computes longer formulas; Excel repairs the file and removes them. Checked on the
+    saved XML of one workbook per case, so every blueprint's rules, counts and links are measured."""
+    import html
+    import zipfile
+
+    longest = {}
+    for path, *_ in workbooks:
+        with zipfile.ZipFile(path) as z:
+            for name in z.namelist():
+                if name.startswith("xl/worksheets/sheet"):
+                    for f in re.findall(rb"<f[^>]*>(.*?)</f>", z.read(name), re.S):
+                        text = html.unescape(f.decode())
+                        if len(text) > longest.get(Path(path).name, ("", 0))[1]:
+                            longest[Path(path).name] = (name, len(text))
+    assert longest and all(n <= EXCEL_FORMULA_CHARS for _, n in longest.values()), longest

@@ -17,11 +17,13 @@ from ..atomic import replacing
 from ..blueprint.expr import Ref
 from ..blueprint.model import CellType
 from ..cell_checks import (
+    FIRST_NONE,
     NIL_COL,
     NIL_HEADER,
     NIL_TEXT,
     count_formula,
     filled_formula,
+    first_address,
     first_formula,
     runs,
     table_checks,
@@ -509,7 +511,7 @@ class _Line:
     numbers: str | None = None   # formula of the hidden "Số liệu" cell: "12 ≠ 5 + 8" (rules)
     numbers_cached: str = ""
     first: str | None = None     # array formula of the hidden "Ô sai đầu tiên" cell (cell checks)
-    first_cached: str = ""
+    first_cached: tuple[int, int] | None = None      # its value: (row, column), 0-based
 
 
 def _check_entries(spec: WorkbookSpec) -> list[_Line]:
@@ -566,7 +568,7 @@ def _check_entries(spec: WorkbookSpec) -> list[_Line]:
                          OK_TEXT if not n else f"{n} ô — {message}",
                          runs_[0].first.addr, ", ".join(r.range().replace("$", "") for r in runs_)[:250], message,
                          count, n, first=first_formula(check, runs_, lay.sheet),
-                         first_cached=offending[0].addr if offending else ""))
+                         first_cached=min((c.row, c.col) for c in offending) if offending else None))
     return out
 
 
@@ -611,11 +613,12 @@ def _write_check(ws, spec: WorkbookSpec, st: Styles) -> None:
         if x.first is None:
             ws.write_url(r, 5, f"internal:'{sheets[x.code]}'!{x.link}", st.link, string=x.cells)
         else:       # the link follows the first offending cell, computed in the hidden column J
-            ws.write_array_formula(r, FIRST_COL, r, FIRST_COL, "{=" + x.first + "}", st.plain, x.first_cached)
-            j = a1(r, FIRST_COL)
-            ws.write_formula(r, 5, f'=HYPERLINK("#\'{sheets[x.code]}\'!"&IF({j}="","{x.link}",{j}),'
-                                   f'IF({j}="","{x.cells}","{FIRST_TEXT} "&{j}&" — "&"{x.cells}"))', st.link,
-                             f"{FIRST_TEXT} {x.first_cached} — {x.cells}" if x.first_cached else x.cells)
+            pos = (x.first_cached[0] + 1) * 100000 + x.first_cached[1] + 1 if x.first_cached else FIRST_NONE
+            ws.write_array_formula(r, FIRST_COL, r, FIRST_COL, "{=" + x.first + "}", st.plain, pos)
+            j, none = a1(r, FIRST_COL), f"{a1(r, FIRST_COL)}>={FIRST_NONE}"
+            ws.write_formula(r, 5, f'=HYPERLINK("#\'{sheets[x.code]}\'!"&IF({none},"{x.link}",{first_address(j)}),'
+                                   f'IF({none},"{x.cells}","{FIRST_TEXT} "&{first_address(j)}&" — "&"{x.cells}"))',
+                             st.link, f"{FIRST_TEXT} {a1(*x.first_cached)} — {x.cells}" if x.first_cached else x.cells)
         ws.write_string(r, 6, x.message, st.label[0])
         if x.count is not None:
             ws.write_formula(r, 7, "=" + x.count, st.stt, x.n)
