@@ -181,3 +181,12 @@ def test_the_addin_extra_missing_is_named_in_words(monkeypatch):
     monkeypatch.setitem(sys.modules, "xlwings", None)      # as if the [addin] extra were not installed
     with pytest.raises(AddinBuildError, match=r"cchc-xl\[addin\]"):
         template_xlam()
+
+
+def test_a_fixed_clock_that_is_not_a_number_is_a_sentence_not_a_traceback(tmp_path):
+    res = CliRunner().invoke(main, ["generate", "--period", "2024-Q1", "--unit", "S-XD", "--out", str(tmp_path)],
+                             env={"SOURCE_DATE_EPOCH": "hôm qua"})
+    assert res.exit_code != 0
+    assert res.exception is None or isinstance(res.exception, SystemExit), res.exception
+    assert "SOURCE_DATE_EPOCH" in res.output and "Traceback" not in res.output
+    assert not list(tmp_path.iterdir())

@@ -11,7 +11,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import __version__
+from .. import __version__, clock
 from ..atomic import sweep
 from ..blueprint.catalogue import Catalogue
 from ..config.period import Period
@@ -97,7 +97,7 @@ class Builder(RoundLayouts):
     def spec(self, job: Job) -> WorkbookSpec:
         unit = self.prov.unit(job.unit)
         layouts = self.layouts_for(unit, job.codes)
-        when = self.generated_at or dt.datetime.now().replace(microsecond=0)
+        when = self.generated_at or clock.now()
         owner = next((o.owner for o in self.prov.obligations(unit, self.period) if o.part == job.part), "")
         return WorkbookSpec(
             unit_code=unit.code, unit_name=unit.name, part=job.part, owner=owner, dates=self.dates,
@@ -135,7 +135,7 @@ def generate_round(ws: Workspace, period: Period, units: Iterable[str] | None = 
     start = time.perf_counter()
     jobs = plan_round(ws, period, units, blueprint, out)
     out_dir = str(Path(jobs[0].path).parent) if jobs else str(out or "")
-    when = FIXED_TIME if fixed_time else dt.datetime.now().replace(microsecond=0)
+    when = FIXED_TIME if fixed_time else clock.now()
     sweep(*{Path(j.path).parent for j in jobs})
     result = GenerateResult(ws.province.id, str(period), out_dir)
     workers = workers or min(os.cpu_count() or 1, 4)

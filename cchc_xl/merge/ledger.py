@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import clock
 from ..atomic import check_writable
 from ..errors import CchcError
 from .model import CellRow
@@ -140,7 +141,7 @@ class ContentRow:
 
 
 def _now() -> str:
-    return dt.datetime.now().isoformat(timespec="seconds")
+    return clock.now().isoformat(timespec="seconds")
 
 
 def _drop_empty_sidecars(sidecars: list[Path], had: list[bool]) -> None:

@@ -13,6 +13,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .. import clock
 from ..atomic import replacing_all, sweep
 from ..blueprint.catalogue import Catalogue, default_catalogue
 from ..config.period import Period, parse_period
@@ -304,7 +305,7 @@ def ingest(ws: Workspace, inbox: Path, ledger: Ledger, period: Period | None, *,
     the first time the ledger saw it. A file's modification time is never used."""
     paths = scan(inbox, skipped)
     stated = stated_receipts(inbox, received)
-    now = dt.datetime.now().replace(microsecond=0)
+    now = clock.now()
     state = ledger.path_state()
     ctx = ValidationContext(ws, period)
 
@@ -489,7 +490,7 @@ def build_rollup_data(ws: Workspace, ledger: Ledger, period: Period, *, values: 
             t.pieces.append(piece)
     outside = _outside_registry(prov, ledger, period, by_submission, problems if values else None)
     data = RollupData(prov.id, prov.info.name, period, dates.deadline, (dates.window_start, dates.window_end),
-                      dt.datetime.now().replace(microsecond=0), submissions, list(templates.values()), problems,
+                      clock.now(), submissions, list(templates.values()), problems,
                       unit_types=dict(prov.type_labels), by_unit_types=prov.by_unit_types, outside=outside,
                       programme=prov.info.programme,
                       piece_rows=lambda p: ledger.piece_rows(p.file_hash, p.template, p.appendix),
