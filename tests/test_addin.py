@@ -8,6 +8,7 @@ Excel; see docs/addin.md.
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import io
 import json
 import os
@@ -478,7 +479,16 @@ def test_entry_folder_dialog_and_its_fallback(tmp_path):
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
+    """The default add-in: xlwings' VBA project untouched, one button."""
     return build(tmp_path_factory.mktemp("addin") / ADDIN_FILE)
+
+
+@pytest.fixture(scope="module")
+def rebuilt(tmp_path_factory):
+    """The option: the VBA project rebuilt with ms-ovba, three buttons."""
+    if not addin_build.can_compile_vba():
+        pytest.skip("ms-ovba not installed")
+    return build(tmp_path_factory.mktemp("addin-rebuilt") / ADDIN_FILE, compile=True)
 
 
 def _buttons(xml: bytes | str):
@@ -509,7 +519,9 @@ def test_ribbon_callbacks_vba_subs_and_python_entry_points_line_up():
         assert module == "cchc_xl.addin.entry" and callable(getattr(entry, call))
 
 
-def test_built_addin_carries_our_ribbon_and_the_xlwings_template(built):
+@pytest.mark.parametrize("kind", ["built", "rebuilt"])
+def test_built_addin_carries_our_ribbon_and_the_xlwings_template(kind, request):
+    built = request.getfixturevalue(kind)
     assert built.path.is_file() and zipfile.is_zipfile(built.path)
     with zipfile.ZipFile(built.path) as z:
         assert z.testzip() is None
@@ -517,7 +529,7 @@ def test_built_addin_carries_our_ribbon_and_the_xlwings_template(built):
         template = zipfile.ZipFile(io.BytesIO(addin_build.template_xlam()[0]))
         assert names == set(template.namelist())                # same parts: only contents replaced
         buttons, _ = _buttons(z.read("customUI/customUI.xml"))
-        assert [b.get("label") for b in buttons] == LABELS
+        assert [b.get("label") for b in buttons] == (LABELS if kind == "rebuilt" else ["Công cụ CCHC…"])
         assert "customUI/customUI.xml" in z.read("_rels/.rels").decode()
         assert f'name="{built.config_sheet}"' in z.read("xl/workbook.xml").decode()
         assert z.read("xl/vbaProject.bin")[:8] == bytes.fromhex("D0CF11E0A1B11AE1")   # an OLE file
@@ -570,10 +582,10 @@ def test_ribbon_without_a_known_customui_namespace_is_refused():
         addin_build.ribbon_relationship_type(b'<customUI xmlns="urn:x"><ribbon/></customUI>')
 
 
-def test_built_addin_vba_read_back_with_olevba(built):
+def test_rebuilt_addin_vba_read_back_with_olevba(rebuilt):
     olevba = pytest.importorskip("oletools.olevba")
-    if built.vba != "compiled":
-        pytest.skip("ms-ovba not installed: the template's VBA is kept (docs/addin.md)")
+    built = rebuilt
+    assert built.vba == "compiled"
     parser = olevba.VBA_Parser(str(built.path))
     try:
         assert parser.detect_vba_macros()
@@ -604,21 +616,53 @@ def test_build_is_deterministic_and_accepts_a_folder(built, tmp_path):
     assert again.read_bytes() == built.path.read_bytes()
 
 
-def test_build_keeping_the_template_vba(tmp_path):
-    res = build(tmp_path / "t.xlam", compile=False)
-    assert res.vba == "template" and "RibbonMyAddin" in res.modules and VBA_MODULE not in res.modules
-    assert any("cchc_xl.bas" in n for n in res.notes)
-    with zipfile.ZipFile(res.path) as z:
-        assert 'name="_myaddin.conf"' in z.read("xl/workbook.xml").decode()
+def test_the_default_addin_runs_the_vba_excel_compiled_and_its_button_reaches_python(built):
+    """Issue 16.3: the VBA project is the template's, byte for byte (Excel compiled it; nothing of
+    ours is in it), and the ribbon's one button calls the template's own callback, which runs
+    ``import cchc_xl; cchc_xl.main()`` for a file named cchc_xl.xlam: our package's main()."""
+    import re
+
+    olevba = pytest.importorskip("oletools.olevba")
+    template = zipfile.ZipFile(io.BytesIO(addin_build.template_xlam()[0]))
+    with zipfile.ZipFile(built.path) as z:
+        assert z.read("xl/vbaProject.bin") == template.read("xl/vbaProject.bin")
+        assert z.read("xl/workbook.xml") == template.read("xl/workbook.xml")
         buttons, _ = _buttons(z.read("customUI/customUI.xml"))
-        assert [b.get("label") for b in buttons] == LABELS
+    assert built.vba == "template" and VBA_MODULE not in built.modules
+    assert 'name="_myaddin.conf"' in template.read("xl/workbook.xml").decode() and built.project_name == "myaddin"
+    (button,) = buttons
+    module, sub = button.get("onAction").split(".")
+    parser = olevba.VBA_Parser(str(built.path))
+    try:
+        code = {Path(n).stem: c for (_f, _s, n, c) in parser.extract_macros()}[module]
+    finally:
+        parser.close()
+    body = re.search(rf"Sub {sub}\(control As IRibbonControl\)(.*?)End Sub", code, re.S).group(1)
+    assert "Left(ThisWorkbook.Name" in body and 'RunPython "import " & mymodule & ";" & mymodule & ".main()"' in body
+    package = importlib.import_module(Path(ADDIN_FILE).stem)        # what mymodule is for cchc_xl.xlam
+    assert package.__name__ == "cchc_xl" and callable(package.main)
+
+
+def test_the_menu_runs_the_action_whose_number_was_typed():
+    """``cchc_xl.main()`` → ``entry.menu``: Excel's input box gives a number (or False: cancelled)."""
+    assert [actions.menu_choice(a) for a in (1, 2.0, " 3 ", "2,0")] == [
+        "kiem_tra_tep_nay", "tong_hop_thu_muc", "tinh_hinh_nop_bao_cao", "tong_hop_thu_muc"]
+    assert [actions.menu_choice(a) for a in (False, None, 0, 4, "abc", True)] == [None] * 6
+    assert [label for _, label, _ in actions.MENU] == LABELS
+    assert all(callable(getattr(entry, fn)) for _, _, fn in actions.MENU)
+    assert all(f"{n}. {label}" in actions.MENU_PROMPT for n, label, _ in actions.MENU)
+
+
+def test_the_default_addin_must_keep_its_name(tmp_path):
+    with pytest.raises(addin_build.AddinBuildError, match="cchc_xl.xlam"):
+        build(tmp_path / "khac.xlam")
 
 
 def test_build_with_compile_required_but_no_ms_ovba_says_what_to_install(tmp_path, monkeypatch):
     monkeypatch.setattr(addin_build, "can_compile_vba", lambda: False)
     with pytest.raises(addin_build.AddinBuildError, match="ms-ovba"):
         build(tmp_path / ADDIN_FILE, compile=True)
-    assert build(tmp_path / ADDIN_FILE).vba == "template"      # auto: falls back, and says so in notes
+    assert build(tmp_path / ADDIN_FILE).vba == "template"      # the default needs no ms-ovba
 
 
 def test_build_refuses_a_name_that_is_not_xlam(tmp_path):
@@ -728,7 +772,8 @@ def test_cli_install_on_windows_copies_to_xlstart(runner, tmp_path, monkeypatch)
     info = json.loads(res.stdout)
     target = tmp_path / "AppData" / "Microsoft" / "Excel" / "XLSTART" / ADDIN_FILE
     assert info["installed"] and info["addin"] == str(target) and target.is_file()
-    assert info["config_written"] and (tmp_path / "home" / ".cchc_xl" / "cchc_xl.conf").is_file()
+    # the template's xlwings module keeps its PROJECT_NAME: its config file is .myaddin\myaddin.conf
+    assert info["config_written"] and (tmp_path / "home" / ".myaddin" / "myaddin.conf").is_file()
     res = runner.invoke(addin_group, ["uninstall", "--dry-run"])
     assert res.exit_code == 0 and str(target) in res.output and target.exists()
     res = runner.invoke(addin_group, ["uninstall"])

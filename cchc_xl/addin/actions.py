@@ -503,3 +503,35 @@ def no_folder(book: Any) -> str:
                f"hoặc đặt biến môi trường {WORKSPACE_ENV}.")
     show(book, message)
     return message
+
+
+# -- the default add-in's one button: a choice of the three actions ------------------------------
+
+# (number typed, label, function of cchc_xl.addin.entry): the same three as the rebuilt add-in's buttons
+MENU: tuple[tuple[int, str, str], ...] = (
+    (1, "Kiểm tra tệp này", "kiem_tra_tep_nay"),
+    (2, "Tổng hợp thư mục…", "tong_hop_thu_muc"),
+    (3, "Tình hình nộp báo cáo", "tinh_hinh_nop_bao_cao"),
+)
+MENU_TITLE = "CCHC"
+MENU_PROMPT = "Chọn việc cần làm (gõ số rồi bấm OK):\n" + "\n".join(f"{n}. {label}" for n, label, _ in MENU)
+
+
+def menu_choice(answer: Any) -> str | None:
+    """The entry function for what was typed in the input box (1, 2.0, " 3 "); None for a cancel
+    (Excel returns False) or anything that is not one of the numbers."""
+    if answer is None or isinstance(answer, bool):
+        return None
+    try:
+        number = float(str(answer).strip().replace(",", "."))
+    except ValueError:
+        return None
+    return next((fn for n, _label, fn in MENU if number == n), None)
+
+
+def no_menu(book: Any) -> str:
+    message = "Chưa chọn việc cần làm. Bấm lại nút \"Công cụ CCHC…\" và gõ " + \
+        ", ".join(str(n) for n, _, _ in MENU[:-1]) + f" hoặc {MENU[-1][0]}: " + \
+        "; ".join(f"{n}. {label}" for n, label, _ in MENU) + "."
+    show(book, message)
+    return message

@@ -46,6 +46,7 @@ VBA_MODULE = "CchcXl"                 # Attribute VB_Name of cchc_xl.bas; ribbon
 PROJECT_NAME = "cchc_xl"              # xlwings PROJECT_NAME: config sheet "cchc_xl.conf", %USERPROFILE%\.cchc_xl\cchc_xl.conf
 TEMPLATE_PROJECT_NAME = "myaddin"     # the template's PROJECT_NAME (kept when its VBA is kept)
 TEMPLATE_RIBBON_MODULE = "RibbonMyAddin"   # the template's ribbon callback: runs main() of a module named like the file
+MENU_MODULE = "cchc_xl"               # what that callback imports for cchc_xl.xlam: the package's main()
 RIBBON_PART = "customUI/customUI.xml"
 PACKAGE_RELS = "_rels/.rels"
 # The relationship type of the ribbon part follows its namespace: customUI (Office 2007) is found
@@ -98,9 +99,10 @@ def _source(name: str) -> bytes:
                               "package-data của cchc_xl.addin)") from exc
 
 
-def ribbon_xml() -> str:
-    """Our ribbon (customUI) as shipped in ``cchc_xl/addin/ribbon.xml``."""
-    return _source("ribbon.xml").decode("utf-8")
+def ribbon_xml(menu: bool = False) -> str:
+    """Our ribbon (customUI): ``ribbon.xml``, three buttons calling ``cchc_xl.bas``; with ``menu``,
+    ``ribbon_menu.xml``, one button calling the template's own callback (the default add-in)."""
+    return _source("ribbon_menu.xml" if menu else "ribbon.xml").decode("utf-8")
 
 
 def vba_source() -> str:
@@ -444,18 +446,21 @@ def _core_xml() -> bytes:
             '</cp:coreProperties>').encode()
 
 
-def build(out_path: Path | str | None = None, *, compile: bool | None = None) -> AddinBuild:
+def build(out_path: Path | str | None = None, *, compile: bool = False) -> AddinBuild:
     """Write the add-in to ``out_path`` (a file, or a folder to hold ``cchc_xl.xlam``).
 
-    ``compile=None`` puts ``cchc_xl.bas`` into the VBA project when ``ms-ovba`` is installed;
-    ``True`` requires it; ``False`` keeps the template's VBA.
+    By default (``compile=False``) the VBA project is the template's, as Excel compiled it, byte for
+    byte: its ribbon callback ``RibbonMyAddin.RunMain`` runs ``cchc_xl.main()`` (the module named
+    like the add-in file), which offers the three actions. ``compile=True`` rebuilds the project
+    with ``ms-ovba`` (three buttons, ``cchc_xl.bas``); Excel has never compiled that project, and
+    ms-ovba's author reports that such projects' macros may not run: it is an option, not the default.
     """
     out = Path(out_path) if out_path else Path.cwd() / ADDIN_FILE
     if out.is_dir():
         out = out / ADDIN_FILE
     if out.suffix.lower() != ".xlam":
         raise AddinBuildError(f"{out}: tệp add-in phải có đuôi .xlam")
-    ribbon = ribbon_xml().encode("utf-8")
+    ribbon = ribbon_xml(menu=not compile).encode("utf-8")
     bas = vba_source()
     data, origin = template_xlam()
     try:
@@ -466,9 +471,10 @@ def build(out_path: Path | str | None = None, *, compile: bool | None = None) ->
     for part in (RIBBON_PART, VBA_PART, "xl/workbook.xml", PACKAGE_RELS):
         if part not in names:
             raise AddinBuildError(f"mẫu add-in ({origin}) thiếu phần {part}")
-    if compile is None:
-        compile = can_compile_vba()
-    elif compile and not can_compile_vba():
+    if not compile and out.stem != MENU_MODULE:
+        raise AddinBuildError(f"{out.name}: add-in mặc định phải tên {ADDIN_FILE}: nút của nó chạy "
+                              f"{MENU_MODULE}.main() theo tên tệp (RibbonMyAddin.RunMain của mẫu xlwings)")
+    if compile and not can_compile_vba():
         raise AddinBuildError("cần gói ms-ovba để đưa cchc_xl.bas vào dự án VBA (pip install ms-ovba)")
     replaced: dict[str, bytes] = {RIBBON_PART: ribbon, "docProps/core.xml": _core_xml(),
                                   PACKAGE_RELS: _set_ribbon_relationship(src.read(PACKAGE_RELS),
@@ -487,8 +493,8 @@ def build(out_path: Path | str | None = None, *, compile: bool | None = None) ->
     else:
         names = [name for name, _kind in project_modules(src.read(VBA_PART))]
         built = AddinBuild(out, "template", names, origin, TEMPLATE_PROJECT_NAME, notes)
-        notes.append(f"Giữ nguyên VBA của mẫu xlwings: cần nhập cchc_xl.bas (mô-đun {VBA_MODULE}) một lần "
-                     "trong trình soạn VBA của Excel (Alt+F11 → File → Import File…), xem docs/addin.md.")
+        notes.append("Dự án VBA là của mẫu xlwings, do Excel biên dịch, giữ nguyên từng byte; nút \"Công cụ "
+                     f"CCHC…\" chạy {MENU_MODULE}.main() (chọn: kiểm tra tệp, tổng hợp thư mục, tình hình nộp).")
     with replacing(out) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as dst:
         for info in src.infolist():
             payload = replaced.get(info.filename)

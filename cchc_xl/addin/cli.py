@@ -16,7 +16,7 @@ import click
 
 from .. import __version__, click_vi
 from ..errors import user_message
-from .build import ADDIN_FILE, VBA_MODULE, AddinBuildError, build
+from .build import ADDIN_FILE, AddinBuildError, build
 from .install import XLSTART_HINT, config_path, install_addin, is_windows, uninstall_addin, xlstart_dir
 
 NOT_WINDOWS = ("Add-in Excel (.xlam) chỉ cài được trên Windows có Microsoft Excel. Hãy chép tệp add-in sang "
@@ -61,9 +61,8 @@ out_option = click.option(
     help=f"Tệp .xlam (hoặc thư mục) ghi add-in ra (mặc định ./{ADDIN_FILE}).")
 
 
-def _build(out, template_vba=False):
-    built = build(out, compile=False if template_vba else None)
-    return built
+def _build(out, rebuild_vba=False):
+    return build(out, compile=rebuild_vba)
 
 
 def _echo_build(built) -> None:
@@ -74,19 +73,21 @@ def _echo_build(built) -> None:
 
 
 @click.group("addin", cls=click_vi.Group, help="Add-in Excel \"CCHC\" trên Windows (xlwings): tạo, cài, gỡ.\n\n"
-                           "Nút trên thẻ CCHC: Kiểm tra tệp này, Tổng hợp thư mục…, Tình hình nộp báo cáo.")
+                           "Thẻ CCHC: nút \"Công cụ CCHC…\" (kiểm tra tệp này, tổng hợp thư mục, tình hình nộp báo cáo).")
 @version_option
 def addin_group():
     pass
 
 
-@command("build", f"Tạo tệp add-in {ADDIN_FILE} (ribbon CCHC, mô-đun VBA {VBA_MODULE}) từ mẫu add-in của xlwings.")
+@command("build", f"Tạo tệp add-in {ADDIN_FILE} (ribbon CCHC) từ mẫu add-in của xlwings, giữ nguyên VBA của mẫu.")
 @out_option
-@click.option("--template-vba", is_flag=True,
-              help="Giữ nguyên VBA của mẫu xlwings (khi đó nhập cchc_xl.bas bằng tay trong Excel).")
+@click.option("--rebuild-vba", is_flag=True,
+              help="Dựng lại dự án VBA bằng ms-ovba (ba nút riêng, mô-đun cchc_xl.bas). Excel chưa từng biên "
+                   "dịch dự án này: chỉ dùng khi đã thử được trên Excel của cơ quan. Mặc định: VBA của "
+                   "xlwings giữ nguyên, một nút \"Công cụ CCHC…\".")
 @json_option
-def build_cmd(out, template_vba, as_json):
-    built = _build(out, template_vba)
+def build_cmd(out, rebuild_vba, as_json):
+    built = _build(out, rebuild_vba)
     if as_json:
         emit_json(built.as_dict())
     else:

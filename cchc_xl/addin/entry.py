@@ -33,6 +33,22 @@ def _ask_folder(book) -> str | None:
         return folder
 
 
+def menu() -> None:
+    """The default add-in's one button (``cchc_xl.main()``): ask which action, by number, in Excel's
+    own input box (``Application.InputBox``, Type 1: a number), then run it; cancelled: nothing."""
+    book = _book()
+    try:
+        answer = book.app.api.InputBox(actions.MENU_PROMPT, actions.MENU_TITLE, 1, Type=1)
+    except Exception:  # noqa: BLE001 - no COM input box here: say how to choose instead
+        actions.no_menu(book)
+        return
+    chosen = actions.menu_choice(answer)
+    if chosen is not None:
+        globals()[chosen]()
+    elif answer not in (False, None):
+        actions.no_menu(book)
+
+
 def kiem_tra_tep_nay() -> None:
     """Nút "Kiểm tra tệp này"."""
     actions.check_active_book(_book())
