@@ -502,7 +502,8 @@ def _merge_summary(res, ws) -> None:
     if res.missing:
         click.echo("  Chưa nộp: " + ", ".join(res.missing))
     if res.rollup:
-        click.echo(f"Bảng tổng hợp: {res.rollup}")
+        click.echo(f"Bảng tổng hợp: {res.rollup}" + (" (không có gì thay đổi: giữ nguyên tệp đã lập)"
+                                                     if res.rollup_unchanged else ""))
         click.echo(f"Dữ liệu chi tiết (tidy): {res.tidy}")
 
 

@@ -10,6 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 import openpyxl
@@ -271,3 +272,39 @@ def test_cli_split_by_field_and_tidy_formats(ws, tmp_path):
     if not importlib.util.find_spec("pyarrow"):
         res = runner.invoke(main, ["merge", str(inbox), "--workspace", str(ws.root), "--tidy", str(tmp_path / "x.parquet")])
         assert res.exit_code == 1 and "pyarrow" in res.output
+
+
+def test_a_merge_with_nothing_new_keeps_the_rollup_and_any_change_writes_it_again(ws, tmp_path, monkeypatch):
+    """Nothing the roll-up shows changed: the files are kept as they are (the same bytes a rewrite
+    gives, under a fixed clock). A new file, a decision, an edited or deleted roll-up: written again."""
+    from cchc_xl.merge.decide import decide
+    from cchc_xl.merge.unchanged import stamp_path
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1735725600")
+    inbox = _inbox(ws, tmp_path, units=UNITS[:3])
+    per = parse_period(PERIOD)
+    first = merge(ws, inbox, period=per)
+    rollup = Path(first.rollup)
+    written = rollup.read_bytes()
+    assert not first.rollup_unchanged and stamp_path(rollup).is_file()
+    again = merge(ws, inbox, period=per)
+    assert again.rollup_unchanged and rollup.read_bytes() == written
+    stamp_path(rollup).unlink()                                   # a rewrite gives the same bytes
+    assert not merge(ws, inbox, period=per).rollup_unchanged and rollup.read_bytes() == written
+    # a decision changes what the roll-up shows
+    decide(ws, "withdraw", inbox / "bao cao 0.xlsx", "gửi nhầm")
+    after = merge(ws, inbox, period=per)
+    assert not after.rollup_unchanged and rollup.read_bytes() != written
+    assert UNITS[0] in after.withdrawn
+    # an edited or a deleted roll-up (or tidy export) is written again
+    for damage in (lambda p: p.write_bytes(b"x"), lambda p: p.unlink()):
+        for target in (rollup, Path(after.tidy)):
+            damage(target)
+            res = merge(ws, inbox, period=per)
+            assert not res.rollup_unchanged and zipfile.is_zipfile(rollup) and Path(res.tidy).stat().st_size > 10
+    # a new file
+    kept = rollup.read_bytes()
+    src = filled(tmp_path / "src", unit=UNITS[3], ws=ws, seed=9)
+    shutil.copyfile(src, inbox / "moi.xlsx")
+    res = merge(ws, inbox, period=per)
+    assert not res.rollup_unchanged and res.new_files == 1 and rollup.read_bytes() != kept

@@ -26,7 +26,7 @@ from ..round_layouts import RoundLayouts
 from ..validate.annotate import ANNOTATED_DIR
 from ..validate.engine import ValidationContext, file_hash, validate_file
 from ..validate.pool import MP_CONTEXT, FileFailure, map_files
-from . import plausibility
+from . import plausibility, unchanged
 from .areas import Areas, default_areas
 from .ledger import ContentRow, Decision, Ledger, release_inherited_locks, workspace_lock
 from .mail import MAIL_DIR, MAIL_SEP, MailError, read_mail
@@ -63,6 +63,7 @@ class MergeResult:
     field_workbooks: list[str] = field(default_factory=list)
     outside: list[dict] = field(default_factory=list)    # kept files the registry no longer expects
     findings: int = 0                                    # figures that need checking (plausibility)
+    rollup_unchanged: bool = False                       # nothing it shows changed: the files were kept
 
     def as_dict(self) -> dict:
         return {
@@ -72,6 +73,7 @@ class MergeResult:
             "missing": self.missing, "late": self.late, "on_time": self.on_time,
             "new_files": self.new_files, "seconds": round(self.seconds, 3), "files": self.files,
             "field_workbooks": self.field_workbooks, "outside": self.outside, "findings": self.findings,
+            "rollup_unchanged": self.rollup_unchanged,
         }
 
 
@@ -716,10 +718,16 @@ def merge(ws: Workspace, inbox: Path, *, period: Period | None = None, out: Path
                 inside = base / f"tidy_{ws.province.id}_{period}.csv.gz"
                 targets = [out, inside, *([Path(tidy)] if tidy else [])]
                 areas = programme_areas(ws.province)
-                with replacing_all(*targets) as staged:     # all of them, or none (a full disk)
-                    write_rollup(data, staged[0], areas=areas)
-                    for t in staged[1:]:
-                        write_tidy(data.tidy_members(), t)
+                key = unchanged.fingerprint(data, [str(t) for t in targets], areas,
+                                            programme_catalogue(ws.province).stamp)
+                if unchanged.unchanged(key, targets):       # nothing new: the files already say it
+                    res.rollup_unchanged = True
+                else:
+                    with replacing_all(*targets) as staged:     # all of them, or none (a full disk)
+                        write_rollup(data, staged[0], areas=areas)
+                        for t in staged[1:]:
+                            write_tidy(data.tidy_members(), t)
+                    unchanged.record(key, targets)
                 res.rollup, res.tidy = str(out), str(targets[-1])
                 if split_by_field:
                     res.field_workbooks = [str(p) for p in write_field_workbooks(data, Path(split_by_field),
