@@ -190,6 +190,7 @@ class RollupData:
     compare_notes: list[str] = field(default_factory=list)   # what the compared periods' figures cover
     findings: list[Finding] = field(default_factory=list)    # figures that need checking (Cần xác minh)
     narratives: list[Narrative] = field(default_factory=list)   # the counted units' outline texts
+    programme: str | None = None   # the province's programme: which blueprint version serves each code
     # a piece's deflated rows when they are not in memory (the ledger keeps them), and the tidy rows
     piece_rows: Callable[[Piece], bytes] | None = None
     tidy_members: Callable[[], Iterable[bytes]] | None = None

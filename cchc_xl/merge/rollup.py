@@ -1440,7 +1440,7 @@ class _Writer:
         f = self.f
         self._title(ws, "NỘI DUNG BÁO CÁO CỦA CÁC ĐƠN VỊ THEO ĐỀ CƯƠNG")
         widths = {0: 8, 1: 34, 2: 30, 3: NARRATIVE_WIDTH}
-        cat = default_catalogue()
+        cat = default_catalogue().for_programme(self.data.programme)   # the outlines the units filled
         sections: dict[str, tuple[tuple[int, int], str, str]] = {}   # key -> (order, number, title)
         outlines: list[str] = []
         by_section: dict[str, list] = {}

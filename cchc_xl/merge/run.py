@@ -480,6 +480,7 @@ def build_rollup_data(ws: Workspace, ledger: Ledger, period: Period, *, values: 
     data = RollupData(prov.id, prov.info.name, period, dates.deadline, (dates.window_start, dates.window_end),
                       dt.datetime.now().replace(microsecond=0), submissions, list(templates.values()), problems,
                       unit_types=dict(prov.type_labels), by_unit_types=prov.by_unit_types, outside=outside,
+                      programme=prov.info.programme,
                       piece_rows=lambda p: ledger.piece_rows(p.file_hash, p.template, p.appendix),
                       tidy_members=lambda: (ledger.tidy_member(h) for h in hashes))
     if values:

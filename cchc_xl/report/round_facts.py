@@ -72,8 +72,9 @@ def open_round(ws: Workspace, period: Period, *, values: bool = True) -> Iterato
                 others = f" Các kỳ đã có trong sổ: {', '.join(known)}." if known else " Sổ chưa có kỳ nào."
                 raise ReportError(f"Sổ theo dõi {path} chưa có báo cáo nào của kỳ {period} ({period.label}).{others}")
             data = build_rollup_data(ws, ledger, period, values=values)
-            cat = default_catalogue()
-            areas = default_areas()
+            programme = ws.province.info.programme      # the blueprint versions the units filled
+            cat = default_catalogue().for_programme(programme)
+            areas = default_areas().for_programme(programme)
             outlines = {}
             for obl in ws.province.expected(period):
                 if obl.outline and obl.outline in cat.by_code:
