@@ -303,6 +303,27 @@ def test_the_programme_decides_which_periodic_outline_a_province_sends(tmp_path,
     assert not any(c.startswith(("identity", "version", "layout")) for c in codes), codes
 
 
+def test_the_lead_agencies_outline_of_2021_2030_is_the_periodic_one_with_the_field_synthesis():
+    from cchc_xl.blueprint.catalogue import load_catalogue
+
+    cat = load_catalogue()
+    dk, lv = cat.blueprints["de-cuong-dinh-ky-2021"], cat.blueprints["de-cuong-linh-vuc-2021"]
+    assert lv.code_list == cat.blueprints["de-cuong-linh-vuc"].code_list
+    assert all(cat.for_programme("2021-2030").for_code(c) is lv for c in lv.code_list)
+    same = [(s.key, s.title, s.area, s.level, s.input, s.required, s.guidance) for s in lv.sections
+            if s.key != "tong_hop_linh_vuc_toan_tinh"]
+    assert same == [(s.key, s.title, s.area, s.level, s.input, s.required, s.guidance) for s in dk.sections]
+    synth = next(s for s in lv.sections if s.key == "tong_hop_linh_vuc_toan_tinh")
+    assert synth.required and [s.number for s in lv.sections if s.level == 0] == ["I", "II", "III", "IV", "V"]
+    prov = embedded(TTH).province
+    per = parse_period("2021-Y")
+    for unit in prov.reporting_units():
+        for o in prov.obligations(unit, per):
+            if o.outline:
+                want = "de-cuong-linh-vuc-2021" if o.outline in lv.code_list else "de-cuong-dinh-ky-2021"
+                assert cat.for_programme("2021-2030").for_code(o.outline).id == want, (unit.code, o.outline)
+
+
 def test_init_for_today_writes_the_2021_2030_outline_and_the_seed_config_keeps_the_old(tmp_path):
     from cchc_xl.config.workspace import load_workspace
 
@@ -361,3 +382,9 @@ def test_a_2021_2030_round_merges_and_reports_by_the_programme_outline(tmp_path)
     positions = [paras.index(f"{s.number}. {s.title}") for s in new.sections]
     assert positions == sorted(positions)
     assert not any("Hiện đại hóa" in p for p in paras)
+    # the lead agencies fill de-cuong-linh-vuc-2021: their field synthesis is its part III, never a
+    # section of the 2011–2020 outline that the report's outline lacks
+    old_only = [s.title for s in load_catalogue().blueprints["de-cuong-linh-vuc"].sections
+                if s.key not in {x.key for x in new.sections} | {"tong_hop_linh_vuc_toan_tinh"}]
+    assert old_only and not any(t in p for t in old_only for p in paras)
+    assert sum(p.startswith("III. Tổng hợp kết quả thực hiện trên địa bàn toàn tỉnh") for p in paras) >= 5
