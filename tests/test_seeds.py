@@ -227,6 +227,10 @@ def test_areas_are_named_as_the_province_programme_names_them():
     assert new.heading("IV") == "IV. Cải cách chế độ công vụ"
     assert new.heading("VI") == "VI. Xây dựng và phát triển Chính phủ điện tử, Chính phủ số"
     assert areas.heading("VI") == "VI. Hiện đại hóa hành chính" and areas.for_programme("2011-2020") is areas
+    assert new.lead_fields["STTTT"].label == "Xây dựng và phát triển Chính phủ điện tử, Chính phủ số"
+    assert "chế độ công vụ" in new.lead_fields["SNV"].label and "chế độ công vụ" not in areas.lead_fields["SNV"].label
+    assert new.lead_fields["STP"] == areas.lead_fields["STP"]
+    assert {k: v.areas for k, v in new.lead_fields.items()} == {k: v.areas for k, v in areas.lead_fields.items()}
 
 
 # -- programme: the periodic report outline (DC-S, DC-H, DC-X) in both versions ------------------------
@@ -388,3 +392,4 @@ def test_a_2021_2030_round_merges_and_reports_by_the_programme_outline(tmp_path)
                 if s.key not in {x.key for x in new.sections} | {"tong_hop_linh_vuc_toan_tinh"}]
     assert old_only and not any(t in p for t in old_only for p in paras)
     assert sum(p.startswith("III. Tổng hợp kết quả thực hiện trên địa bàn toàn tỉnh") for p in paras) >= 5
+    assert any(p.startswith("Tổng hợp lĩnh vực xây dựng và phát triển Chính phủ điện tử, Chính phủ số") for p in paras)
