@@ -393,3 +393,30 @@ def test_a_2021_2030_round_merges_and_reports_by_the_programme_outline(tmp_path)
     assert old_only and not any(t in p for t in old_only for p in paras)
     assert sum(p.startswith("III. Tổng hợp kết quả thực hiện trên địa bàn toàn tỉnh") for p in paras) >= 5
     assert any(p.startswith("Tổng hợp lĩnh vực xây dựng và phát triển Chính phủ điện tử, Chính phủ số") for p in paras)
+
+
+def test_a_file_made_before_the_province_changed_programme_is_read_by_its_own_outline(tmp_path):
+    """A workspace moves from 2011–2020 to 2021–2030 (province.yaml): a file it generated before keeps
+    counting — read by the outline version it was made with, with a warning — and new files get the
+    programme's version."""
+    from pathlib import Path
+
+    from cchc_xl.config.workspace import init_workspace, load_workspace
+    from cchc_xl.generate.sample import fill_file
+    from cchc_xl.validate.engine import ValidationContext, validate_file
+
+    ws = init_workspace(tmp_path / "ws", LS)
+    old = generate(ws, "2024-Q1", ["S-XD"], out=tmp_path / "old").files[0]["path"]
+    filled = fill_file(ws, Path(old), tmp_path / "filled", seed=5).path
+    conf = ws.root / "config" / "province.yaml"
+    conf.write_text(conf.read_text(encoding="utf-8").replace('programme: "2011-2020"', 'programme: "2021-2030"'),
+                    encoding="utf-8")
+    ws = load_workspace(ws.root)
+    assert ws.province.info.programme == "2021-2030"
+    report = validate_file(Path(filled), ValidationContext(ws, parse_period("2024-Q1")))
+    found = {(p.code, p.severity, p.table) for p in report.problems}
+    assert ("identity.blueprint_programme", "warning", "DC-S") in found, found
+    assert report.status not in ("rejected", "held") and not [p for p in report.problems if p.severity == "error"]
+    assert report.values["cells"]                       # the texts were read
+    new = generate(ws, "2024-Q1", ["S-XD"], out=tmp_path / "new").files[0]["path"]
+    assert all(h in _outline_texts(new) for h in NEW_HEADINGS)

@@ -1450,6 +1450,9 @@ class _Writer:
                 outlines.append(bp.id)
             if n.section not in sections:
                 sec = next((x for x in (bp.sections if bp else []) if x.key == n.section), None)
+                if sec is None:      # a file made under another programme's version of the outline
+                    sec = next((x for v in cat.versions.get(n.outline_code, {}).values() for x in v.sections
+                                if x.key == n.section), None)
                 idx = next((i for i, x in enumerate(bp.sections) if x.key == n.section), 999) if bp else 999
                 order = (outlines.index(bp.id) if bp else len(outlines), idx)
                 sections[n.section] = (order, sec.number if sec else "", sec.title if sec else n.section)
