@@ -230,6 +230,17 @@ _ENTRIES: list[ProblemType] = [
        f"Lấy biểu mẫu của kỳ này từ Sở Nội vụ, chép số liệu sang ({_PASTE}) rồi gửi lại.",
        "Get this period's template from the Department of Home Affairs, copy the figures into it "
        "(Paste Values) and send it again."),
+    _t("identity.blueprint_programme", "warning",
+       "Biểu mẫu của chương trình CCHC khác", "Template of another CCHC programme",
+       "Biểu {table} trong tệp {file} dùng mẫu của Chương trình {value} (có thể tạo trước khi tỉnh chuyển "
+       "chương trình); tỉnh đang báo cáo theo Chương trình {expected}. Số liệu được đọc theo mẫu của tệp.",
+       "Table {table} in file {file} uses the template of the {value} programme (probably generated before the "
+       "province changed programme); the province now reports under the {expected} programme. The figures are "
+       "read by the file's own template.",
+       "Không cần gửi lại báo cáo của các kỳ đã qua. Với kỳ đang thực hiện, lấy biểu mẫu mới từ Sở Nội vụ, chép "
+       f"nội dung sang ({_PASTE}) rồi gửi lại.",
+       "Reports of past periods need not be sent again. For the current period, get the new template from "
+       "the Department of Home Affairs, copy the content into it (Paste Values) and send it again."),
     _t("identity.blueprint_outdated", "error",
        "Biểu mẫu phiên bản cũ", "Outdated template version",
        "Biểu {table} trong tệp {file} dùng mẫu phiên bản cũ ({value}); phiên bản hiện hành là {expected}.",

@@ -28,12 +28,14 @@ VOCAB_SHEET = "_dm"
 class RoundLayouts:
     """Layouts, vocabularies, unit names and dates of one province's round for ``period``."""
 
-    def __init__(self, ws: Workspace, period: Period, catalogue: Catalogue | None = None):
+    def __init__(self, ws: Workspace, period: Period, catalogue: Catalogue | None = None,
+                 programme: str | None = None):
         self.ws = ws
         self.prov: Province = ws.province
         self.period = period
-        # the blueprint versions of the province's programme (the same code may exist in two)
-        self.cat = (catalogue or default_catalogue()).for_programme(self.prov.info.programme)
+        # the blueprint versions of the province's programme (the same code may exist in two); a
+        # validator reading a file made under another programme asks for that one
+        self.cat = (catalogue or default_catalogue()).for_programme(programme or self.prov.info.programme)
         self.dates = self.prov.dates(period)
         self._layouts: dict[tuple, TableLayout] = {}
         voc_ids = {c.vocabulary for bp in self.cat.blueprints.values() for c in bp.columns if c.vocabulary}

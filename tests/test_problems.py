@@ -39,7 +39,7 @@ WARNINGS = {
     "identity.salvaged", "structure.sheet_extra", "structure.data_outside_input",
     "structure.protection_removed", "structure.merged_broken", "value.text_repaired",
     "value.percent_as_fraction", "outline.nfd_normalised", "file.legacy_format", "table.nil_with_figures",
-    "plausibility.cumulative_drop", "plausibility.outlier",
+    "plausibility.cumulative_drop", "plausibility.outlier", "identity.blueprint_programme",
 }
 
 # The parameters each code's templates (message and hint, both languages) use. This table is the
@@ -62,6 +62,7 @@ PARAMS: dict[str, set[str]] = {
     "identity.period_unknown": {"file", "value"},
     "identity.blueprint_unknown": {"file", "table", "value"},
     "identity.blueprint_outdated": {"file", "table", "value", "expected"},
+    "identity.blueprint_programme": {"file", "table", "value", "expected"},
     "identity.tag_invalid": {"file", "unit", "period"},
     "identity.tag_public_key": {"file", "unit", "period"},
     "identity.metadata_conflict": {"file", "value", "expected"},

@@ -356,6 +356,10 @@ def test_areas_unknown_area_named_with_line(tmp_path):
     )
     with pytest.raises(ConfigError, match=r"areas.yaml:4: lead_fields.STP.areas: unknown area 'IX'"):
         load_areas(p)
+    p.write_text('areas:\n  I: "Thể chế"\nlead_fields:\n  STP: {label: "x", areas: [I]}\nprogrammes:\n'
+                 '  "2021-2030":\n    areas: {I: "Thể chế"}\n    lead_fields:\n      STPP: "y"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"areas.yaml:9: programmes.2021-2030.lead_fields: unknown lead unit type 'STPP'"):
+        load_areas(p)
     p.write_text('areas:\n  I: "Thể chế"\ntypo: 1\n', encoding="utf-8")
     with pytest.raises(ConfigError, match="khoá không được phép 'typo'"):
         load_areas(p)

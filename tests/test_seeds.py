@@ -227,3 +227,196 @@ def test_areas_are_named_as_the_province_programme_names_them():
     assert new.heading("IV") == "IV. Cải cách chế độ công vụ"
     assert new.heading("VI") == "VI. Xây dựng và phát triển Chính phủ điện tử, Chính phủ số"
     assert areas.heading("VI") == "VI. Hiện đại hóa hành chính" and areas.for_programme("2011-2020") is areas
+    assert new.lead_fields["STTTT"].label == "Xây dựng và phát triển Chính phủ điện tử, Chính phủ số"
+    assert "chế độ công vụ" in new.lead_fields["SNV"].label and "chế độ công vụ" not in areas.lead_fields["SNV"].label
+    assert new.lead_fields["STP"] == areas.lead_fields["STP"]
+    assert {k: v.areas for k, v in new.lead_fields.items()} == {k: v.areas for k, v in areas.lead_fields.items()}
+
+
+# -- programme: the periodic report outline (DC-S, DC-H, DC-X) in both versions ------------------------
+
+NEW_HEADINGS = ("Cải cách chế độ công vụ", "Xây dựng và phát triển Chính phủ điện tử, Chính phủ số")
+OLD_HEADINGS = ("Xây dựng và nâng cao chất lượng đội ngũ cán bộ, công chức, viên chức", "Hiện đại hóa nền hành chính")
+
+
+def _outline_texts(path) -> set[str]:
+    wb = openpyxl.load_workbook(path)
+    return {str(c.value) for row in wb["Đề cương"].iter_rows() for c in row if c.value}
+
+
+def test_the_periodic_outline_has_a_2021_2030_version_with_the_same_codes_areas_and_required_parts():
+    from cchc_xl.blueprint.catalogue import load_catalogue
+
+    cat = load_catalogue()
+    old, new = cat.blueprints["de-cuong-dinh-ky"], cat.blueprints["de-cuong-dinh-ky-2021"]
+    assert (old.programme, new.programme) == ("2011-2020", "2021-2030")
+    assert old.code_list == new.code_list == ["DC-S", "DC-H", "DC-X"]
+    for code in new.code_list:
+        assert {p: bp.id for p, bp in cat.versions[code].items()} == {"2011-2020": old.id, "2021-2030": new.id}
+        assert cat.for_code(code) is old and cat.for_programme("2021-2030").for_code(code) is new
+    # each area once, under the same keys as the 2011–2020 version: reports group both alike
+    areas = {s.area: s for s in new.sections if s.area}
+    assert sorted(areas) == sorted(s.area for s in old.sections if s.area) == ["I", "II", "III", "IV", "V", "VI", "VII"]
+    assert areas["IV"].title == NEW_HEADINGS[0] and areas["VI"].title == NEW_HEADINGS[1]
+    titles = {s.title for s in new.sections}
+    assert not any(h in t for h in OLD_HEADINGS for t in titles)
+    # the four parts of seed 002 §2a; difficulties and proposals required, and nothing else
+    assert [s.number for s in new.sections if s.level == 0] == ["I", "II", "III", "IV"]
+    assert {s.key for s in new.sections if s.required} == {s.key for s in old.sections if s.required} == {
+        "kho_khan_vuong_mac", "kien_nghi_de_xuat"}
+    # the keys the ledger and the report match by, where the content is the same
+    kept = {s.key for s in new.sections} & {s.key for s in old.sections}
+    assert {"chi_dao_dieu_hanh", "kiem_tra", "tuyen_truyen", "the_che_ban_hanh_vbqppl", "tthc_kiem_soat",
+            "bo_may_mot_cua", "bo_may_phan_cap", "cbccvc_dao_tao_boi_duong", "cbcc_cap_xa",
+            "cbccvc_ky_luat_ky_cuong", "hdh_iso", "hdh_dich_vu_cong_truc_tuyen"} <= kept
+    assert {"che_do_cong_vu", "chinh_phu_dien_tu", "sang_kien_giai_phap", "cbccvc_tinh_gian_bien_che",
+            "cbccvc_chuyen_doi_vi_tri", "cpdt_van_ban_dien_tu"} <= {s.key for s in new.sections} - kept
+    # every section of the new version says where it comes from
+    assert all(s.source is not None for s in new.sections)
+
+
+@pytest.mark.parametrize("province, period, unit_type, programme", [
+    (LS, "2024-Q1", "H", "2011-2020"),
+    (LS, "2024-Y", "S", "2011-2020"),
+    (TTH, "2021-Q1", "H", "2021-2030"),
+    (TTH, "2021-Y", "S", "2021-2030"),
+    (TTH, "2021-9M", "TW", "2021-2030"),
+    ("lang-son", "2026-Q1", "X", "2021-2030"),          # today's two-tier Lạng Sơn: a commune
+])
+def test_the_programme_decides_which_periodic_outline_a_province_sends(tmp_path, province, period, unit_type,
+                                                                      programme):
+    from cchc_xl.identity import META_SHEET, Metadata, pairs_from_grid
+    from cchc_xl.validate.engine import ValidationContext, validate_file
+
+    ws = embedded(province)
+    assert ws.province.info.programme == programme
+    unit = next(u for u in ws.province.reporting_units() if u.type == unit_type)
+    res = generate(ws, period, [unit.code], out=tmp_path)
+    path = res.files[0]["path"]
+    wb = openpyxl.load_workbook(path)
+    meta = Metadata.from_pairs(pairs_from_grid([[c.value for c in row] for row in wb[META_SHEET].iter_rows()]))
+    outline = {t.code: t.blueprint for t in meta.tables if t.code.startswith("DC-")}
+    assert outline == {f"DC-{'S' if unit_type == 'TW' else unit_type}":
+                       "de-cuong-dinh-ky-2021" if programme == "2021-2030" else "de-cuong-dinh-ky"}
+    texts = _outline_texts(path)
+    new, old = (all(h in texts for h in hs) for hs in (NEW_HEADINGS, OLD_HEADINGS))
+    assert (new, old) == ((True, False) if programme == "2021-2030" else (False, True))
+    assert not any("Hiện đại hóa" in t for t in texts) or programme == "2011-2020"
+    report = validate_file(path, ValidationContext(ws, parse_period(period)))
+    codes = {p.code for p in report.problems}
+    assert not any(c.startswith(("identity", "version", "layout")) for c in codes), codes
+
+
+def test_the_lead_agencies_outline_of_2021_2030_is_the_periodic_one_with_the_field_synthesis():
+    from cchc_xl.blueprint.catalogue import load_catalogue
+
+    cat = load_catalogue()
+    dk, lv = cat.blueprints["de-cuong-dinh-ky-2021"], cat.blueprints["de-cuong-linh-vuc-2021"]
+    assert lv.code_list == cat.blueprints["de-cuong-linh-vuc"].code_list
+    assert all(cat.for_programme("2021-2030").for_code(c) is lv for c in lv.code_list)
+    same = [(s.key, s.title, s.area, s.level, s.input, s.required, s.guidance) for s in lv.sections
+            if s.key != "tong_hop_linh_vuc_toan_tinh"]
+    assert same == [(s.key, s.title, s.area, s.level, s.input, s.required, s.guidance) for s in dk.sections]
+    synth = next(s for s in lv.sections if s.key == "tong_hop_linh_vuc_toan_tinh")
+    assert synth.required and [s.number for s in lv.sections if s.level == 0] == ["I", "II", "III", "IV", "V"]
+    prov = embedded(TTH).province
+    per = parse_period("2021-Y")
+    for unit in prov.reporting_units():
+        for o in prov.obligations(unit, per):
+            if o.outline:
+                want = "de-cuong-linh-vuc-2021" if o.outline in lv.code_list else "de-cuong-dinh-ky-2021"
+                assert cat.for_programme("2021-2030").for_code(o.outline).id == want, (unit.code, o.outline)
+
+
+def test_init_for_today_writes_the_2021_2030_outline_and_the_seed_config_keeps_the_old(tmp_path):
+    from cchc_xl.config.workspace import load_workspace
+
+    root = tmp_path / "ws"
+    res = CliRunner().invoke(main, ["init", str(root), "--province", "Lạng Sơn"])
+    assert res.exit_code == 0, res.output
+    commune = next(u for u in load_workspace(root).province.reporting_units() if u.type == "X")
+    district = next(u for u in embedded(LS).province.reporting_units() if u.type == "H")
+    for where, period, unit, want, gone in (
+            (["--workspace", str(root)], "2026-Q1", commune, NEW_HEADINGS, OLD_HEADINGS),
+            (["--province", LS], "2024-Q1", district, OLD_HEADINGS, NEW_HEADINGS)):
+        out = tmp_path / unit.code
+        res = CliRunner().invoke(main, ["generate", "--period", period, "--unit", unit.code, "--out", str(out),
+                                        "--workers", "1", *where])
+        assert res.exit_code == 0, res.output
+        (path,) = out.glob("*.xlsx")
+        texts = _outline_texts(path)
+        assert all(h in texts for h in want) and not any(h in texts for h in gone), unit.code
+
+
+def test_a_2021_2030_round_merges_and_reports_by_the_programme_outline(tmp_path):
+    """Thừa Thiên Huế 2021-Q1, one unit of each type, sample-filled: every file is accepted, the roll-up's
+    texts and the provincial report follow de-cuong-dinh-ky-2021 (its titles, its areas' names)."""
+    from pathlib import Path
+
+    from docx import Document
+
+    from cchc_xl.blueprint.catalogue import load_catalogue
+    from cchc_xl.config.workspace import init_workspace
+    from cchc_xl.generate.sample import fill_file
+    from cchc_xl.merge.rollup import NARRATIVES_SHEET
+    from cchc_xl.merge.run import merge
+
+    ws = init_workspace(tmp_path / "ws", TTH)
+    period = "2021-Q1"
+    units, seen = [], set()
+    for u in ws.province.reporting_units():
+        if u.type not in seen:
+            seen.add(u.type)
+            units.append(u.code)
+    gen = generate(ws, period, units, out=tmp_path / "gen")
+    for f in gen.files:
+        fill_file(ws, Path(f["path"]), ws.inbox / period, seed=3)
+    res = merge(ws, ws.inbox / period, period=parse_period(period))
+    assert res.accepted == len(gen.files) and not res.outside
+    new = load_catalogue().blueprints["de-cuong-dinh-ky-2021"]
+    wb = openpyxl.load_workbook(res.rollup, read_only=True)
+    texts = {str(c) for row in wb[NARRATIVES_SHEET].iter_rows(values_only=True) for c in row if c}
+    wb.close()
+    assert {"Việc thực hiện tinh giản biên chế", "Trao đổi văn bản điện tử tại cơ quan, đơn vị, địa phương",
+            "Những khó khăn, vướng mắc"} <= texts
+    assert not any("tinh_gian" in t or "Hiện đại hóa" in t for t in texts)
+    rep = CliRunner().invoke(main, ["report", "--period", period, "--workspace", str(ws.root), "--json"])
+    assert rep.exit_code == 0, rep.output
+    paras = [p.text for p in Document(json.loads(rep.stdout)["path"]).paragraphs]
+    positions = [paras.index(f"{s.number}. {s.title}") for s in new.sections]
+    assert positions == sorted(positions)
+    assert not any("Hiện đại hóa" in p for p in paras)
+    # the lead agencies fill de-cuong-linh-vuc-2021: their field synthesis is its part III, never a
+    # section of the 2011–2020 outline that the report's outline lacks
+    old_only = [s.title for s in load_catalogue().blueprints["de-cuong-linh-vuc"].sections
+                if s.key not in {x.key for x in new.sections} | {"tong_hop_linh_vuc_toan_tinh"}]
+    assert old_only and not any(t in p for t in old_only for p in paras)
+    assert sum(p.startswith("III. Tổng hợp kết quả thực hiện trên địa bàn toàn tỉnh") for p in paras) >= 5
+    assert any(p.startswith("Tổng hợp lĩnh vực xây dựng và phát triển Chính phủ điện tử, Chính phủ số") for p in paras)
+
+
+def test_a_file_made_before_the_province_changed_programme_is_read_by_its_own_outline(tmp_path):
+    """A workspace moves from 2011–2020 to 2021–2030 (province.yaml): a file it generated before keeps
+    counting — read by the outline version it was made with, with a warning — and new files get the
+    programme's version."""
+    from pathlib import Path
+
+    from cchc_xl.config.workspace import init_workspace, load_workspace
+    from cchc_xl.generate.sample import fill_file
+    from cchc_xl.validate.engine import ValidationContext, validate_file
+
+    ws = init_workspace(tmp_path / "ws", LS)
+    old = generate(ws, "2024-Q1", ["S-XD"], out=tmp_path / "old").files[0]["path"]
+    filled = fill_file(ws, Path(old), tmp_path / "filled", seed=5).path
+    conf = ws.root / "config" / "province.yaml"
+    conf.write_text(conf.read_text(encoding="utf-8").replace('programme: "2011-2020"', 'programme: "2021-2030"'),
+                    encoding="utf-8")
+    ws = load_workspace(ws.root)
+    assert ws.province.info.programme == "2021-2030"
+    report = validate_file(Path(filled), ValidationContext(ws, parse_period("2024-Q1")))
+    found = {(p.code, p.severity, p.table) for p in report.problems}
+    assert ("identity.blueprint_programme", "warning", "DC-S") in found, found
+    assert report.status not in ("rejected", "held") and not [p for p in report.problems if p.severity == "error"]
+    assert report.values["cells"]                       # the texts were read
+    new = generate(ws, "2024-Q1", ["S-XD"], out=tmp_path / "new").files[0]["path"]
+    assert all(h in _outline_texts(new) for h in NEW_HEADINGS)

@@ -232,6 +232,22 @@ def test_a_two_tier_round_counts_every_official_commune_once_by_its_name(rounds,
     assert all(want[r[0]] == r[1] for r in lines)
 
 
+@pytest.mark.parametrize("slug", ["lang-son", "tuyen-quang"])
+def test_a_two_tier_round_reports_by_the_2021_2030_outlines(rounds, slug):
+    """Today's provinces are on the 2021–2030 programme: every unit generated its outline in that
+    programme's version, and the roll-up's texts carry its sections (not the 2011–2020 ones)."""
+    from cchc_xl.merge.rollup import NARRATIVES_SHEET
+
+    ws, gen, res = rounds[slug]
+    assert ws.province.info.programme == "2021-2030"
+    texts = {str(c) for r in sheet_rows(res.rollup, NARRATIVES_SHEET) for c in r if c}
+    assert {"Việc thực hiện tinh giản biên chế", "Trao đổi văn bản điện tử tại cơ quan, đơn vị, địa phương",
+            "Việc thực hiện định kỳ chuyển đổi vị trí công tác"} <= texts
+    assert not any("Hiện đại hóa" in t or "đội ngũ cán bộ, công chức, viên chức" in t for t in texts)
+    communes = [f for f in gen.files if f["unit"] in {u.code for u in ws.province.units if u.type == "X"}]
+    assert communes and len(communes) == sum(1 for u in ws.province.units if u.type == "X")
+
+
 def test_the_per_commune_view_adds_up_to_the_province_total(rounds):
     ws, _gen, res = rounds["lang-son"]
     rows = sheet_rows(res.rollup, "02-X")

@@ -33,6 +33,25 @@ def test_valid_files_resaved_by_libreoffice_validate_clean(lo_dir):
         assert rep.unit == "H-TPLS" and rep.period == PERIOD
 
 
+def test_a_2021_2030_outline_resaved_by_libreoffice_validates_clean(lo_dir):
+    """Thừa Thiên Huế's district file (outline de-cuong-dinh-ky-2021) through LibreOffice, as xlsx and ods."""
+    from cchc_xl.config.period import parse_period
+    from cchc_xl.generate.sample import fill_file
+    from cchc_xl.validate.engine import ValidationContext, validate_file
+    from tests.helpers import embedded, generate
+
+    ws = embedded("thua-thien-hue-3-cap-2021")
+    unit = next(u for u in ws.province.reporting_units() if u.type == "H")
+    made = generate(ws, "2021-Q1", [unit.code], out=lo_dir / "tth").files[0]["path"]
+    src = fill_file(ws, Path(made), lo_dir / "tth-filled", seed=2).path
+    for fmt in ("xlsx", "ods"):
+        (out,) = convert([Path(src)], fmt, lo_dir / f"tth-{fmt}", recalc=True)
+        rep = validate_file(out, ValidationContext(ws, parse_period("2021-Q1")))
+        assert rep.status == "ok", (fmt, rep.flatten(["code", "sheet", "cell", "message"]))
+        rows = {c.row for c in rep.values["cells"] if c.code == "DC-H" and c.value}
+        assert {"cbccvc_tinh_gian_bien_che", "cpdt_van_ban_dien_tu", "kho_khan_vuong_mac"} <= rows, fmt
+
+
 def test_careless_edits_through_uno_are_found_where_they_were_made(lo_dir):
     src = filled(lo_dir, name="H-TPLS_sua.xlsx", seed=5)
     text_cell = addr_of("02-H", "ho_tich", "truoc_han")

@@ -33,6 +33,7 @@ class _LeadFieldModel(_Strict):
 
 class _ProgrammeModel(_Strict):
     areas: dict[str, str] = Field(min_length=1)   # the same keys, as the programme names them
+    lead_fields: dict[str, str] = Field(default_factory=dict)   # lead unit type -> its field as the programme names it
     source: Source | None = None
 
 
@@ -56,11 +57,19 @@ class Areas:
     lead_fields: dict[str, LeadField]  # lead unit type -> its field
     # programme -> area key -> the label that programme gives the area (2021–2030: "Cải cách chế độ công vụ")
     programmes: dict[str, dict[str, str]] = field(default_factory=dict)
+    # programme -> lead unit type -> the label that programme gives its field
+    programme_leads: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def for_programme(self, programme: str | None) -> Areas:
-        """The areas as ``programme`` names them (same keys, so blueprints of both programmes agree)."""
+        """The areas and lead fields as ``programme`` names them (same keys, so blueprints of both
+        programmes agree)."""
         labels = self.programmes.get(programme or "")
-        return replace(self, areas={**self.areas, **labels}) if labels else self
+        leads = self.programme_leads.get(programme or "", {})
+        if not labels and not leads:
+            return self
+        return replace(self, areas={**self.areas, **(labels or {})},
+                       lead_fields={k: v._replace(label=leads[k]) if k in leads else v
+                                    for k, v in self.lead_fields.items()})
 
     def label(self, key: str | None) -> str | None:
         return self.areas.get(area_key(key)) if key else None
@@ -108,6 +117,11 @@ def load_areas(path: Path | str | None = None) -> Areas:
             if a not in model.areas:
                 line = lines.get(("programmes", prog, "areas", a), lines.get(("programmes", prog), 1))
                 problems.append(f"{line}: programmes.{prog}.areas: unknown area {a!r} (known: {', '.join(model.areas)})")
+        for t in pm.lead_fields:
+            if t not in model.lead_fields:
+                line = lines.get(("programmes", prog, "lead_fields", t), lines.get(("programmes", prog), 1))
+                problems.append(f"{line}: programmes.{prog}.lead_fields: unknown lead unit type {t!r} "
+                                f"(known: {', '.join(model.lead_fields)})")
     if problems:
         raise ConfigError(path, problems)
     return Areas(
@@ -116,6 +130,7 @@ def load_areas(path: Path | str | None = None) -> Areas:
             k: LeadField(v.label, tuple(v.areas), v.row_filter) for k, v in model.lead_fields.items()
         },
         programmes={k: dict(v.areas) for k, v in model.programmes.items()},
+        programme_leads={k: dict(v.lead_fields) for k, v in model.programmes.items() if v.lead_fields},
     )
 
 

@@ -146,7 +146,7 @@ def write_rollup(
     With ``only_field`` (a lead unit type, e.g. ``"STP"``) the workbook holds only the submission
     status and that field's sheet, with values in place of cross-sheet formulas."""
     path = Path(path)
-    areas = areas or default_areas()
+    areas = areas or default_areas().for_programme(data.programme)
     fields = _lead_fields(data, areas)
     if only_field is not None and only_field not in fields:
         raise ValueError(
@@ -168,7 +168,7 @@ def write_rollup(
 def write_field_workbooks(data: RollupData, out_dir: Path, *, areas: Areas | None = None) -> list[Path]:
     """One workbook per lead agency's field (``--split-by-field``): status sheet + the field sheet."""
     out_dir = Path(out_dir)
-    areas = areas or default_areas()
+    areas = areas or default_areas().for_programme(data.programme)
     out = []
     for key in _lead_fields(data, areas):
         name = _safe_file_part(f"tong-hop-{data.province_id}-{data.period}-linh-vuc-{key}") + ".xlsx"
@@ -210,7 +210,7 @@ class ProvinceTable:
 def province_tables(data: RollupData, *, areas: Areas | None = None) -> list[ProvinceTable]:
     """The province totals of every table template, in the roll-up's sheet order: the same templates,
     sums and recomputed rates (never averages of rates) as :func:`write_rollup` writes."""
-    areas = areas or default_areas()
+    areas = areas or default_areas().for_programme(data.programme)
     out = []
     for tpl in _templates(data, areas, _lead_fields(data, areas), _SheetNames()):
         tpl.province.values = tpl.evaluate(tpl.province)
@@ -1493,6 +1493,9 @@ class _Writer:
                 outlines.append(bp.id)
             if n.section not in sections:
                 sec = next((x for x in (bp.sections if bp else []) if x.key == n.section), None)
+                if sec is None:      # a file made under another programme's version of the outline
+                    sec = next((x for v in cat.versions.get(n.outline_code, {}).values() for x in v.sections
+                                if x.key == n.section), None)
                 idx = next((i for i, x in enumerate(bp.sections) if x.key == n.section), 999) if bp else 999
                 order = (outlines.index(bp.id) if bp else len(outlines), idx)
                 sections[n.section] = (order, sec.number if sec else "", sec.title if sec else n.section)

@@ -52,10 +52,12 @@ class ValidationContext:
     seen: dict[str, str] = field(default_factory=dict)     # content hash -> submission key
     _rounds: dict[str, RoundLayouts] = field(default_factory=dict)
 
-    def round(self, period: Period) -> RoundLayouts:
-        key = str(period)
+    def round(self, period: Period, programme: str | None = None) -> RoundLayouts:
+        """The period's layouts in the province's programme, or in ``programme`` (a file made under
+        another programme's blueprint versions)."""
+        key = f"{period}/{programme}" if programme else str(period)
         if key not in self._rounds:
-            self._rounds[key] = RoundLayouts(self.workspace, period, self.catalogue)
+            self._rounds[key] = RoundLayouts(self.workspace, period, self.catalogue, programme)
         return self._rounds[key]
 
 
@@ -166,11 +168,19 @@ class _Validator:
             if bp is None or stamp.code not in bp.code_list:
                 self.problem("identity.blueprint_unknown", table=stamp.code, value=f"{stamp.blueprint} v{stamp.version}")
                 continue
-            lay = b.layout(stamp.code, unit)
+            tb = b
+            current = b.cat.by_code.get(stamp.code)
+            if current is not None and bp.id != current.id and bp.programme != current.programme:
+                # this code's version of another programme (made before the province changed programme):
+                # read by the file's own version, and say so
+                self.problem("identity.blueprint_programme", table=stamp.code, value=bp.programme,
+                             expected=current.programme)
+                tb = self.ctx.round(period, bp.programme)
+            lay = tb.layout(stamp.code, unit)
             if stamp.version != bp.version or stamp.fingerprint != lay.fingerprint():
                 self.problem("identity.blueprint_outdated", table=stamp.code, value=f"v{stamp.version}",
                              expected=f"v{bp.version}")
-            self._table(lay, pkg, grids, stamp.sheet, b)
+            self._table(lay, pkg, grids, stamp.sheet, tb)
         self._extra_sheets(pkg, meta)
         self.report.values = {"cells": self.values, "metadata": meta, "nil": self.nil_tables}
 
