@@ -663,7 +663,9 @@ def _cover_rows(spec: WorkbookSpec) -> list[tuple[str, str]]:
     ]
     fr = spec.field_report
     if fr is not None:
-        rows.append(("Hạn gửi báo cáo chuyên đề lĩnh vực", f"Chậm nhất ngày {fr.deadline:%d/%m/%Y}: {fr.note}"))
+        late = (f" Báo cáo chuyên đề là mục tổng hợp lĩnh vực của đề cương trong tệp này: tệp nhận sau ngày "
+                f"{fr.deadline:%d/%m/%Y} bị tính là trễ hạn." if fr.deadline < d.deadline else "")
+        rows.append(("Hạn gửi báo cáo chuyên đề lĩnh vực", f"Chậm nhất ngày {fr.deadline:%d/%m/%Y}: {fr.note}{late}"))
     return rows + [("Căn cứ", d.note), ("Liên hệ", spec.contact)]
 
 
