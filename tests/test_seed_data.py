@@ -283,3 +283,18 @@ def test_cover_of_a_lead_agency_says_a_file_after_the_thematic_deadline_is_late(
     res = generate(tth, "2021-Y", [unit], out=tmp_path)
     line = cover(res.files[0]["path"])["Hạn gửi báo cáo chuyên đề lĩnh vực"]
     assert line.startswith("Chậm nhất ngày 04/12/2021: ") and "bị tính là trễ hạn" in line
+
+
+def test_the_cli_generates_the_prefilled_inspection_list(tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from cchc_xl.cli import main
+
+    res = CliRunner().invoke(main, ["generate", "--period", "2024-Y", "--unit", "SNV", "--blueprint", "PL1-KT",
+                                    "--out", str(tmp_path), "--json"])
+    assert res.exit_code == 0, res.output
+    (f,) = json.loads(res.output[res.output.index("{"):])["files"]
+    texts = {c.value for row in openpyxl.load_workbook(f["path"])["PL1-KT"].iter_rows() for c in row}
+    assert set(SEED_003_UNITS) <= texts
