@@ -25,6 +25,7 @@ OUTLINE_COL = "noi_dung"
 STT_COL = "_stt"
 LABEL_COL = "_label"
 OFFICE_COL = "_office"
+UNIT_COL = "_unit"
 
 TITLE_ROWS = 4
 REQUIRED_MARK = " (bắt buộc)"  # code line, title, unit/period line, unit-of-measure line
@@ -52,6 +53,7 @@ class LayoutRow:
     office: str | None = None
     compute: str | None = None
     group: str | None = None
+    unit: str | None = None
     min: float | None = None
     max: float | None = None
     required: bool = False
@@ -124,6 +126,8 @@ class TableLayout:
     cells: dict[Ref, CellSpec] = field(default_factory=dict)
     rules: list[RuleInstance] = field(default_factory=list)
     group_rows: dict[str, list[str]] = field(default_factory=dict)
+    # the blueprint's prefilled rows placed on the sheet's empty rows: what a new workbook holds
+    prefill: dict[Ref, object] = field(default_factory=dict)
     _formulas: dict = field(default_factory=dict, repr=False)
 
     # -- addressing ---------------------------------------------------------------------------
@@ -363,6 +367,9 @@ def build_layout(
     if has_label:
         cols.append(LayoutCol(LABEL_COL, bp.label_heading, (), c))
         c += 1
+    if bp.unit_column:
+        cols.append(LayoutCol(UNIT_COL, "Đơn vị tính", (), c))
+        c += 1
     if bp.office_column:
         cols.append(LayoutCol(OFFICE_COL, "Đơn vị thống kê, báo cáo", (), c))
         c += 1
@@ -378,7 +385,34 @@ def build_layout(
     )
     _cells(layout)
     _rules(layout)
+    _prefill(layout)
     return layout
+
+
+def _prefill(layout: TableLayout) -> None:
+    """The blueprint's prefilled rows on the first empty rows (of their group), input cells only."""
+    bp = layout.blueprint
+    if not bp.prefill:
+        return
+    free = {g: list(keys) for g, keys in layout.group_rows.items()} if bp.groups is not None \
+        else {None: [r.key for r in layout.data_rows()]}
+    for i, p in enumerate(bp.prefill, 1):
+        rows = free.get(p.group)
+        if rows is None:
+            raise ValueError(f"{bp.id}: prefill row {i}: unknown group {p.group!r} "
+                             f"(the groups are {', '.join(layout.group_rows)})")
+        if not rows:
+            raise ValueError(f"{bp.id}: prefill row {i}: more prefilled rows than the table's "
+                             f"{'group' if p.group else 'capacity'} holds")
+        key = rows.pop(0)
+        for col, value in p.values.items():
+            spec = layout.cells.get(Ref(key, col))
+            if spec is None or spec.role != "input":
+                raise ValueError(f"{bp.id}: prefill row {i}: {col!r} is not an input column")
+            if (spec.type in NUMERIC_TYPES) != isinstance(value, (int, float)):
+                raise ValueError(f"{bp.id}: prefill row {i}: {col!r} is a {spec.type.value} cell, "
+                                 f"not {value!r}")
+            layout.prefill[Ref(key, col)] = value
 
 
 def _rows(bp: Blueprint, catalogue: Catalogue, communes, first: int):
@@ -397,7 +431,7 @@ def _rows(bp: Blueprint, catalogue: Catalogue, communes, first: int):
     if bp.kind in ("fixed", "multi_period"):
         for row in bp.rows:
             add(key=row.key, label=row.label, stt=row.stt or "", level=row.level,
-                kind="heading" if row.heading else "data", type=row.type, office=row.office,
+                kind="heading" if row.heading else "data", type=row.type, office=row.office, unit=row.unit,
                 compute=row.compute, min=row.min, max=row.max, required=row.required)
     elif bp.groups is not None:
         voc = catalogue.vocabulary(bp.groups.vocabulary)

@@ -105,6 +105,7 @@ class Column(Strict):
     required: bool = False
     measure: Measure | None = Field(None, description="flow (counted over the window) or stock (a balance "
                                                       "at its end); default: the blueprint's")
+    source: Source | None = None
     note: str | None = None
 
 
@@ -149,6 +150,16 @@ class Groups(Strict):
 
     vocabulary: str
     capacity: int = Field(ge=1, le=100)
+
+
+class PrefillRow(Strict):
+    """One row a list table's generated workbook comes with, already filled (the seed's own list of
+    units to inspect, its schedule of tasks): the unit or secretariat edits it like any typed row."""
+
+    group: str | None = Field(None, description="Key of the group (an item of groups.vocabulary) the row "
+                                                "belongs to; only for tables with groups")
+    values: dict[str, str | int | float] = Field(description="Column key -> value of an input cell")
+    source: Source
 
 
 class Rule(Strict):
@@ -213,6 +224,7 @@ class Blueprint(Strict):
     codes: list[CodeRef] = Field(min_length=1)
     label_heading: str = Field("Nội dung", description="Heading of the row-label column")
     office_column: bool = Field(False, description="Show a column with each row's responsible office")
+    unit_column: bool = Field(False, description="Show a column with each row's unit of measure (Đơn vị tính)")
     columns_from: str | None = Field(
         None, description="Take columns and rules from this blueprint id (a shared national form)")
     columns: list[Column] = Field(default_factory=list)
@@ -220,6 +232,9 @@ class Blueprint(Strict):
     row_source: RowSource | None = None
     groups: Groups | None = None
     total: Total | None = None
+    prefill: list[PrefillRow] = Field(default_factory=list, description=(
+        "list tables of empty rows (row_source.capacity or groups): rows written into the generated "
+        "workbook already filled, in order (within their group), editable like typed rows"))
     sections: list[Section] = Field(default_factory=list)
     rules: list[Rule] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
@@ -247,6 +262,14 @@ class Blueprint(Strict):
                     raise ValueError("a list table needs exactly one of row_source, groups")
             elif not self.rows:
                 raise ValueError(f"a {kind} table needs rows")
+        if self.prefill:
+            if kind != "list" or (self.groups is None and (self.row_source is None or not self.row_source.capacity)):
+                raise ValueError("prefill: only a list table of empty rows (row_source.capacity or groups) is prefilled")
+            for i, p in enumerate(self.prefill, 1):
+                if (p.group is None) != (self.groups is None):
+                    raise ValueError(f"prefill row {i}: a grouped table's rows name their group; others do not")
+        if self.unit_column and kind not in ("fixed", "multi_period"):
+            raise ValueError("unit_column: only a table of indicator rows (fixed, multi_period) has units per row")
         _unique("column", [c.key for c in self.columns])
         _unique("row", [r.key for r in self.rows])
         _unique("section", [s.key for s in self.sections])

@@ -37,6 +37,7 @@ from ..layout import (
     OFFICE_COL,
     OUTLINE_COL,
     STT_COL,
+    UNIT_COL,
     CellSpec,
     TableLayout,
     a1,
@@ -197,6 +198,8 @@ def _write_table(ws, lay: TableLayout, spec: WorkbookSpec, st: Styles, vocab_ran
         return
     _write_headers(ws, lay, st)
     inputs = spec.inputs.get(lay.code)
+    if inputs is None and lay.prefill:      # a new workbook comes with the blueprint's prefilled rows
+        inputs = lay.prefill
     empty = lay.evaluate(inputs) if inputs else lay.empty_values
     inputs = inputs or {}
     for r in lay.rows:
@@ -209,6 +212,8 @@ def _write_table(ws, lay: TableLayout, spec: WorkbookSpec, st: Styles, vocab_ran
             lines = -(-len(r.label) // LABEL_CHARS_PER_LINE)
             if lines > 1:   # wrapped labels need the height: not every client fits rows on load
                 ws.set_row(r.row, ROW_LINE_HEIGHT * lines + 2)
+        if UNIT_COL in lay._col_by_key:
+            ws.write_string(r.row, lay.col(UNIT_COL).col, r.unit or "", st.office)
         if OFFICE_COL in lay._col_by_key:
             ws.write_string(r.row, lay.col(OFFICE_COL).col, r.office or "", st.office)
         if r.kind in ("heading", "group"):
@@ -275,6 +280,8 @@ def _write_headers(ws, lay: TableLayout, st: Styles) -> None:
             width = 46
         elif c.key == OFFICE_COL:
             width = 24
+        elif c.key == UNIT_COL:
+            width = 12
         else:
             spec = c.spec
             text_like = spec.type in (CellType.text, CellType.month_range, CellType.choice, CellType.unit_ref)
@@ -675,7 +682,9 @@ def _cover_rows(spec: WorkbookSpec) -> list[tuple[str, str]]:
     ]
     fr = spec.field_report
     if fr is not None:
-        rows.append(("Hạn gửi báo cáo chuyên đề lĩnh vực", f"Chậm nhất ngày {fr.deadline:%d/%m/%Y}: {fr.note}"))
+        late = (f" Báo cáo chuyên đề là mục tổng hợp lĩnh vực của đề cương trong tệp này: tệp nhận sau ngày "
+                f"{fr.deadline:%d/%m/%Y} bị tính là trễ hạn." if fr.deadline < d.deadline else "")
+        rows.append(("Hạn gửi báo cáo chuyên đề lĩnh vực", f"Chậm nhất ngày {fr.deadline:%d/%m/%Y}: {fr.note}{late}"))
     return rows + [("Căn cứ", d.note), ("Liên hệ", spec.contact)]
 
 

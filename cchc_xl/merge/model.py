@@ -96,6 +96,9 @@ class Submission:
     held: list[HeldFile] = field(default_factory=list)
     decisions: list[str] = field(default_factory=list)
     receipt_source: str | None = None   # labels.RECEIPT_SOURCES key of ``received_at``
+    # the deadline this submission is judged by when it is not the period's (a lead agency's
+    # thematic field report, due earlier: calendar.yaml field_reports)
+    deadline: dt.date | None = None
 
     @property
     def admission_note(self) -> str:

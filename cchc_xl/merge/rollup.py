@@ -689,6 +689,10 @@ class _Template:
             return ("sum_row",) if spec.type in SUMMABLE else None
         if spec.expr.ranges and not spec.expr.refs and spec.type not in SUMMABLE:
             return None
+        if spec.expr.refs and not spec.expr.ranges and all(
+                (c := self.layout.cells.get(ref)) is not None and c.role == "input" and c.type not in SUMMABLE
+                for ref in spec.expr.refs):
+            return None     # reads only figures never added up (an entered rate: PL1-TK's repeated row)
         return ("expr", spec.expr, lambda ref: ref.row)
 
     def _resolvable(self, block: _Block, kind) -> bool:
@@ -1320,7 +1324,8 @@ class _Writer:
             if ln.kind == "pooled" and tpl.mode == "pooled" and tpl.communes:
                 label = f"{ln.label} (các xã, phường, thị trấn)"
             ws.merge_range(r, C_ROW, r, C_LABEL, label, label_fmt)
-            _fit_row(ws, r, [(label, label_width - 2 * ln.level), (block.value, fixed.get(0, 12)),
+            # the merged label cells less their padding (2), less the indent of the level
+            _fit_row(ws, r, [(label, label_width - 2 - 2 * ln.level), (block.value, fixed.get(0, 12)),
                              (block.name, fixed.get(C_NAME, 24))])
             for col in tpl.col_keys:
                 c = tpl.col_index[col]

@@ -455,7 +455,18 @@ def build_rollup_data(ws: Workspace, ledger: Ledger, period: Period, *, values: 
                     last.first_path, last.hash
             submissions.append(sub)
             continue
-        days = dates.days_late(c.received_at.date())
+        received = c.received_at.date()
+        days = dates.days_late(received)
+        fr = prov.field_report(u.type, period)
+        if fr is not None and fr.deadline < dates.deadline:
+            # the file carries the unit's thematic field report (its outline's province-wide
+            # synthesis), due earlier than the periodic report (seed 002: 05/12 against 15/12)
+            sub.deadline = fr.deadline
+            days = max(0, (received - fr.deadline).days)
+            if days and received <= dates.deadline:
+                sub.decisions.append(f"Trễ hạn báo cáo chuyên đề lĩnh vực (hạn {fr.deadline:%d/%m/%Y}, sớm hơn hạn "
+                                     f"báo cáo định kỳ {dates.deadline:%d/%m/%Y}): nhận ngày {received:%d/%m/%Y}, "
+                                     f"trễ {days} ngày")
         sub.status = "late" if days else "on_time"
         sub.days_late = days
         sub.received_at, sub.file, sub.file_hash = c.received_at, c.first_path, c.hash
