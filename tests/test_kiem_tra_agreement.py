@@ -48,7 +48,8 @@ SEED_2011, SEED_2021 = "lang-son-3-cap-2011-2020", "thua-thien-hue-3-cap-2021"
 CASES = [(SEED_2011, "2024-Y", "H-TPLS", None), (SEED_2011, "2024-PLAN", "S-XD", None),
          (SEED_2011, "2024-Q1", "STTTT", None), (SEED_2011, "2024-Y", "SNV", None),
          (SEED_2011, "2024-Q1", "TTPVHCC", None), (SEED_2011, "2024-Q1", "VP", None),
-         (SEED_2021, "2024-PLAN", "SNV", None),
+         (SEED_2021, "2024-PLAN", "SNV", None), (SEED_2021, "2024-Y", "S-XD", "DC-S"),
+         (SEED_2021, "2024-Y", "STP", "DC-STP"),
          (SEED_2011, "2020-Y", "SNV", "PL1-TK"), (SEED_2011, "2020-Y", "SNV", "DC-TK"),
          (SEED_2011, "2020-Y", "SNV", "TD-TK"), (SEED_2021, "2024-Y", "SNV", "PL1-KT"),
          (SEED_2021, "2024-Y", "SNV", "DC-KT")]

@@ -33,6 +33,7 @@ from .mail import MAIL_DIR, MAIL_SEP, MailError, read_mail
 from .model import CellRow, HeldFile, ProblemRow, RollupData, Submission, TemplateData
 from .narratives import read_narratives
 from .pieces import Pack, build_pack, fold, pack_stamp
+from .splice import check_pieces
 from .tidy import write_tidy
 
 LEDGER_NAME = "cchc_ledger.sqlite"
@@ -732,6 +733,7 @@ def merge(ws: Workspace, inbox: Path, *, period: Period | None = None, out: Path
                 key = unchanged.fingerprint(data, [str(t) for t in targets], areas,
                                             programme_catalogue(ws.province).stamp)
                 if unchanged.unchanged(key, targets):       # nothing new: the files already say it
+                    check_pieces((p for t in data.templates for p in t.pieces), data.piece_rows)
                     res.rollup_unchanged = True
                 else:
                     with replacing_all(*targets) as staged:     # all of them, or none (a full disk)
