@@ -174,6 +174,7 @@ DONE_FILES = [
     "tables/ket-qua-ke-hoach.yaml",
     "tables/ket-qua-tiep-nhan-ttpvhcc.yaml",
     "tables/lich-trinh-tong-ket.yaml",
+    "tables/thong-ke-tieu-chi.yaml",
     "tables/thong-ke-tthc-cong-bo.yaml",
     "tables/to-chuc-bo-may.yaml",
     "tables/tthc-cong-bo.yaml",
