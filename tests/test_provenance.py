@@ -160,6 +160,7 @@ DONE_FILES = [
     "tables/bcci-phat-sinh.yaml",
     "tables/bcci-trien-khai.yaml",
     "tables/can-bo-cong-chuc-cap-xa.yaml",
+    "tables/chi-tieu-nhieu-nam.yaml",
     "tables/danh-sach-kiem-tra.yaml",
     "tables/de-cuong-dinh-ky.yaml",
     "tables/de-cuong-kiem-tra.yaml",
