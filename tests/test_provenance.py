@@ -200,3 +200,16 @@ def test_no_source_is_pending():
     bad = [f"{f}: {'.'.join(p)}: {s['seed']} {s.get('section')!r} has no line and quote"
            for f, p, s in all_sources() if s["seed"] != DESIGN and not (s.get("line") and s.get("quote"))]
     assert not bad, "\n".join(bad)
+
+
+def test_the_sources_init_writes_for_a_province_of_today_quote_domain_md():
+    """``cchc_xl init --province`` writes its configuration from code (cchc_xl.config.today): its
+    sources are checked like the blueprints' ones."""
+    from cchc_xl.config.official import find_province
+    from cchc_xl.config.today import render
+
+    texts = render(find_province("Lạng Sơn"))
+    found = [s for text in texts.values() for _p, s in _sources(yaml.safe_load(text)) if s["seed"] != DESIGN]
+    assert found
+    for s in found:
+        assert s.get("quote") and quote_at(s["seed"], s["line"], s["quote"]), s

@@ -38,6 +38,7 @@ def _province(p: OfficialProvince) -> str:
         "code": p.code,
         "data": DATA_LABEL,
         "source": {"seed": "domain.md", "section": "Since 2025: the structure users live in today",
+                   "line": 178, "quote": "communes report to the province directly",
                    "note": f"Danh mục đơn vị hành chính cấp xã theo {DATA_LABEL}."},
     }
     if preds:
