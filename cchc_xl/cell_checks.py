@@ -154,7 +154,13 @@ def count_formula(check: CellCheck, runs_: list[Run], sheet: str) -> str:
     return "+".join(f"SUMPRODUCT({check.excel(r.first, r.range(sheet))})" for r in runs_)
 
 
-FIRST_NONE = 10 ** 12      # no offending cell: above every ROW × 10⁵ + COLUMN of a sheet
+POSITION_BASE = 100_000    # a cell's position in reading order: ROW × 10⁵ + COLUMN (1-based, as Excel's)
+FIRST_NONE = 10 ** 12      # no offending cell: above every position of a sheet
+
+
+def position(row: int, col: int) -> int:
+    """The position :func:`first_formula` computes for the 0-based cell (row, col)."""
+    return (row + 1) * POSITION_BASE + col + 1
 
 
 def first_formula(check: CellCheck, runs_: list[Run], sheet: str) -> str:
@@ -162,16 +168,16 @@ def first_formula(check: CellCheck, runs_: list[Run], sheet: str) -> str:
     ROW × 10⁵ + COLUMN (``FIRST_NONE`` when none offends); the Kiểm tra line links to it. Each run
     gives its smallest offending position (``MIN(IF(…))`` over its rectangle); the runs' answers are
     taken by ``MIN``, nested so that no call has more than Excel's 255 arguments."""
-    parts = [f"MIN(IF({check.excel(r.first, r.range(sheet))}=1,ROW({r.range(sheet)})*100000+"
+    parts = [f"MIN(IF({check.excel(r.first, r.range(sheet))}=1,ROW({r.range(sheet)})*{POSITION_BASE}+"
              f"COLUMN({r.range(sheet)}),{FIRST_NONE}))" for r in runs_]
     while len(parts) > 1:
         parts = [f"MIN({','.join(parts[i:i + 200])})" for i in range(0, len(parts), 200)]
     return parts[0]
 
 
-def first_address(position: str) -> str:
-    """Excel: the A1 address of a position that :func:`first_formula` computed (in cell ``position``)."""
-    return f"ADDRESS(INT({position}/100000),MOD({position},100000),4)"
+def first_address(cell: str) -> str:
+    """Excel: the A1 address of the position that :func:`first_formula` computed into ``cell``."""
+    return f"ADDRESS(INT({cell}/{POSITION_BASE}),MOD({cell},{POSITION_BASE}),4)"
 
 
 # A table with no figures at all is either a nil return, declared on the cover sheet, or an error

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from cchc_xl.blueprint.catalogue import default_catalogue
 from cchc_xl.blueprint.model import CellType
-from cchc_xl.cell_checks import CELL_CHECKS, FIRST_NONE, NUMBER_TYPES
+from cchc_xl.cell_checks import CELL_CHECKS, FIRST_NONE, NUMBER_TYPES, position
 from cchc_xl.config.period import parse_period
 from cchc_xl.generate.round import Builder
 from cchc_xl.generate.sample import fill_table
@@ -257,7 +257,7 @@ def test_the_kiem_tra_sheet_fails_exactly_what_the_validator_reports(workbooks, 
                 shown = str(got[f"{CHECK_SHEET}!{a1(r, 5)}"])
                 if n:       # the first flagged cell in reading order (row, then column)
                     first = min(FLAGGED.get(line[1:], ()), key=lambda c: _row_col(c))
-                    assert pos == (_row_col(first)[0] + 1) * 100000 + _row_col(first)[1] + 1, (dst.name, line, pos)
+                    assert pos == position(*_row_col(first)), (dst.name, line, pos)
                     assert shown.startswith(f"{FIRST_TEXT} {first} — "), (dst.name, line, shown, first)
                     linked += 1
                 else:

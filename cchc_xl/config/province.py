@@ -169,7 +169,7 @@ class PeriodDates:
     deadline_assumed: bool = False  # the deadline comes from a rule whose reach is an assumption
 
     def days_late(self, received: dt.date) -> int:
-        return max(0, (received - self.deadline).days)
+        return days_late(received, self.deadline)
 
 
 @dataclass(frozen=True)
@@ -177,6 +177,14 @@ class FieldReportDates:
     period: Period
     deadline: dt.date
     note: str
+
+    def days_late(self, received: dt.date) -> int:
+        return days_late(received, self.deadline)
+
+
+def days_late(received: dt.date, deadline: dt.date) -> int:
+    """Whole days after the deadline (0 on or before it): the one rule of lateness."""
+    return max(0, (received - deadline).days)
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from ..cell_checks import (
     filled_formula,
     first_address,
     first_formula,
+    position,
     runs,
     table_checks,
 )
@@ -620,7 +621,7 @@ def _write_check(ws, spec: WorkbookSpec, st: Styles) -> None:
         if x.first is None:
             ws.write_url(r, 5, f"internal:'{sheets[x.code]}'!{x.link}", st.link, string=x.cells)
         else:       # the link follows the first offending cell, computed in the hidden column J
-            pos = (x.first_cached[0] + 1) * 100000 + x.first_cached[1] + 1 if x.first_cached else FIRST_NONE
+            pos = position(*x.first_cached) if x.first_cached else FIRST_NONE
             ws.write_array_formula(r, FIRST_COL, r, FIRST_COL, "{=" + x.first + "}", st.plain, pos)
             j, none = a1(r, FIRST_COL), f"{a1(r, FIRST_COL)}>={FIRST_NONE}"
             ws.write_formula(r, 5, f'=HYPERLINK("#\'{sheets[x.code]}\'!"&IF({none},"{x.link}",{first_address(j)}),'

@@ -137,3 +137,8 @@ def load_areas(path: Path | str | None = None) -> Areas:
 @lru_cache(maxsize=4)
 def default_areas(root: str | None = None) -> Areas:
     return load_areas(Path(root) / AREAS_FILE if root else None)
+
+
+def programme_areas(programme: str | None) -> Areas:
+    """The default areas as ``programme`` names them (the roll-up's and the report's headings)."""
+    return default_areas().for_programme(programme)

@@ -45,7 +45,7 @@ from ..layout import LayoutCol, TableLayout, a1
 from ..problems import display
 from ..xlsx.styles import FONT
 from ..xlsx.worksheet import FastWorksheet
-from .areas import Areas, LeadField, area_key, default_areas
+from .areas import Areas, LeadField, area_key, programme_areas
 from .formats import SUMMABLE, WORKBOOK_OPTIONS, Formats, is_number, row_height, text_lines, text_width
 from .model import ProblemRow, RollupData, TemplateData
 from .pieces import (
@@ -146,7 +146,7 @@ def write_rollup(
     With ``only_field`` (a lead unit type, e.g. ``"STP"``) the workbook holds only the submission
     status and that field's sheet, with values in place of cross-sheet formulas."""
     path = Path(path)
-    areas = areas or default_areas().for_programme(data.programme)
+    areas = areas or programme_areas(data.programme)
     fields = _lead_fields(data, areas)
     if only_field is not None and only_field not in fields:
         raise ValueError(
@@ -168,7 +168,7 @@ def write_rollup(
 def write_field_workbooks(data: RollupData, out_dir: Path, *, areas: Areas | None = None) -> list[Path]:
     """One workbook per lead agency's field (``--split-by-field``): status sheet + the field sheet."""
     out_dir = Path(out_dir)
-    areas = areas or default_areas().for_programme(data.programme)
+    areas = areas or programme_areas(data.programme)
     out = []
     for key in _lead_fields(data, areas):
         name = _safe_file_part(f"tong-hop-{data.province_id}-{data.period}-linh-vuc-{key}") + ".xlsx"
@@ -210,7 +210,7 @@ class ProvinceTable:
 def province_tables(data: RollupData, *, areas: Areas | None = None) -> list[ProvinceTable]:
     """The province totals of every table template, in the roll-up's sheet order: the same templates,
     sums and recomputed rates (never averages of rates) as :func:`write_rollup` writes."""
-    areas = areas or default_areas().for_programme(data.programme)
+    areas = areas or programme_areas(data.programme)
     out = []
     for tpl in _templates(data, areas, _lead_fields(data, areas), _SheetNames()):
         tpl.province.values = tpl.evaluate(tpl.province)

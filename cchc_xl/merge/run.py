@@ -27,7 +27,7 @@ from ..validate.annotate import ANNOTATED_DIR
 from ..validate.engine import ValidationContext, file_hash, validate_file
 from ..validate.pool import MP_CONTEXT, FileFailure, map_files
 from . import plausibility, unchanged
-from .areas import Areas, default_areas
+from .areas import Areas, programme_areas
 from .ledger import ContentRow, Decision, Ledger, release_inherited_locks, workspace_lock
 from .mail import MAIL_DIR, MAIL_SEP, MailError, read_mail
 from .model import CellRow, HeldFile, ProblemRow, RollupData, Submission, TemplateData
@@ -404,9 +404,9 @@ def programme_catalogue(prov: Province) -> Catalogue:
     return default_catalogue().for_programme(prov.info.programme)
 
 
-def programme_areas(prov: Province) -> Areas:
+def province_areas(prov: Province) -> Areas:
     """The reform areas as the province's programme names them (the roll-up's and report's headings)."""
-    return default_areas().for_programme(prov.info.programme)
+    return programme_areas(prov.info.programme)
 
 
 def build_rollup_data(ws: Workspace, ledger: Ledger, period: Period, *, values: bool = True) -> RollupData:
@@ -463,7 +463,7 @@ def build_rollup_data(ws: Workspace, ledger: Ledger, period: Period, *, values: 
             # the file carries the unit's thematic field report (its outline's province-wide
             # synthesis), due earlier than the periodic report (seed 002: 05/12 against 15/12)
             sub.deadline = fr.deadline
-            days = max(0, (received - fr.deadline).days)
+            days = fr.days_late(received)
             if days and received <= dates.deadline:
                 sub.decisions.append(f"Trễ hạn báo cáo chuyên đề lĩnh vực (hạn {fr.deadline:%d/%m/%Y}, sớm hơn hạn "
                                      f"báo cáo định kỳ {dates.deadline:%d/%m/%Y}): nhận ngày {received:%d/%m/%Y}, "
@@ -729,7 +729,7 @@ def merge(ws: Workspace, inbox: Path, *, period: Period | None = None, out: Path
                 out = Path(out) if out else base / f"tong-hop_{ws.province.id}_{period}.xlsx"
                 inside = base / f"tidy_{ws.province.id}_{period}.csv.gz"
                 targets = [out, inside, *([Path(tidy)] if tidy else [])]
-                areas = programme_areas(ws.province)
+                areas = province_areas(ws.province)
                 key = unchanged.fingerprint(data, [str(t) for t in targets], areas,
                                             programme_catalogue(ws.province).stamp)
                 if unchanged.unchanged(key, targets):       # nothing new: the files already say it

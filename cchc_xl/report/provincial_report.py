@@ -16,6 +16,7 @@ from ..blueprint.model import CellType
 from ..config.period import Period
 from ..config.workspace import Workspace
 from ..labels import STATUS_LABELS
+from ..merge.formats import is_number
 from ..merge.rollup import ProvinceTable, column_header
 from .admin_document import TEXT_WIDTH_MM, AdminDocument, DocumentHeading
 from .numbers import vi_number
@@ -257,7 +258,7 @@ def _comparison(doc: AdminDocument, t: ProvinceTable, facts: RoundFacts) -> None
             k = (ln.key, lc.key)
             ctype = t.types.get(k)
             cur = t.values.get(k)
-            if ctype not in COMPARED_TYPES or not any(_is_number(v) for v in (cur, *(o.get(k) for _, o in others))):
+            if ctype not in COMPARED_TYPES or not any(is_number(v) for v in (cur, *(o.get(k) for _, o in others))):
                 continue
             label = column_header(lc) if len(lines) == 1 else f"{ln.label} › {column_header(lc)}"
             row = [str(len(rows) + 1), label, vi_number(cur, ctype)]
@@ -280,13 +281,9 @@ def _comparison(doc: AdminDocument, t: ProvinceTable, facts: RoundFacts) -> None
     doc.table([header], rows, widths, size=10, align_right_from=2)
 
 
-def _is_number(v) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
-
-
 def _change(cur, other, ctype) -> str:
     """"+12", "−3", "+2,5 điểm" (a rate changes by percentage points); blank without both figures."""
-    if not (_is_number(cur) and _is_number(other)):
+    if not (is_number(cur) and is_number(other)):
         return ""
     diff = cur - other
     text = vi_number(abs(diff), ctype)

@@ -24,7 +24,7 @@ from ..merge.ledger import Ledger, workspace_lock
 from ..merge.model import RollupData, Submission
 from ..merge.narratives import COUNTED, Narrative, clean_text  # noqa: F401  (one reader, re-exported)
 from ..merge.rollup import ProvinceTable, province_tables
-from ..merge.run import build_rollup_data, ledger_path, programme_areas, programme_catalogue
+from ..merge.run import build_rollup_data, ledger_path, programme_catalogue, province_areas
 
 
 class ReportError(CchcError):
@@ -73,7 +73,7 @@ def open_round(ws: Workspace, period: Period, *, values: bool = True) -> Iterato
                 raise ReportError(f"Sổ theo dõi {path} chưa có báo cáo nào của kỳ {period} ({period.label}).{others}")
             data = build_rollup_data(ws, ledger, period, values=values)
             cat = programme_catalogue(ws.province)
-            areas = programme_areas(ws.province)
+            areas = province_areas(ws.province)
             outlines = {}
             for obl in ws.province.expected(period):
                 if obl.outline and obl.outline in cat.by_code:
