@@ -1,6 +1,11 @@
 """The ``cchc_xl`` command line: click code only; the library never prints or exits.
 
 Exit codes: 0 success, 1 a failed check or a runtime error, 2 a usage error.
+
+Start-up is part of every command's latency (issue 17): this module imports click and a few
+light modules only. The configuration models (pydantic), the catalogue and the readers and
+writers (openpyxl, XlsxWriter, python-calamine, python-docx) are imported by the commands that use
+them, and the ``addin`` group is imported when it is run (``_Main``).
 """
 
 from __future__ import annotations
@@ -15,13 +20,10 @@ from pathlib import Path
 import click
 
 from . import __version__, click_vi
-from .blueprint.catalogue import default_catalogue
+from .config.defaults import DEFAULT_EMBEDDED
 from .config.period import parse_period
-from .config.province import DEFAULT_EMBEDDED
-from .config.workspace import PublicKeyWarning, init_workspace, load_workspace
 from .errors import CchcError, user_message
 from .labels import VERDICT_LABELS
-from .problems import reason_text
 
 click_vi.install()          # click's own "Usage", "Options", "Error: …" in Vietnamese
 
@@ -63,6 +65,8 @@ def handle_errors(f):
 
 
 def get_workspace(workspace_dir, province):
+    from .config.workspace import PublicKeyWarning, load_workspace
+
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", PublicKeyWarning)
         ws = load_workspace(workspace_dir, province)
@@ -89,7 +93,39 @@ def command(group, name, help_text):
 # ---------------------------------------------------------------------------------------------
 
 
-@click.group(cls=click_vi.Group, help="cchc_xl — biểu mẫu Excel báo cáo cải cách hành chính: tạo, kiểm tra, tổng hợp.\n\n"
+class _Main(click_vi.Group):
+    """The root group; its ``addin`` group (which loads the add-in builder and olefile) is imported
+    when it is run or its help is asked for. The root's own help lists it by :data:`LAZY`'s text."""
+
+    group_class = click_vi.Group     # its subgroups (blueprints, units) are plain groups
+    LAZY = {"addin": ("cchc_xl.addin.cli", "addin_group", "Add-in Excel \"CCHC\" trên Windows (xlwings): tạo, cài, gỡ.")}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._listing = False
+
+    def list_commands(self, ctx):
+        return sorted({*self.commands, *self.LAZY})
+
+    def get_command(self, ctx, name):
+        if name in self.LAZY and name not in self.commands:
+            module, attr, short = self.LAZY[name]
+            if self._listing:       # the root's help: the group's first line, without importing it
+                return click.Command(name, help=short)
+            import importlib
+
+            self.add_command(getattr(importlib.import_module(module), attr), name)
+        return super().get_command(ctx, name)
+
+    def format_commands(self, ctx, formatter):
+        self._listing = True
+        try:
+            super().format_commands(ctx, formatter)
+        finally:
+            self._listing = False
+
+
+@click.group(cls=_Main, help="cchc_xl — biểu mẫu Excel báo cáo cải cách hành chính: tạo, kiểm tra, tổng hợp.\n\n"
                   "Excel reporting for Vietnamese administrative reform (CCHC).")
 @version_option
 def main():
@@ -103,6 +139,8 @@ def main():
                    "chính thức; hoặc tên một cấu hình mẫu. Xem 'cchc_xl provinces'.")
 @json_option
 def init_cmd(directory, province, as_json):
+    from .config.workspace import init_workspace
+
     ws = init_workspace(directory, province)
     prov = ws.province
     communes = sum(1 for u in prov.units if u.official)
@@ -168,6 +206,8 @@ def _bp_summary(bp):
 @command(blueprints_group, "list", "Liệt kê các biểu mẫu: mã phụ lục, tên, loại, phiên bản, nguồn.")
 @json_option
 def bp_list(as_json):
+    from .blueprint.catalogue import default_catalogue
+
     cat = default_catalogue()
     items = [_bp_summary(bp) for bp in sorted(cat.blueprints.values(), key=lambda b: b.id)]
     if as_json:
@@ -183,6 +223,8 @@ def bp_list(as_json):
 @click_vi.argument("code")
 @json_option
 def bp_show(code, as_json):
+    from .blueprint.catalogue import default_catalogue
+
     cat = default_catalogue()
     bp = cat.blueprints.get(code) or cat.for_code(code)
     if as_json:
@@ -352,6 +394,7 @@ class _NoBar:
 @workspace_options
 @json_option
 def generate_cmd(period, units, blueprint, plan, out, fixed_time, workers, workspace_dir, province, as_json):
+    from .blueprint.catalogue import default_catalogue
     from .generate import generate_round, plan_round
 
     ws = get_workspace(workspace_dir, province)
@@ -424,6 +467,7 @@ def collect_files(paths, skipped: list[dict]) -> list[Path]:
 @workspace_options
 @json_option
 def validate_cmd(paths, period, annotate_dir, lang, workspace_dir, province, as_json):
+    from .problems import reason_text
     from .validate.batch import validate_files
 
     ws = get_workspace(workspace_dir, province)
@@ -486,6 +530,8 @@ def _received(items) -> dict:
 
 
 def _merge_summary(res, ws) -> None:
+    from .problems import reason_text
+
     click.echo(f"Kỳ {res.period}: {res.expected} báo cáo phải nộp — {len(res.on_time)} đúng hạn, "
                f"{len(res.late)} trễ hạn, {len(res.missing)} chưa nộp, {res.rejected} bị từ chối; "
                f"{res.with_errors} báo cáo còn lỗi. Tệp mới: {res.new_files}.")
@@ -650,6 +696,7 @@ def remind_cmd(period, out, annotate_dir, workspace_dir, province, as_json):
 @click.option("--period", default=None, help="Kỳ báo cáo (mặc định 2025-Y).")
 @json_option
 def demo_cmd(directory, period, as_json):
+    from .config.workspace import PublicKeyWarning
     from .demo import DEFAULT_DIR, DEFAULT_PERIOD, run_demo
 
     with warnings.catch_warnings():
@@ -674,10 +721,6 @@ def demo_cmd(directory, period, as_json):
     for note in res.notes:
         click.echo(f"Ghi chú: {note}")
 
-
-from .addin.cli import addin_group  # noqa: E402 - registered after the root group exists
-
-main.add_command(addin_group)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

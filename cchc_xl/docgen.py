@@ -10,10 +10,12 @@ DOCS = Path(__file__).resolve().parent.parent / "docs"
 
 
 def _walk(cmd: click.Command, path: list[str]):
+    """Every command under ``cmd``, groups imported when run included (``cli._Main``)."""
     yield path, cmd
     if isinstance(cmd, click.Group):
-        for name in sorted(cmd.commands):
-            yield from _walk(cmd.commands[name], path + [name])
+        ctx = click.Context(cmd)
+        for name in sorted(cmd.list_commands(ctx)):
+            yield from _walk(cmd.get_command(ctx, name), path + [name])
 
 
 def cli_reference() -> str:

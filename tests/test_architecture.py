@@ -54,3 +54,30 @@ def test_the_private_hooks_of_workbook_protection_are_still_there():
 
     assert "self._write_workbook_pr()" in inspect.getsource(Workbook._assemble_xml_file)
     assert Worksheet._encode_password(None, "abc") == Worksheet._encode_password(None, "abc") != ""
+
+
+# what the command line loads before it knows which command runs (issue 17: start-up is latency)
+CLI_STARTUP_FORBIDDEN = ("pydantic", "yaml", "openpyxl", "xlsxwriter", "python_calamine", "docx", "lxml",
+                         "pandas", "olefile", "cchc_xl.blueprint", "cchc_xl.config.province",
+                         "cchc_xl.config.workspace", "cchc_xl.validate", "cchc_xl.merge", "cchc_xl.generate",
+                         "cchc_xl.report", "cchc_xl.addin.cli")
+
+
+def test_the_command_line_imports_no_heavy_library_before_a_command_runs():
+    code = ("import sys; from cchc_xl.cli import main; from click.testing import CliRunner; "
+            "r = CliRunner().invoke(main, ['--help']); assert r.exit_code == 0, r.output; "
+            "print('\\n'.join(sorted(sys.modules)))")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    bad = [m for m in loaded if m.startswith(CLI_STARTUP_FORBIDDEN)]
+    assert bad == [], f"cchc_xl --help loads {bad}"
+
+
+def test_the_root_help_lists_the_lazy_addin_group_as_the_group_itself_would():
+    import click
+
+    from cchc_xl.addin.cli import addin_group
+    from cchc_xl.cli import main
+
+    _, _, short = type(main).LAZY["addin"]
+    assert click.Command("addin", help=short).get_short_help_str(200) == addin_group.get_short_help_str(200)
+    assert main.get_command(click.Context(main), "addin") is addin_group

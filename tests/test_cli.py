@@ -17,7 +17,7 @@ COMMANDS = [path for path, _ in _walk(main, [])]
 def test_every_command_has_help_and_version(path):
     cmd = main
     for name in path:
-        cmd = cmd.commands[name]
+        cmd = cmd.get_command(click.Context(cmd), name)
     assert cmd.help and cmd.help.strip(), f"{path} has no help text"
     runner = CliRunner()
     res = runner.invoke(main, [*path, "--help"])
@@ -116,15 +116,10 @@ def test_argument_names_in_help_are_vietnamese():
 
     from cchc_xl import click_vi
     from cchc_xl.cli import main
-
-    def commands(group, path):
-        for name, cmd in group.commands.items():
-            yield [*path, name], cmd
-            if isinstance(cmd, click.Group):
-                yield from commands(cmd, [*path, name])
+    from cchc_xl.docgen import _walk
 
     seen = 0
-    for path, cmd in commands(main, []):
+    for path, cmd in _walk(main, []):
         for param in cmd.params:
             if isinstance(param, click.Argument):
                 seen += 1

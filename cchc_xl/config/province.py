@@ -17,6 +17,7 @@ from ..blueprint.model import Source
 from ..errors import NotFound
 from ..resources import provinces_dir
 from ..yamlfile import ConfigError, load_model, parse_yaml
+from .defaults import DEFAULT_EMBEDDED, SEED_CONFIGS  # noqa: F401 - public here too
 from .period import KINDS, Period
 
 # Unit types are data: each province's regime.yaml declares its own (name, parts, parent type).
@@ -332,13 +333,6 @@ def _md(text: str, year: int) -> dt.date:
     if not m:
         raise ValueError(f"ngày {text!r} không đúng dạng MM-DD (tháng-ngày, thêm @-1 cho năm trước)")
     return dt.date(year - (1 if m.group(3) else 0), int(m.group(1)), int(m.group(2)))
-
-
-SEED_CONFIGS = {   # the seeds' own regimes, each under a name that says what it is
-    "lang-son-3-cap-2011-2020": "Tỉnh Lạng Sơn, ba cấp (tỉnh, huyện, xã), chương trình 2011-2020 (seed 000)",
-    "thua-thien-hue-3-cap-2021": "Tỉnh Thừa Thiên Huế năm 2021, ba cấp, chương trình 2021-2030 (seed 002)",
-}
-DEFAULT_EMBEDDED = "lang-son-3-cap-2011-2020"   # the demo and a command run outside a workspace
 
 
 def load_province(ref: str | Path) -> Province:
