@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..blueprint.model import Source
 from ..errors import NotFound
 from ..resources import provinces_dir
-from ..yamlfile import ConfigError, load_model, parse_yaml
+from ..yamlfile import ConfigError, load_model, parse_yaml_cached
 from .defaults import DEFAULT_EMBEDDED, SEED_CONFIGS  # noqa: F401 - public here too
 from .period import KINDS, Period
 
@@ -335,12 +335,15 @@ def _md(text: str, year: int) -> dt.date:
     return dt.date(year - (1 if m.group(3) else 0), int(m.group(1)), int(m.group(2)))
 
 
-def load_province(ref: str | Path) -> Province:
+def load_province(ref: str | Path, cache_dir: Path | None = None) -> Province:
     """A province's configuration: a folder of the four YAML files, an embedded seed configuration
-    by name, or any province of the official list (slug, name or code) as it is today."""
+    by name, or any province of the official list (slug, name or code) as it is today.
+
+    With ``cache_dir`` (a workspace's), a folder's parsed YAML is cached there, keyed on each file's
+    text (``yamlfile.parse_yaml_cached``): the configuration is validated exactly as without it."""
     root = Path(ref)
     if (root / "province.yaml").exists():
-        return _from_texts(root, {n: (root / n).read_text(encoding="utf-8") for n in CONFIG_FILES})
+        return _from_texts(root, {n: (root / n).read_text(encoding="utf-8") for n in CONFIG_FILES}, cache_dir)
     if str(ref) in SEED_CONFIGS:
         return load_province(provinces_dir() / str(ref))
     from . import official, today  # the official list is read only when a province is built from it
@@ -359,9 +362,10 @@ def load_province(ref: str | Path) -> Province:
 CONFIG_FILES = ("province.yaml", "units.yaml", "calendar.yaml", "regime.yaml")
 
 
-def _from_texts(root: Path, texts: dict[str, str]) -> Province:
+def _from_texts(root: Path, texts: dict[str, str], cache_dir: Path | None = None) -> Province:
     def model(name, cls):
-        data, lines = parse_yaml(texts[name], root / name)
+        data, lines = parse_yaml_cached(texts[name], root / name,
+                                        cache_dir / f"{name}.json" if cache_dir else None)
         return load_model(root / name, cls, data, lines)
 
     prov = Province(root, model("province.yaml", ProvinceInfo), model("units.yaml", Units).units,

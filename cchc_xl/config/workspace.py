@@ -14,6 +14,7 @@ from ..yamlfile import ConfigError, dump_yaml, load_model
 from .province import DEFAULT_EMBEDDED, Province, load_province
 
 WORKSPACE_FILE = "cchc.yaml"
+CACHE_DIR = ".cache"        # derived data only (parsed configuration): safe to delete at any time
 # The embedded default province is public: so is its key. Files it authenticates prove nothing.
 PUBLIC_SECRET = "cchc-xl-public-demo-key-not-secret"
 PUBLIC_PASSWORD = "cchc"
@@ -103,7 +104,7 @@ def load_workspace(root: Path | None = None, province: str | None = None) -> Wor
             raise ConfigError(root, [f" không phải thư mục làm việc cchc_xl (thiếu {WORKSPACE_FILE}); "
                                      "tạo bằng 'cchc_xl init'"])
         settings = load_model(root / WORKSPACE_FILE, WorkspaceFile)
-        prov = load_province(root / settings.config)
+        prov = load_province(root / settings.config, cache_dir=root / CACHE_DIR / "config")
         if province and province != prov.id:
             raise ConfigError(root, [f" thư mục làm việc thuộc tỉnh {prov.id}, không phải {province}"])
         return Workspace(root, prov, settings.secret.encode(), settings.sheet_password, False, settings)
