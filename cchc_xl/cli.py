@@ -450,11 +450,14 @@ SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
 
 def collect_files(paths, skipped: list[dict]) -> list[Path]:
     """The files to check: a folder is read as an inbox (regular files only, see ``merge.run.scan``)."""
-    from .merge.run import scan
-
     out: list[Path] = []
     for p in paths:
-        out += scan(p, skipped) if p.is_dir() else [p]
+        if p.is_dir():      # the merge's modules, only to read a folder as merge does
+            from .merge.run import scan
+
+            out += scan(p, skipped)
+        else:
+            out.append(p)
     return out
 
 
