@@ -5,6 +5,15 @@ values; every path it was seen at is kept, even after the file leaves the inbox.
 versions: the latest non-rejected content per submission and period counts, earlier ones stay
 queryable. Every file is recorded in one transaction, so a crash or kill at any moment and a
 re-run neither lose nor double anything.
+
+The ledger keeps what was read of each file (its cells, verdict and problems), not the file's
+bytes: the received file stays where it was received (the inbox; a saved e-mail's attachments in
+``MAIL_DIR``), and every path it was seen at is kept. A content's cells are one row of ``cells``
+(zlib-compressed JSON, in the order they were read) rather than a row per cell: layout 3 of the
+ledger, a quarter of the size (issue 17); a ledger of layout 2 is converted when first opened.
+
+``state`` holds a token that every write to any table replaces (triggers, so that an edit by hand
+replaces it too): a roll-up recorded under the current token was made from the ledger as it is.
 """
 
 from __future__ import annotations
@@ -15,6 +24,7 @@ import json
 import os
 import sqlite3
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,12 +65,12 @@ CREATE TABLE IF NOT EXISTS path_history (
     path TEXT NOT NULL, hash TEXT NOT NULL, seen_at TEXT NOT NULL,
     PRIMARY KEY (path, hash)
 );
-CREATE TABLE IF NOT EXISTS cell_values (
-    hash TEXT NOT NULL REFERENCES contents(hash),
-    appendix TEXT NOT NULL, sheet TEXT NOT NULL, row_key TEXT NOT NULL, col_key TEXT NOT NULL,
-    cell TEXT NOT NULL, num REAL, text TEXT, role TEXT NOT NULL
+-- a content's cells (model.CellRow: appendix, sheet, row_key, col_key, cell, num, text, role), in the
+-- order read, as zlib-compressed JSON rows
+CREATE TABLE IF NOT EXISTS cells (
+    hash TEXT PRIMARY KEY REFERENCES contents(hash),
+    n INTEGER NOT NULL, rows BLOB NOT NULL
 );
-CREATE INDEX IF NOT EXISTS cell_values_by_hash ON cell_values(hash);
 CREATE TABLE IF NOT EXISTS problems (
     hash TEXT NOT NULL REFERENCES contents(hash),
     code TEXT NOT NULL, severity TEXT NOT NULL, sheet TEXT, cell TEXT, appendix TEXT,
@@ -86,15 +96,26 @@ CREATE TABLE IF NOT EXISTS packs (
     hash TEXT PRIMARY KEY REFERENCES contents(hash),
     stamp TEXT NOT NULL, codes TEXT NOT NULL, inputs_digest TEXT, tidy BLOB NOT NULL
 );
+-- meta: the piece's data (zlib-compressed, Piece.dumps); dcrc: CRC-32 of meta then deflated as written
 CREATE TABLE IF NOT EXISTS pieces (
     hash TEXT NOT NULL REFERENCES contents(hash), template TEXT NOT NULL, appendix TEXT NOT NULL,
-    meta BLOB NOT NULL, deflated BLOB NOT NULL,
+    meta BLOB NOT NULL, deflated BLOB NOT NULL, dcrc INTEGER,
     PRIMARY KEY (hash, template, appendix)
 );
+CREATE TABLE IF NOT EXISTS state (id INTEGER PRIMARY KEY CHECK (id = 1), token BLOB NOT NULL);
+INSERT OR IGNORE INTO state(id, token) VALUES (1, randomblob(16));
 """
 DERIVED_TABLES = ("pieces", "packs")
+TRACKED_TABLES = ("contents", "paths", "path_history", "cells", "problems", "declarations", "decisions", "packs",
+                  "pieces")
+# any write replaces the state token (see the module's docstring)
+TRIGGERS = "".join(f"CREATE TRIGGER IF NOT EXISTS state_{t}_{op.lower()} AFTER {op} ON {t} "
+                   "BEGIN UPDATE state SET token = randomblob(16); END;\n"
+                   for t in TRACKED_TABLES for op in ("INSERT", "UPDATE", "DELETE"))
 # PRAGMA user_version of the layout this code writes; a ledger of a newer one is never touched
-LEDGER_VERSION = 2
+LEDGER_VERSION = 3
+CELLS_LEVEL = 6
+META_LEVEL = 6
 CONTENT_COLUMNS = ("hash, size, received_at, unit, unit_name, part, submission, period, status, n_errors, "
                    "n_warnings, first_path, hold, receipt_source")
 
@@ -190,6 +211,8 @@ class Ledger:
         if cols and "deflated" not in cols:     # derived data of an older layout: rendered again
             for table in DERIVED_TABLES:
                 self.db.execute(f"DROP TABLE IF EXISTS {table}")
+        if cols and "deflated" in cols and "dcrc" not in cols:
+            self.db.execute("ALTER TABLE pieces ADD COLUMN dcrc INTEGER")     # filled by _to_layout_3
         content_cols = [r[1] for r in self.db.execute("PRAGMA table_info(contents)")]
         if content_cols and "hold" not in content_cols:
             # ledgers before admission: their contents were validated without a hold verdict; derive
@@ -199,9 +222,42 @@ class Ledger:
             self._backfill_hold()
         if content_cols and "judged" not in content_cols:   # judged under an unknown configuration
             self.db.execute("ALTER TABLE contents ADD COLUMN judged TEXT")
-        self.db.executescript(SCHEMA)
+        self.db.executescript(SCHEMA + TRIGGERS)
         if version != LEDGER_VERSION:
+            if self._to_layout_3():
+                with contextlib.suppress(sqlite3.OperationalError):    # a full disk: converted, not shrunk
+                    self.db.execute("VACUUM")
             self.db.execute(f"PRAGMA user_version={LEDGER_VERSION}")
+
+    def _to_layout_3(self) -> bool:
+        """Layout 2 to 3, in one transaction: each content's ``cell_values`` rows become its row of
+        ``cells``; each piece's meta is compressed and its ``dcrc`` recorded, once its rows are checked
+        against its CRC (a damaged piece keeps no ``dcrc``: it is reported, as before). True when
+        there was anything to convert."""
+        from .pieces import Piece
+
+        with self.transaction() as db:
+            old = db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='cell_values'").fetchone()
+            if old:
+                rows: dict[str, list] = {}
+                for h, *v in db.execute("SELECT hash, appendix, sheet, row_key, col_key, cell, num, text, role "
+                                        "FROM cell_values ORDER BY rowid"):
+                    rows.setdefault(h, []).append(v)
+                db.executemany("INSERT OR IGNORE INTO cells(hash, n, rows) VALUES(?,?,?)",
+                               [(h, len(v), _pack_cells(v)) for h, v in rows.items()])
+                db.execute("DROP TABLE cell_values")
+            todo = db.execute("SELECT rowid, meta, deflated FROM pieces WHERE dcrc IS NULL").fetchall()
+            for rowid, meta, deflated in todo:
+                try:
+                    piece = Piece.loads(meta)
+                    xml = zlib.decompressobj(-15).decompress(deflated)
+                    intact = zlib.crc32(xml) == piece.crc and len(xml) == piece.size
+                except Exception:   # noqa: BLE001 - a damaged piece: left to be reported when used
+                    intact = False
+                packed = zlib.compress(meta, META_LEVEL)
+                db.execute("UPDATE pieces SET meta=?, dcrc=? WHERE rowid=?",
+                           (packed, piece_crc(packed, deflated) if intact else None, rowid))
+        return bool(old or todo)
 
     def _backfill_hold(self) -> None:
         from ..problems import HOLD_CODES
@@ -333,19 +389,37 @@ class Ledger:
         return True
 
     def values(self, digest: str) -> list[CellRow]:
-        return [CellRow(*r) for r in self.db.execute(
-            "SELECT appendix, sheet, row_key, col_key, cell, num, text, role FROM cell_values "
-            "WHERE hash=? ORDER BY rowid", (digest,))]
+        """A content's cells, in the order they were read."""
+        r = self.db.execute("SELECT n, rows FROM cells WHERE hash=?", (digest,)).fetchone()
+        return _unpack_cells(digest, *r) if r else []
 
     def input_texts(self, digest: str) -> list[tuple[str, str, str]]:
         """(appendix, row, text) of the texts a content's unit typed (its outline sections among them)."""
-        return self.db.execute("SELECT appendix, row_key, text FROM cell_values WHERE hash=? AND role='input' "
-                               "AND text IS NOT NULL ORDER BY rowid", (digest,)).fetchall()
+        return [(c.appendix, c.row_key, c.text) for c in self.values(digest)
+                if c.role == "input" and c.text is not None]
 
     def input_numbers(self, digest: str) -> list[tuple[str, str, str, float]]:
         """(appendix, row, column, number) of the figures a content's unit typed."""
-        return self.db.execute("SELECT appendix, row_key, col_key, num FROM cell_values WHERE hash=? "
-                               "AND role='input' AND num IS NOT NULL ORDER BY rowid", (digest,)).fetchall()
+        return [(c.appendix, c.row_key, c.col_key, c.num) for c in self.values(digest)
+                if c.role == "input" and c.num is not None]
+
+    def state_token(self) -> str:
+        """The token every write replaces: equal tokens, the same ledger (see the module's docstring)."""
+        return self.db.execute("SELECT hex(token) FROM state WHERE id=1").fetchone()[0]
+
+    def check_stored_pieces(self, digests) -> int:
+        """Every stored piece of the contents ``digests`` against the CRC recorded when it was written
+        (``LedgerDamaged`` otherwise, as :func:`~.splice.check_pieces` reports it): its meta and rows are
+        the bytes that were checked then. Returns how many pieces."""
+        n = 0
+        for digest in digests:
+            for meta, deflated, dcrc in self.db.execute("SELECT meta, deflated, dcrc FROM pieces WHERE hash=?",
+                                                        (digest,)):
+                n += 1
+                if dcrc is None or piece_crc(meta, deflated) != dcrc:
+                    raise LedgerDamaged(f"sổ theo dõi thiếu dữ liệu đã dựng của tệp {digest[:12]}; "
+                                        "hãy chạy lại với --full")
+        return n
 
     def nil_tables(self, digest: str) -> list[str]:
         """The appendices a content declares "Không phát sinh" (nil returns) and leaves blank."""
@@ -363,8 +437,14 @@ class Ledger:
 
     def pieces(self, digest: str) -> list[Piece]:
         """A content's pieces, without their rows (see :meth:`piece_rows`)."""
-        return [Piece.loads(m) for (m,) in self.db.execute("SELECT meta FROM pieces WHERE hash=? ORDER BY rowid",
-                                                              (digest,))]
+        out = []
+        for (m,) in self.db.execute("SELECT meta FROM pieces WHERE hash=? ORDER BY rowid", (digest,)):
+            try:
+                out.append(Piece.loads(zlib.decompress(m)))
+            except (zlib.error, ValueError, EOFError, TypeError):
+                raise LedgerDamaged(f"sổ theo dõi thiếu dữ liệu đã dựng của tệp {digest[:12]}; "
+                                    "hãy chạy lại với --full") from None
+        return out
 
     def piece_rows(self, digest: str, template: str, appendix: str) -> bytes:
         """A piece's rows, deflated (see ``pieces.Piece``)."""
@@ -403,8 +483,11 @@ class Ledger:
             db.execute(f"DELETE FROM {table} WHERE hash=?", (digest,))
         db.execute("INSERT INTO packs(hash, stamp, codes, inputs_digest, tidy) VALUES(?,?,?,?,?)",
                    (digest, pack.stamp, json.dumps(pack.codes), pack.inputs_digest, pack.tidy))
-        db.executemany("INSERT INTO pieces(hash, template, appendix, meta, deflated) VALUES(?,?,?,?,?)",
-                       [(digest, p.template, p.appendix, p.dumps(), p.deflated or b"") for p in pack.pieces])
+        rows = []
+        for p in pack.pieces:
+            meta, deflated = zlib.compress(p.dumps(), META_LEVEL), p.deflated or b""
+            rows.append((digest, p.template, p.appendix, meta, deflated, piece_crc(meta, deflated)))
+        db.executemany("INSERT INTO pieces(hash, template, appendix, meta, deflated, dcrc) VALUES(?,?,?,?,?,?)", rows)
 
     def record_content(self, digest: str, path: str, size: int, mtime: float, received_at: dt.datetime,
                        report: dict, values: list[tuple], meta: dict, pack: Pack | None = None, *,
@@ -424,8 +507,8 @@ class Ledger:
                      counts.get("error", 0), counts.get("warning", 0), json.dumps(report, ensure_ascii=False,
                                                                                     default=str), path,
                      json.dumps(report["held"]) if report.get("held") else None, receipt_source, judged))
-                db.executemany("INSERT INTO cell_values(hash, appendix, sheet, row_key, col_key, cell, num, text, "
-                               "role) VALUES(?,?,?,?,?,?,?,?,?)", [(digest, *v) for v in values])
+                db.execute("INSERT INTO cells(hash, n, rows) VALUES(?,?,?)",
+                           (digest, len(values), _pack_cells(values)))
                 db.executemany(
                     "INSERT INTO problems(hash, code, severity, sheet, cell, appendix, row_key, col_key, message, "
                     "hint) VALUES(?,?,?,?,?,?,?,?,?,?)",
@@ -449,6 +532,26 @@ class Ledger:
             with self.transaction() as db:
                 db.executemany("UPDATE paths SET present=0 WHERE path=?", [(p,) for p in gone])
         return len(gone)
+
+
+def piece_crc(meta: bytes, deflated: bytes) -> int:
+    """The CRC-32 of a stored piece: its meta, then its rows, as written."""
+    return zlib.crc32(deflated, zlib.crc32(meta))
+
+
+def _pack_cells(values) -> bytes:
+    return zlib.compress(json.dumps([list(v) for v in values], ensure_ascii=False,
+                                    separators=(",", ":")).encode(), CELLS_LEVEL)
+
+
+def _unpack_cells(digest: str, n: int, blob: bytes) -> list[CellRow]:
+    try:
+        rows = [CellRow(*v) for v in json.loads(zlib.decompress(blob))]
+    except (zlib.error, ValueError, TypeError):
+        rows = None
+    if rows is None or len(rows) != n:
+        raise LedgerDamaged(f"sổ theo dõi không đọc được các ô của tệp {digest[:12]}; hãy chạy lại với --full")
+    return rows
 
 
 def _content(r) -> ContentRow:

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 
 class CellRow(NamedTuple):
-    """One cell of a validated file as the ledger keeps it (table ``cell_values``)."""
+    """One cell of a validated file as the ledger keeps it (table ``cells``)."""
 
     appendix: str
     sheet: str

@@ -1,7 +1,7 @@
 """The units' outline texts (đề cương): read once from the ledger, for the roll-up's "Nội dung báo cáo"
 sheet and the provincial report alike.
 
-The ledger keeps an outline sheet's cells as ``cell_values`` rows like any table's: appendix = the
+The ledger keeps an outline sheet's cells like any table's (``Ledger.values``): appendix = the
 outline code (DC-S, DC-H, …), row = the section key, column ``noi_dung``, the text as typed.
 """
 

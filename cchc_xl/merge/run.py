@@ -354,7 +354,7 @@ def ingest(ws: Workspace, inbox: Path, ledger: Ledger, period: Period | None, *,
     if todo:     # contents judged again (--full, or another configuration): their old verdict goes
         with ledger.transaction() as db:
             for _, digest, _ in todo:
-                for table in ("pieces", "packs", "cell_values", "problems", "declarations", "contents"):
+                for table in ("pieces", "packs", "cells", "problems", "declarations", "contents"):
                     db.execute(f"DELETE FROM {table} WHERE hash=?", (digest,))
     n = len(todo)
     workers = workers or min(os.cpu_count() or 1, 4)
