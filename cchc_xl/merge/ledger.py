@@ -407,6 +407,11 @@ class Ledger:
         """The token every write replaces: equal tokens, the same ledger (see the module's docstring)."""
         return self.db.execute("SELECT hex(token) FROM state WHERE id=1").fetchone()[0]
 
+    def schema_version(self) -> int:
+        """SQLite's count of schema changes: a table dropped or made again, even by hand, changes it
+        (row triggers do not see that)."""
+        return self.db.execute("PRAGMA schema_version").fetchone()[0]
+
     def check_stored_pieces(self, digests) -> int:
         """Every stored piece of the contents ``digests`` against the CRC recorded when it was written
         (``LedgerDamaged`` otherwise, as :func:`~.splice.check_pieces` reports it): its meta and rows are

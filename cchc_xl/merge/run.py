@@ -28,7 +28,7 @@ from ..validate.engine import ValidationContext, file_hash, validate_file
 from ..validate.pool import MP_CONTEXT, FileFailure, map_files
 from . import plausibility, unchanged
 from .areas import Areas, programme_areas
-from .ledger import ContentRow, Decision, Ledger, release_inherited_locks, workspace_lock
+from .ledger import ContentRow, Decision, Ledger, LedgerDamaged, release_inherited_locks, workspace_lock
 from .mail import MAIL_DIR, MAIL_SEP, MailError, read_mail
 from .model import CellRow, HeldFile, ProblemRow, RollupData, Submission, TemplateData
 from .narratives import read_narratives
@@ -203,6 +203,8 @@ def record_receipt(inbox: Path, path: Path, when: dt.datetime) -> Path:
 def _stated_for(path: str, stated: dict[str, tuple[dt.datetime, str, str]]) -> tuple[dt.datetime, str] | None:
     """The statement covering a file: ``--received`` before the register, and within each the most
     specific (the file's own, else its nearest folder's)."""
+    if not stated:
+        return None
     p = Path(path)
     for source in ("stated", "register"):       # the officer's own statement comes first
         for q in (p, *p.parents):
@@ -674,6 +676,76 @@ def province_totals(ledger: Ledger, period: str) -> dict[tuple[str, str, str], f
     return totals
 
 
+def shown_contents(prov: Province, ledger: Ledger, period: Period) -> list[str]:
+    """The contents whose pieces the roll-up shows: the counted one of each expected submission (as
+    :func:`build_rollup_data` takes them)."""
+    counted = ledger.counted(str(period))
+    return [counted[o.submission_key].hash for o in prov.expected(period) if o.submission_key in counted]
+
+
+def _stored_pieces(ws: Workspace, ledger: Ledger, period: Period) -> int | None:
+    """How many pieces the roll-up shows, each checked against its CRC as written; None if one fails."""
+    try:
+        return ledger.check_stored_pieces(shown_contents(ws.province, ledger, period))
+    except LedgerDamaged:
+        return None
+
+
+def _inputs(ws: Workspace, ledger: Ledger, period: Period, targets: list[Path], areas: Areas) -> str:
+    """What :func:`build_rollup_data` and the roll-up writer read, besides the code (``unchanged``)."""
+    prov = ws.province
+    cat = programme_catalogue(prov)
+    return unchanged.inputs_key(str(period), str(prov.root), sorted(prov.texts.items()), cat.stamp, cat.programme,
+                                areas, [str(t) for t in targets], str(ledger.path), ledger.state_token(),
+                                ledger.schema_version())
+
+
+SUMMARY_LISTS = ("outside", "notes", "held", "missing", "withdrawn", "late", "on_time")
+SUMMARY_COUNTS = ("expected", "findings", "rejected", "accepted", "with_errors")
+
+
+def summary_of(data: RollupData) -> dict:
+    """What a merge reports of its roll-up's data (plain data: it is kept in the roll-up's stamp)."""
+    out: dict = {"expected": len(data.submissions), "outside": data.outside,
+                 "notes": [outside_note(o) for o in data.outside], "findings": len(data.findings),
+                 "held": [], "missing": [], "withdrawn": [], "late": [], "on_time": [],
+                 "rejected": 0, "accepted": 0, "with_errors": 0}
+    if data.findings:
+        out["notes"].append(f"{len(data.findings)} số liệu cần xác minh so với các kỳ trước của chính đơn vị "
+                            f"(trang «{FINDINGS_SHEET}» của bảng tổng hợp); không tệp nào bị từ chối vì lý do này.")
+    for s in data.submissions:
+        key = s.unit_code if s.part == "main" else f"{s.unit_code}-{s.part}"
+        out["held"] += [{"submission": key, "file": h.file, "hash": h.hash, "reasons": list(h.reasons)}
+                        for h in s.held]
+        if s.status == "missing":
+            out["missing"].append(key)
+        elif s.status == "rejected":
+            out["rejected"] += 1
+        elif s.status == "withdrawn":
+            out["withdrawn"].append(key)
+        elif s.status == "held":
+            pass
+        else:
+            out["accepted"] += 1
+            out["with_errors"] += 1 if s.verdict == "errors" else 0
+            out["late" if s.status == "late" else "on_time"].append(key)
+    return out
+
+
+def _apply_summary(res: MergeResult, summary: dict) -> bool:
+    """Fill ``res`` from a summary (:func:`summary_of`); False, and ``res`` untouched, for one that is
+    not whole."""
+    if not (all(isinstance(summary.get(k), list) for k in SUMMARY_LISTS)
+            and all(type(summary.get(k)) is int for k in SUMMARY_COUNTS)):
+        return False
+    for k in SUMMARY_COUNTS:
+        setattr(res, k, summary[k])
+    res.outside, res.held, res.missing = list(summary["outside"]), list(summary["held"]), list(summary["missing"])
+    res.withdrawn, res.late, res.on_time = list(summary["withdrawn"]), list(summary["late"]), list(summary["on_time"])
+    res.notes += summary["notes"]
+    return True
+
+
 def merge(ws: Workspace, inbox: Path, *, period: Period | None = None, out: Path | None = None,
           tidy: Path | None = None, full: bool = False, write: bool = True, split_by_field: Path | None = None,
           workers: int | None = None, progress: Callable[[int], None] | None = None,
@@ -695,41 +767,30 @@ def merge(ws: Workspace, inbox: Path, *, period: Period | None = None, out: Path
             period = period or _guess_period(ledger, files)
             if period is None:
                 raise FileNotFoundError(f"không có tệp báo cáo nào trong {inbox} và chưa rõ kỳ báo cáo (--period)")
-            if write:
-                refresh_packs(ws, ledger, period, workers=workers)
-            data = build_rollup_data(ws, ledger, period, values=write)
             res = MergeResult(str(period), None, None, str(lpath), files=files, new_files=n_new, skipped=skipped,
                               notes=notes)
-            res.expected = len(data.submissions)
-            res.outside = data.outside
-            res.notes += [outside_note(o) for o in data.outside]
-            res.findings = len(data.findings)
-            if data.findings:
-                res.notes.append(f"{len(data.findings)} số liệu cần xác minh so với các kỳ trước của chính đơn vị "
-                                 f"(trang «{FINDINGS_SHEET}» của bảng tổng hợp); không tệp nào bị từ chối vì lý do này.")
-            for s in data.submissions:
-                key = s.unit_code if s.part == "main" else f"{s.unit_code}-{s.part}"
-                res.held += [{"submission": key, "file": h.file, "hash": h.hash, "reasons": list(h.reasons)}
-                             for h in s.held]
-                if s.status == "missing":
-                    res.missing.append(key)
-                elif s.status == "rejected":
-                    res.rejected += 1
-                elif s.status == "withdrawn":
-                    res.withdrawn.append(key)
-                elif s.status == "held":
-                    pass
-                else:
-                    res.accepted += 1
-                    res.with_errors += 1 if s.verdict == "errors" else 0
-                    (res.late if s.status == "late" else res.on_time).append(key)
             if write:
-                from .rollup import write_field_workbooks, write_rollup
-
                 out = Path(out) if out else base / f"tong-hop_{ws.province.id}_{period}.xlsx"
                 inside = base / f"tidy_{ws.province.id}_{period}.csv.gz"
                 targets = [out, inside, *([Path(tidy)] if tidy else [])]
                 areas = province_areas(ws.province)
+                kept = None if split_by_field else \
+                    unchanged.kept_summary(_inputs(ws, ledger, period, targets, areas), targets)
+                # made from this very ledger, configuration and program, and still as written: the data
+                # need not be built again, but what it counts is checked (any doubt: built as before)
+                if kept is not None and _stored_pieces(ws, ledger, period) == kept.get("pieces") and \
+                        _apply_summary(res, kept):
+                    res.rollup_unchanged = True
+                    res.rollup, res.tidy = str(out), str(targets[-1])
+                    res.seconds = time.perf_counter() - start
+                    return res
+                refresh_packs(ws, ledger, period, workers=workers)
+            data = build_rollup_data(ws, ledger, period, values=write)
+            summary = summary_of(data)
+            _apply_summary(res, summary)
+            if write:
+                from .rollup import write_field_workbooks, write_rollup
+
                 key = unchanged.fingerprint(data, [str(t) for t in targets], areas,
                                             programme_catalogue(ws.province).stamp)
                 if unchanged.unchanged(key, targets):       # nothing new: the files already say it
@@ -740,7 +801,9 @@ def merge(ws: Workspace, inbox: Path, *, period: Period | None = None, out: Path
                         write_rollup(data, staged[0], areas=areas)
                         for t in staged[1:]:
                             write_tidy(data.tidy_members(), t)
-                    unchanged.record(key, targets)
+                # the ledger as it is now (packs rendered in passing included)
+                summary["pieces"] = _stored_pieces(ws, ledger, period)
+                unchanged.record(key, targets, inputs=_inputs(ws, ledger, period, targets, areas), summary=summary)
                 res.rollup, res.tidy = str(out), str(targets[-1])
                 if split_by_field:
                     res.field_workbooks = [str(p) for p in write_field_workbooks(data, Path(split_by_field),

@@ -8,11 +8,21 @@ written. A merge hashes all of these (everything but the time it was made) and, 
 the files' own hashes equal those recorded beside the roll-up, keeps the files as they are: the
 roll-up then still says when it was made, which is when its figures last changed. Any difference,
 a missing or edited file, or a stamp that cannot be read means writing everything again.
+
+Building that data is itself most of a merge with nothing new (reading every counted file's pieces,
+problems and texts back from the ledger). So the stamp also records what the data was built from
+(:func:`inputs_key`: the ledger's state token, which every write to the ledger replaces, the
+configuration's texts, the catalogue, the areas, this program's source files, the period and the
+paths) and the merge's summary of it (:func:`summary_of` in ``run.py``). A merge whose inputs are
+those recorded, and whose files are still as written, takes the summary from the stamp without
+building the data; it still checks every counted piece of the ledger (``Ledger.check_stored_pieces``).
+The stamp carries a digest of itself: a damaged stamp is no stamp.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import pickle
@@ -23,7 +33,7 @@ from ..atomic import replacing
 from ..layout import TableLayout
 from .model import RollupData
 
-STAMP_FORMAT = "1"
+STAMP_FORMAT = "2"
 
 
 def stamp_path(rollup: Path) -> Path:
@@ -61,21 +71,67 @@ def _file_hash(path: Path) -> str | None:
         return None
 
 
-def unchanged(key: str, targets: list[Path]) -> bool:
-    """True when the files were written for ``key`` and are still as written."""
+def _self_digest(stamp: dict) -> str:
+    body = {k: v for k, v in stamp.items() if k != "check"}
+    return hashlib.sha256(json.dumps(body, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
+
+
+def read_stamp(targets: list[Path]) -> dict | None:
+    """The stamp beside ``targets[0]``, if it is whole (its own digest holds)."""
     try:
         stamp = json.loads(stamp_path(targets[0]).read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return False
-    if not isinstance(stamp, dict) or stamp.get("key") != key:
-        return False
+        return None
+    if not isinstance(stamp, dict) or stamp.get("format") != STAMP_FORMAT or stamp.get("check") != _self_digest(stamp):
+        return None
+    return stamp
+
+
+def as_written(stamp: dict, targets: list[Path]) -> bool:
+    """The files are those the stamp names, each still as written (SHA-256 of its bytes)."""
     files = stamp.get("files")
     return isinstance(files, dict) and sorted(files) == sorted(str(t) for t in targets) and \
         all(files[str(t)] == _file_hash(t) for t in targets)
 
 
-def record(key: str, targets: list[Path]) -> None:
-    """Remember that ``targets`` were written for ``key`` (a stamp that fails to write costs a rewrite)."""
-    stamp = {"key": key, "files": {str(t): _file_hash(t) for t in targets}}
+def unchanged(key: str, targets: list[Path]) -> bool:
+    """True when the files were written for ``key`` and are still as written."""
+    stamp = read_stamp(targets)
+    return stamp is not None and stamp.get("key") == key and as_written(stamp, targets)
+
+
+def kept_summary(inputs: str, targets: list[Path]) -> dict | None:
+    """The summary recorded with the files when they were made from ``inputs`` and are still as
+    written; None otherwise."""
+    stamp = read_stamp(targets)
+    if stamp is None or stamp.get("inputs") != inputs or not isinstance(stamp.get("summary"), dict):
+        return None
+    return stamp["summary"] if as_written(stamp, targets) else None
+
+
+def record(key: str, targets: list[Path], *, inputs: str | None = None, summary: dict | None = None) -> None:
+    """Remember that ``targets`` were written for ``key``, from ``inputs``, and the merge's ``summary``
+    of them (a stamp that fails to write costs a rewrite)."""
+    stamp = {"format": STAMP_FORMAT, "key": key, "files": {str(t): _file_hash(t) for t in targets},
+             "inputs": inputs, "summary": summary}
+    stamp["check"] = _self_digest(stamp)
     with replacing(stamp_path(targets[0])) as tmp:
         Path(tmp).write_text(json.dumps(stamp, ensure_ascii=False, indent=1), encoding="utf-8")
+
+
+@functools.lru_cache(maxsize=1)
+def code_digest() -> str:
+    """This program's source files as they are on disk (name, size, modification time): a roll-up
+    made by other code is made again, whatever the version number says."""
+    root = Path(__file__).resolve().parents[1]
+    files = sorted(root.rglob("*.py"))
+    return hashlib.sha256(repr([(f.relative_to(root).as_posix(), f.stat().st_size, f.stat().st_mtime_ns)
+                                for f in files]).encode()).hexdigest()
+
+
+def inputs_key(*parts: object) -> str:
+    """The hash of what the roll-up's data is built from (see the module's docstring)."""
+    digest = hashlib.sha256()
+    digest.update(f"{STAMP_FORMAT}:{__version__}:{code_digest()}:".encode())
+    digest.update(pickle.dumps(_canonical(list(parts)), protocol=5))
+    return digest.hexdigest()
