@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
-
-from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 
 from .blueprint.catalogue import Catalogue
 from .blueprint.expr import ColumnRange, Expr, Ref, Scope, XLError
@@ -33,12 +32,26 @@ REQUIRED_MARK = " (bắt buộc)"  # code line, title, unit/period line, unit-of
 
 @lru_cache(maxsize=1 << 16)
 def a1(row: int, col: int, *, abs_row: bool = False, abs_col: bool = False) -> str:
-    """0-based (row, col) to an A1 address; the only converter in the code base."""
-    return xl_rowcol_to_cell(row, col, abs_row, abs_col)
+    """0-based (row, col) to an A1 address; the only converter in the code base (XlsxWriter's
+    ``xl_rowcol_to_cell``, written out so that reading a file needs no XlsxWriter; a test compares)."""
+    if row < 0 or col < 0:          # as XlsxWriter: a warning and no address
+        warnings.warn(f"Row number '{row}' must be >= 0" if row < 0 else f"Col number '{col}' must be >= 0",
+                      stacklevel=2)
+        return ""
+    return f"{'$' if abs_col else ''}{col_letter(col)}{'$' if abs_row else ''}{row + 1}"
 
 
+@lru_cache(maxsize=1 << 12)
 def col_letter(col: int) -> str:
-    return xl_col_to_name(col)
+    """0-based column to its letters (A, …, Z, AA, …)."""
+    if col < 0:
+        warnings.warn(f"Col number '{col}' must be >= 0", stacklevel=2)
+        return ""
+    name, n = "", col + 1
+    while n:
+        n, rem = divmod(n - 1, 26)
+        name = chr(65 + rem) + name
+    return name
 
 
 @dataclass(frozen=True)

@@ -81,3 +81,23 @@ def test_the_root_help_lists_the_lazy_addin_group_as_the_group_itself_would():
     _, _, short = type(main).LAZY["addin"]
     assert click.Command("addin", help=short).get_short_help_str(200) == addin_group.get_short_help_str(200)
     assert main.get_command(click.Context(main), "addin") is addin_group
+
+
+def test_our_a1_addresses_are_xlsxwriters():
+    """layout.a1 and col_letter are written out (reading a file imports no XlsxWriter): the same text."""
+    from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
+
+    from cchc_xl.layout import a1, col_letter
+
+    for col in [*range(0, 800), 16383]:
+        assert col_letter(col) == xl_col_to_name(col)
+        for row, abs_row, abs_col in ((0, False, False), (7, True, False), (1048575, False, True), (41, True, True)):
+            assert a1(row, col, abs_row=abs_row, abs_col=abs_col) == xl_rowcol_to_cell(row, col, abs_row, abs_col)
+
+
+def test_validating_a_file_and_a_merge_with_nothing_new_import_no_writer_and_no_mail_parser():
+    code = "import sys, cchc_xl.cli, cchc_xl.validate.batch, cchc_xl.merge.run; print('\\n'.join(sorted(sys.modules)))"
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    bad = [m for m in loaded if m.startswith(("xlsxwriter", "openpyxl", "email.parser", "docx", "pandas", "lxml",
+                                              "cchc_xl.merge.rollup", "cchc_xl.generate"))]
+    assert bad == [], bad

@@ -21,7 +21,7 @@ CODE_RE = r"^[0-9A-Z][0-9A-Z\-]*$"
 class Strict(BaseModel):
     """Unknown keys are refused by name; models are immutable."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 SEED_FILE_RE = r"^\d{3}_[0-9a-f]{16}\.txt$"

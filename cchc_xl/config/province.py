@@ -24,7 +24,7 @@ from .period import KINDS, Period
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class Predecessor(_Strict):

@@ -12,8 +12,6 @@ import functools
 import io
 import math
 
-import xlsxwriter
-
 from ..blueprint.model import CellType
 from ..xlsx.styles import COMPUTED_FILL, ERROR_FILL, FONT, HEADER_FILL, NUMBER_FORMATS
 
@@ -97,6 +95,8 @@ class Formats:
 @functools.cache
 def detail_styles() -> dict[str, int]:
     """The style indices every roll-up gives its detail formats (same order, same indices)."""
+    import xlsxwriter  # only to write, or to render a pack
+
     wb = xlsxwriter.Workbook(io.BytesIO(), {**WORKBOOK_OPTIONS, "in_memory": True})
     return Formats(wb).detail_styles()
 

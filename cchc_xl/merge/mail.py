@@ -10,10 +10,6 @@ from __future__ import annotations
 
 import binascii
 import datetime as dt
-import email.errors
-import email.parser
-import email.policy
-import email.utils
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +36,10 @@ class Mail:
 
 def read_mail(path: Path, mail_dir: Path) -> Mail:
     """The spreadsheet attachments of the e-mail at ``path``, kept under ``mail_dir``."""
+    import email.errors  # the e-mail package only for an inbox that holds e-mails
+    import email.parser
+    import email.policy
+
     try:
         if path.stat().st_size > MAX_MAIL:
             raise MailError(f"thư điện tử lớn hơn {MAX_MAIL >> 20} MB: không mở; hãy lưu riêng tệp đính kèm vào inbox")
@@ -77,6 +77,8 @@ def target_dir_failed(exc: OSError, mail_dir: Path) -> bool:
 
 
 def _sent(msg) -> dt.datetime | None:
+    import email.utils
+
     try:
         when = email.utils.parsedate_to_datetime(str(msg["Date"]))
     except (TypeError, ValueError, IndexError):

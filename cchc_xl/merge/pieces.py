@@ -32,13 +32,11 @@ import zlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
-from xlsxwriter.utility import xl_col_to_name
-
 from ..blueprint.catalogue import Catalogue
 from ..blueprint.model import CellType
 from ..config.period import Period
 from ..config.province import Unit
-from ..layout import TableLayout
+from ..layout import TableLayout, col_letter
 from .formats import SUMMABLE, detail_styles, is_number, row_height, text_lines, text_width
 from .model import CellRow, ValueRow, value_state
 from .tidy import tidy_member
@@ -406,7 +404,7 @@ def _render(values: list[ValueRow], lay: TableLayout, type_labels: Mapping[str, 
 @functools.lru_cache(maxsize=64)
 def _cell_refs(n: int) -> tuple[str, ...]:
     """The opening of each cell of a detail row, with its reference: ``<c r="A\x01" `` …"""
-    return tuple(f'<c r="{xl_col_to_name(i)}{ROW_MARK}" ' for i in range(n))
+    return tuple(f'<c r="{col_letter(i)}{ROW_MARK}" ' for i in range(n))
 
 
 @functools.lru_cache(maxsize=4096)
