@@ -140,3 +140,24 @@ def test_damaged_pieces_are_found_even_when_the_ledger_looks_unchanged(ws, tmp_p
         _merge(ws, inbox)                                    # reported as a merge that writes reports it
     assert len(builds) == 2
     assert merge(ws, inbox, period=parse_period(PERIOD), full=True).accepted == len(UNITS)
+
+
+def test_the_fast_canonical_form_is_the_reference_one(ws, tmp_path):
+    """unchanged._canonical (the roll-up's fingerprint) against its plain reference, on real data."""
+    import dataclasses
+    import pickle
+
+    from cchc_xl.merge.ledger import Ledger
+
+    inbox = _inbox(ws, tmp_path, units=UNITS, days_late={"S-XD": 4})
+    _merge(ws, inbox)
+    led = Ledger(ws.root / LEDGER_NAME)
+    try:
+        data = run.build_rollup_data(ws, led, parse_period(PERIOD))
+    finally:
+        led.close()
+    shown = dataclasses.replace(data, generated_at=None, piece_rows=None, tidy_members=None)
+    extra = [{"b", "a"}, frozenset({2, 1}), (1, [2, {3: {4}}]), parse_period(PERIOD), ws.province.units[:3]]
+    for obj in (shown, extra):
+        assert pickle.dumps(unchanged._canonical(obj), protocol=5) == \
+            pickle.dumps(unchanged._canonical_reference(obj), protocol=5)
