@@ -65,11 +65,12 @@ CREATE TABLE IF NOT EXISTS path_history (
     path TEXT NOT NULL, hash TEXT NOT NULL, seen_at TEXT NOT NULL,
     PRIMARY KEY (path, hash)
 );
--- a content's cells (model.CellRow: appendix, sheet, row_key, col_key, cell, num, text, role), in the
--- order read, as zlib-compressed JSON rows
+-- a content's n cells (model.CellRow: appendix, sheet, row_key, col_key, cell, num, text, role) as
+-- zlib-compressed JSON: the texts its unit typed in texts ([position, *cell]: the outline sections the
+-- roll-up and the report read), every other cell in rows, in the order read
 CREATE TABLE IF NOT EXISTS cells (
     hash TEXT PRIMARY KEY REFERENCES contents(hash),
-    n INTEGER NOT NULL, rows BLOB NOT NULL
+    n INTEGER NOT NULL, rows BLOB NOT NULL, texts BLOB NOT NULL
 );
 CREATE TABLE IF NOT EXISTS problems (
     hash TEXT NOT NULL REFERENCES contents(hash),
@@ -243,8 +244,8 @@ class Ledger:
                 for h, *v in db.execute("SELECT hash, appendix, sheet, row_key, col_key, cell, num, text, role "
                                         "FROM cell_values ORDER BY rowid"):
                     rows.setdefault(h, []).append(v)
-                db.executemany("INSERT OR IGNORE INTO cells(hash, n, rows) VALUES(?,?,?)",
-                               [(h, len(v), _pack_cells(v)) for h, v in rows.items()])
+                db.executemany("INSERT OR IGNORE INTO cells(hash, n, rows, texts) VALUES(?,?,?,?)",
+                               [(h, len(v), *_pack_cells(v)) for h, v in rows.items()])
                 db.execute("DROP TABLE cell_values")
             todo = db.execute("SELECT rowid, meta, deflated FROM pieces WHERE dcrc IS NULL").fetchall()
             for rowid, meta, deflated in todo:
@@ -390,18 +391,27 @@ class Ledger:
 
     def values(self, digest: str) -> list[CellRow]:
         """A content's cells, in the order they were read."""
-        r = self.db.execute("SELECT n, rows FROM cells WHERE hash=?", (digest,)).fetchone()
-        return _unpack_cells(digest, *r) if r else []
+        r = self.db.execute("SELECT n, rows, texts FROM cells WHERE hash=?", (digest,)).fetchone()
+        if r is None:
+            return []
+        rows, texts = _unzip(digest, r[1]), _unzip(digest, r[2])
+        out = list(rows)
+        for pos, *cell in texts:            # ascending positions: each goes where it was read
+            out.insert(pos, cell)
+        if len(out) != r[0]:
+            raise _damaged_cells(digest)
+        return [CellRow(*c) for c in out]
 
     def input_texts(self, digest: str) -> list[tuple[str, str, str]]:
         """(appendix, row, text) of the texts a content's unit typed (its outline sections among them)."""
-        return [(c.appendix, c.row_key, c.text) for c in self.values(digest)
-                if c.role == "input" and c.text is not None]
+        r = self.db.execute("SELECT texts FROM cells WHERE hash=?", (digest,)).fetchone()
+        return [(c[1], c[3], c[7]) for c in _unzip(digest, r[0])] if r else []
 
     def input_numbers(self, digest: str) -> list[tuple[str, str, str, float]]:
         """(appendix, row, column, number) of the figures a content's unit typed."""
-        return [(c.appendix, c.row_key, c.col_key, c.num) for c in self.values(digest)
-                if c.role == "input" and c.num is not None]
+        r = self.db.execute("SELECT rows FROM cells WHERE hash=?", (digest,)).fetchone()
+        return [(c[0], c[2], c[3], c[5]) for c in _unzip(digest, r[0]) if c[7] == "input" and c[5] is not None] \
+            if r else []
 
     def state_token(self) -> str:
         """The token every write replaces: equal tokens, the same ledger (see the module's docstring)."""
@@ -512,8 +522,8 @@ class Ledger:
                      counts.get("error", 0), counts.get("warning", 0), json.dumps(report, ensure_ascii=False,
                                                                                     default=str), path,
                      json.dumps(report["held"]) if report.get("held") else None, receipt_source, judged))
-                db.execute("INSERT INTO cells(hash, n, rows) VALUES(?,?,?)",
-                           (digest, len(values), _pack_cells(values)))
+                db.execute("INSERT INTO cells(hash, n, rows, texts) VALUES(?,?,?,?)",
+                           (digest, len(values), *_pack_cells(values)))
                 db.executemany(
                     "INSERT INTO problems(hash, code, severity, sheet, cell, appendix, row_key, col_key, message, "
                     "hint) VALUES(?,?,?,?,?,?,?,?,?,?)",
@@ -544,19 +554,33 @@ def piece_crc(meta: bytes, deflated: bytes) -> int:
     return zlib.crc32(deflated, zlib.crc32(meta))
 
 
-def _pack_cells(values) -> bytes:
-    return zlib.compress(json.dumps([list(v) for v in values], ensure_ascii=False,
-                                    separators=(",", ":")).encode(), CELLS_LEVEL)
+def _is_text(cell) -> bool:
+    """A text the unit typed (role input, a text): kept apart, for the readers of texts only."""
+    return cell[7] == "input" and cell[6] is not None
 
 
-def _unpack_cells(digest: str, n: int, blob: bytes) -> list[CellRow]:
+def _zip(items: list) -> bytes:
+    return zlib.compress(json.dumps(items, ensure_ascii=False, separators=(",", ":")).encode(), CELLS_LEVEL)
+
+
+def _pack_cells(values) -> tuple[bytes, bytes]:
+    """(rows, texts) of a content's cells (see the ``cells`` table)."""
+    return (_zip([list(v) for v in values if not _is_text(v)]),
+            _zip([[i, *v] for i, v in enumerate(values) if _is_text(v)]))
+
+
+def _damaged_cells(digest: str) -> LedgerDamaged:
+    return LedgerDamaged(f"sổ theo dõi không đọc được các ô của tệp {digest[:12]}; hãy chạy lại với --full")
+
+
+def _unzip(digest: str, blob: bytes) -> list:
     try:
-        rows = [CellRow(*v) for v in json.loads(zlib.decompress(blob))]
+        items = json.loads(zlib.decompress(blob))
     except (zlib.error, ValueError, TypeError):
-        rows = None
-    if rows is None or len(rows) != n:
-        raise LedgerDamaged(f"sổ theo dõi không đọc được các ô của tệp {digest[:12]}; hãy chạy lại với --full")
-    return rows
+        items = None
+    if not isinstance(items, list) or not all(isinstance(c, list) and len(c) >= 8 for c in items):
+        raise _damaged_cells(digest)
+    return items
 
 
 def _content(r) -> ContentRow:
