@@ -778,8 +778,8 @@ def merge(ws: Workspace, inbox: Path, *, period: Period | None = None, out: Path
                     unchanged.kept_summary(_inputs(ws, ledger, period, targets, areas), targets)
                 # made from this very ledger, configuration and program, and still as written: the data
                 # need not be built again, but what it counts is checked (any doubt: built as before)
-                if kept is not None and _stored_pieces(ws, ledger, period) == kept.get("pieces") and \
-                        _apply_summary(res, kept):
+                if kept is not None and type(kept.get("pieces")) is int and \
+                        _stored_pieces(ws, ledger, period) == kept["pieces"] and _apply_summary(res, kept):
                     res.rollup_unchanged = True
                     res.rollup, res.tidy = str(out), str(targets[-1])
                     res.seconds = time.perf_counter() - start
