@@ -276,6 +276,12 @@ class TableLayout:
         return out
 
     def fingerprint(self) -> str:
+        """A hash of what the clerk sees and the formulas: computed once (a layout is not changed
+        after :func:`build_layout`), as every generated workbook and every validation asks for it."""
+        return self._fingerprint
+
+    @cached_property
+    def _fingerprint(self) -> str:
         payload = {
             "sheet": self.sheet,
             "labels": self.locked_texts(),
