@@ -12,14 +12,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import __version__, clock
-from ..atomic import sweep
+from ..atomic import replacing, sweep
 from ..blueprint.catalogue import Catalogue
 from ..config.period import Period
 from ..config.province import Obligation, Unit
 from ..config.workspace import Workspace
 from ..identity import Metadata, TableStamp
-from ..layout import TableLayout
+from ..layout import TableLayout, build_layout
 from ..round_layouts import RoundLayouts
+from .template import Templates
 from .workbook import WorkbookSpec, write_workbook
 
 FIXED_TIME = dt.datetime(2000, 1, 1, 0, 0, 0)
@@ -85,6 +86,7 @@ class Builder(RoundLayouts):
                  generated_at: dt.datetime | None = None):
         super().__init__(ws, period, catalogue)
         self.generated_at = generated_at
+        self.templates = Templates(lambda lay, communes: build_layout(lay.blueprint, lay.code, self.cat, communes))
 
     def metadata(self, unit: Unit, part: str, layouts: list[TableLayout], when: dt.datetime) -> Metadata:
         stamps = tuple(TableStamp(l.code, l.blueprint.id, l.blueprint.version, l.sheet, l.fingerprint())
@@ -107,9 +109,17 @@ class Builder(RoundLayouts):
             field_report=self.prov.field_report(unit.type, self.period),
         )
 
-    def write(self, job: Job) -> dict:
+    def write(self, job: Job, fast: bool = True) -> dict:
+        """Write the job's workbook: from a template of alike units (:mod:`.template`, the same bytes)
+        when it can be, else the plain way."""
         Path(job.path).parent.mkdir(parents=True, exist_ok=True)
-        write_workbook(self.spec(job), Path(job.path))
+        spec = self.spec(job)
+        data = self.templates.render(spec) if fast else None
+        if data is None:
+            write_workbook(spec, Path(job.path))
+        else:
+            with replacing(Path(job.path)) as tmp:
+                tmp.write_bytes(data)
         return {"unit": job.unit, "part": job.part, "path": job.path, "tables": list(job.codes),
                 "bytes": os.path.getsize(job.path)}
 
@@ -124,8 +134,25 @@ def _init_worker(ws: Workspace, period: Period, generated_at):
     _worker = Builder(ws, period, generated_at=generated_at)
 
 
-def _run_job(job: Job) -> dict:
-    return _worker.write(job)
+def _run_jobs(jobs: list[Job]) -> list[dict]:
+    return [_worker.write(j) for j in jobs]
+
+
+def _alike(prov, job: Job) -> tuple:
+    """What makes jobs likely to share a template (:func:`.template.template_key`): for scheduling
+    only, so that a worker meets few kinds of workbook and builds few templates."""
+    unit = prov.unit(job.unit)
+    return (unit.type, job.part, job.codes, len(unit.name), len(unit.code),
+            tuple(len(c.name) for c in prov.communes_of(unit.code)))
+
+
+def batches(prov, jobs: list[Job], size: int) -> list[list[int]]:
+    """Job indexes in batches of at most ``size`` alike jobs, largest first."""
+    groups: dict[tuple, list[int]] = {}
+    for i, j in enumerate(jobs):
+        groups.setdefault(_alike(prov, j), []).append(i)
+    out = [g[k:k + size] for g in groups.values() for k in range(0, len(g), size)]
+    return sorted(out, key=len, reverse=True)
 
 
 def generate_round(ws: Workspace, period: Period, units: Iterable[str] | None = None, *,
@@ -146,10 +173,14 @@ def generate_round(ws: Workspace, period: Period, units: Iterable[str] | None = 
             if progress:
                 progress(1)
     else:
+        plan = batches(ws.province, jobs, max(1, len(jobs) // (workers * 8)))
+        files: list[dict | None] = [None] * len(jobs)
         with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(ws, period, when)) as ex:
-            for info in ex.map(_run_job, jobs, chunksize=max(1, len(jobs) // (workers * 8))):
-                result.files.append(info)
+            for idx, infos in zip(plan, ex.map(_run_jobs, [[jobs[i] for i in b] for b in plan])):
+                for i, info in zip(idx, infos):
+                    files[i] = info
                 if progress:
-                    progress(1)
+                    progress(len(infos))
+        result.files = files        # in the plan's order
     result.seconds = time.perf_counter() - start
     return result
