@@ -163,8 +163,8 @@ class Template:
                     pieces[1::2] = [int(x) for x in pieces[1::2]]
                     top = max(pieces[1::2], default=-1)
                 self.parts.append((info.filename, text, pieces, top, self._tokens_in(text)))
-        # the bytes of each part and their deflated form, for the parts a unit does not change
-        self.packed = {name: _deflate(text.encode("utf-8")) for name, text, *_ in self.parts}
+        # the bytes and the deflated bytes of the parts that units do not change, once asked for
+        self.packed: dict[str, tuple[bytes, bytes]] = {}
 
     def _tokens_in(self, text: str) -> list[int]:
         if self._heads is None:
@@ -201,7 +201,10 @@ class Template:
                     pieces[1::2] = [str(new[i]) for i in pieces[1::2]]
                     text = "".join(pieces)
                 elif not ks:
-                    _write_packed(z, info, *self.packed[name])
+                    packed = self.packed.get(name)
+                    if packed is None:
+                        packed = self.packed[name] = _deflate(text.encode("utf-8"))
+                    _write_packed(z, info, *packed)
                     continue
                 for k in ks:
                     text = text.replace(token(k, self.lengths[k]), xml_text(texts[k]))
@@ -265,22 +268,32 @@ def _sst_head(table: SharedStringTable) -> str:
 
 
 class Templates:
-    """The templates of one round's writer, by :func:`template_key`."""
+    """The templates of one round's writer, by :func:`template_key`. A template is built at the
+    second workbook of its kind (``after``: how many are first written the plain way), so that a
+    unit like no other costs what the plain path costs; at most ``limit`` are kept."""
 
     def __init__(self, relayout: Callable[[TableLayout, tuple[tuple[str, str], ...]], TableLayout],
-                 limit: int = 64):
+                 limit: int = 16, after: int = 1):
         self.relayout = relayout
         self.limit = limit
+        self.after = after
         self._by_key: dict[tuple, Template] = {}
+        self._seen: dict[tuple, int] = {}
 
     def render(self, spec: WorkbookSpec) -> bytes | None:
-        """The workbook of ``spec`` through a template, or None when it must be written the plain way."""
+        """The workbook of ``spec`` through a template, or None when it is to be written the plain way."""
         texts = unit_texts(spec)
         if texts is None:
             return None
         key = template_key(spec, texts)
         tpl = self._by_key.get(key)
         if tpl is None:
+            seen = self._seen.get(key, 0)
+            if seen < self.after:
+                if len(self._seen) >= 4096:
+                    self._seen.clear()
+                self._seen[key] = seen + 1
+                return None
             if len(self._by_key) >= self.limit:
                 self._by_key.pop(next(iter(self._by_key)))
             tpl = self._by_key[key] = Template(template_spec(spec, texts, self.relayout), texts)
