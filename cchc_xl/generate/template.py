@@ -152,6 +152,8 @@ class Template:
         self._heads = re.compile("[" + "".join(heads) + "]") if heads else None
         self._head_ids = heads
         self.sst_tokens = [self._tokens_in(x) for x in self.sst]
+        self.tokened = [i for i, ks in enumerate(self.sst_tokens) if ks]
+        self.where = {x: i for i, x in enumerate(self.sst)}
         # (name, text, pieces split at string indices (sheets), highest string index, tokens)
         self.parts: list[tuple[str, str, list | None, int, list[int]]] = []
         with zipfile.ZipFile(buf) as z:
@@ -166,6 +168,49 @@ class Template:
         # the bytes and the deflated bytes of the parts that units do not change, once asked for
         self.packed: dict[str, tuple[bytes, bytes]] = {}
 
+    def _shared_strings(self, texts: Sequence[str]) -> tuple[list[int], list[str], int, int]:
+        """The unit's shared strings: each template string's new index, the ``<si>`` elements in
+        order, their number, and the first template string whose index changes. As XlsxWriter numbers strings by first use and the template's strings
+        are all different, only a string with a token can become equal to another (the unit's
+        name is also an entry of the units' drop-down list): of strings now equal, the first keeps
+        its place and the later ones are dropped, moving the strings after them up."""
+        n = len(self.sst)
+        real: dict[int, str] = {}
+        for i in self.tokened:
+            x = self.sst[i]
+            for k in self.sst_tokens[i]:
+                x = x.replace(token(k, self.lengths[k]), texts[k])
+            real[i] = x
+        groups: dict[str, list[int]] = {}
+        for i, x in real.items():
+            groups.setdefault(x, []).append(i)
+        dropped: dict[int, int] = {}        # template index -> the index of the string it equals
+        for x, members in groups.items():
+            j = self.where.get(x)           # a template string without a token, equal to it
+            if j is not None:
+                members = [*members, j]
+            if len(members) > 1:
+                members.sort()
+                dropped.update((m, members[0]) for m in members[1:])
+        si = list(self.si)
+        for i, x in real.items():
+            si[i] = _si(x)
+        if not dropped:
+            return self.identity, si, n, n
+        gone = sorted(dropped)
+        new: list[int] = []
+        prev = 0
+        for c, d in enumerate(gone):
+            new.extend(range(prev - c, d - c))
+            new.append(-1)
+            prev = d + 1
+        new.extend(range(prev - len(gone), n - len(gone)))
+        for d in gone:
+            new[d] = new[dropped[d]]
+        for d in reversed(gone):
+            del si[d]
+        return new, si, n - len(gone), gone[0]
+
     def _tokens_in(self, text: str) -> list[int]:
         if self._heads is None:
             return []
@@ -174,21 +219,9 @@ class Template:
     def render(self, texts: Sequence[str]) -> bytes:
         """The unit's workbook: the template with ``texts`` (same lengths) in place of its tokens."""
         assert [len(t) for t in texts] == self.lengths
+        new, si, unique, moved = self._shared_strings(texts)
         table = SharedStringTable()
-        index = table._get_shared_string_index
-        new: list[int] = []
-        si: list[str] = []          # the unit's <si> elements, in its shared-string order
-        moved = len(self.sst)       # the first template string whose index changes
-        for i, (x, ks) in enumerate(zip(self.sst, self.sst_tokens)):
-            for k in ks:
-                x = x.replace(token(k, self.lengths[k]), texts[k])
-            j = index(x)
-            if j == len(si):
-                si.append(_si(x) if ks else self.si[i])
-            if j != i and moved > i:
-                moved = i
-            new.append(j)
-        table.count = self.sst_count
+        table.count, table.unique_count = self.sst_count, unique
         out = io.BytesIO()
         with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=self.allow_zip64) as z:
             for name, text, pieces, top, ks in self.parts:
