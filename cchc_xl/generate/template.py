@@ -167,6 +167,9 @@ class Template:
                 self.parts.append((info.filename, text, pieces, top, self._tokens_in(text)))
         # the bytes and the deflated bytes of the parts that units do not change, once asked for
         self.packed: dict[str, tuple[bytes, bytes]] = {}
+        # parts deflated from their first token on (:meth:`_split`): None until checked
+        self.split_ok: dict[str, bool | None] = {n: None for n, _, _, _, ks in self.parts if ks and n != SST_PART}
+        self.heads: dict[str, tuple] = {}
 
     def _shared_strings(self, texts: Sequence[str]) -> tuple[list[int], list[str], int, int]:
         """The unit's shared strings: each template string's new index, the ``<si>`` elements in
@@ -228,8 +231,9 @@ class Template:
                 info = zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0))     # as XlsxWriter in memory
                 info.compress_type = zipfile.ZIP_DEFLATED
                 if name == SST_PART:
-                    text = _sst_head(table) + "".join(si) + "</sst>"
-                elif pieces is not None and top >= moved:
+                    z.writestr(info, (_sst_head(table) + "".join(si) + "</sst>").encode("utf-8"))
+                    continue
+                if pieces is not None and top >= moved:
                     pieces = list(pieces)
                     pieces[1::2] = [str(new[i]) for i in pieces[1::2]]
                     text = "".join(pieces)
@@ -239,10 +243,38 @@ class Template:
                         packed = self.packed[name] = _deflate(text.encode("utf-8"))
                     _write_packed(z, info, *packed)
                     continue
-                for k in ks:
-                    text = text.replace(token(k, self.lengths[k]), xml_text(texts[k]))
-                z.writestr(info, text.encode("utf-8"))
+                elif name in self.split_ok:
+                    _write_packed(z, info, *self._split(name, text, ks, texts))
+                    continue
+                z.writestr(info, self._filled(text, ks, texts).encode("utf-8"))
         return out.getvalue()
+
+    def _filled(self, text: str, ks: list[int], texts: Sequence[str]) -> str:
+        for k in ks:
+            text = text.replace(token(k, self.lengths[k]), xml_text(texts[k]))
+        return text
+
+    def _split(self, name: str, text: str, ks: list[int], texts: Sequence[str]) -> tuple[bytes, bytes]:
+        """A part with tokens (a table sheet's footer, the document properties), deflated from
+        where its first token stands: the deflater's state after the part's unchanging head is
+        kept (``zlib`` deflates the same bytes however the input is split; this is checked on the
+        part's first unit against deflating it whole, and the part is deflated whole if not)."""
+        head = self.heads.get(name)
+        if head is None:
+            at = min(text.index(token(k, self.lengths[k])) for k in ks)
+            raw = text[:at].encode("utf-8")
+            c = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -15)
+            head = self.heads[name] = (at, raw, c.compress(raw), c)
+        at, raw, deflated, c = head
+        rest = self._filled(text[at:], ks, texts).encode("utf-8")
+        c = c.copy()
+        out = raw + rest, deflated + c.compress(rest) + c.flush()
+        if self.split_ok[name] is None:         # first unit: the same as deflating it whole?
+            self.split_ok[name] = out == _deflate(out[0])
+            if not self.split_ok[name]:
+                del self.split_ok[name]
+                return _deflate(out[0])
+        return out
 
 
 class _Deflated:
