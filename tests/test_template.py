@@ -189,3 +189,22 @@ def test_texts_a_length_does_not_describe_are_written_the_plain_way(synthetic):
     assert fresh.render(spec) is not None
     assert b.templates.render(dataclasses.replace(spec, inputs={"01-S": {}})) is None
     assert isinstance(spec.metadata, Metadata)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(names=st.lists(st.text(st.sampled_from(LETTERS + "\\{}[]:"), min_size=0, max_size=30), min_size=1, max_size=8))
+def test_a_per_commune_stand_in_has_the_fingerprint_of_the_real_layout(synthetic, names):
+    """The fast path signs a district's metadata over a stand-in of its per-commune table (the
+    shape for as many communes, its names put in): the fingerprint is the real layout's."""
+    per = parse_period("2024-Y")
+    b = Builder(synthetic, per, generated_at=FIXED_TIME)
+    unit = synthetic.province.unit("H-0001")
+    communes = [SimpleNamespace(code=f"X-Z-{i}", name=n, row_key=f"u_x_z_{i}") for i, n in enumerate(names)]
+    b.prov = SimpleNamespace(communes_of=lambda code: communes)
+    stand = b.stand_in("03-H", unit)
+    real = build_layout(b.cat.for_code("03-H"), "03-H", b.cat, tuple((c.row_key, c.name) for c in communes))
+    if all(templatable(n) for n in names):
+        assert stand.fingerprint() == real.fingerprint()
+        assert [r.label for r in commune_rows(stand)] == names
+    else:
+        assert stand.fingerprint() == real.fingerprint()      # the real layout itself

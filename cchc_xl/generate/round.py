@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import re
@@ -18,9 +19,9 @@ from ..config.period import Period
 from ..config.province import Obligation, Unit
 from ..config.workspace import Workspace
 from ..identity import Metadata, TableStamp
-from ..layout import TableLayout, build_layout
+from ..layout import TableLayout, build_layout, fingerprint_of, json_text
 from ..round_layouts import RoundLayouts
-from .template import Templates
+from .template import Templates, commune_rows, templatable, token
 from .workbook import WorkbookSpec, write_workbook
 
 FIXED_TIME = dt.datetime(2000, 1, 1, 0, 0, 0)
@@ -86,6 +87,7 @@ class Builder(RoundLayouts):
                  generated_at: dt.datetime | None = None):
         super().__init__(ws, period, catalogue)
         self.generated_at = generated_at
+        self._shapes: dict[tuple[str, int], tuple[TableLayout, str]] = {}
         self.templates = Templates(lambda lay, communes: build_layout(lay.blueprint, lay.code, self.cat, communes))
 
     def metadata(self, unit: Unit, part: str, layouts: list[TableLayout], when: dt.datetime) -> Metadata:
@@ -96,9 +98,35 @@ class Builder(RoundLayouts):
                         generated_at=when.isoformat(timespec="seconds"))
         return meta.sign(self.ws.secret)
 
-    def spec(self, job: Job) -> WorkbookSpec:
+    def stand_in(self, code: str, unit: Unit) -> TableLayout:
+        """The unit's layout of ``code``, or for a per-commune table one that stands in for it in
+        the fast path: the table's layout for as many communes (built once), with the unit's commune
+        names as row labels and the fingerprint of the unit's own layout — the fingerprint's text
+        holds no row keys, so it is the shape's with the names put in. Only the template's key, its
+        texts and the metadata read it; a workbook written the plain way has the real layout."""
+        bp = self.cat.for_code(code)
+        communes = self.prov.communes_of(unit.code)
+        if bp.row_source is None or bp.row_source.registry != "communes" or not communes \
+                or not all(templatable(c.name) for c in communes):
+            return self.layout(code, unit)
+        n = len(communes)
+        shape = self._shapes.get((code, n))
+        if shape is None:
+            lay = build_layout(bp, code, self.cat, tuple((f"u_shape_{i}", token(i, 1)) for i in range(n)))
+            shape = self._shapes[(code, n)] = (lay, lay.fingerprint_text())
+        lay, text = shape
+        names, named = iter(communes), set(commune_rows(lay))
+        rows = [dataclasses.replace(r, label=next(names).name) if r in named else r for r in lay.rows]
+        for i, c in enumerate(communes):
+            text = text.replace(token(i, 1), json_text(c.name))
+        out = dataclasses.replace(lay, rows=rows)
+        out.__dict__["_fingerprint"] = fingerprint_of(text)     # the cached_property, set
+        return out
+
+    def spec(self, job: Job, *, stand_ins: bool = False) -> WorkbookSpec:
+        """The job's workbook spec; with ``stand_ins`` per-commune tables are :meth:`stand_in`\\ s."""
         unit = self.prov.unit(job.unit)
-        layouts = self.layouts_for(unit, job.codes)
+        layouts = [self.stand_in(c, unit) for c in job.codes] if stand_ins else self.layouts_for(unit, job.codes)
         when = self.generated_at or clock.now()
         owner = next((o.owner for o in self.prov.obligations(unit, self.period) if o.part == job.part), "")
         return WorkbookSpec(
@@ -113,10 +141,10 @@ class Builder(RoundLayouts):
         """Write the job's workbook: from a template of alike units (:mod:`.template`, the same bytes)
         when it can be, else the plain way."""
         Path(job.path).parent.mkdir(parents=True, exist_ok=True)
-        spec = self.spec(job)
+        spec = self.spec(job, stand_ins=fast)
         data = self.templates.render(spec) if fast else None
         if data is None:
-            write_workbook(spec, Path(job.path))
+            write_workbook(self.spec(job) if fast else spec, Path(job.path))
         else:
             with replacing(Path(job.path)) as tmp:
                 tmp.write_bytes(data)

@@ -338,7 +338,7 @@ class Templates:
     unit like no other costs what the plain path costs; at most ``limit`` are kept."""
 
     def __init__(self, relayout: Callable[[TableLayout, tuple[tuple[str, str], ...]], TableLayout],
-                 limit: int = 16, after: int = 1):
+                 limit: int = 8, after: int = 1):
         self.relayout = relayout
         self.limit = limit
         self.after = after
