@@ -373,6 +373,11 @@ def test_a_column_of_some_rows_has_cells_on_those_rows_only(tmp_path):
     raw["columns"] = [dict(c, rows=["h_can_bo"]) if c["key"] == "so_ky_luat" else c for c in raw["columns"]]
     with pytest.raises(ValueError, match="not data rows"):
         Blueprint.model_validate(raw)
+    # nor read such a column in a row rule over rows that have no cell in it
+    raw = cat.for_code("03-S").model_dump(exclude_none=True)
+    raw["rules"] = [dict(r, rows=None) if r["id"] == "ky_luat_du_so_don_vi" else r for r in raw["rules"]]
+    with pytest.raises(ValueError, match="only rows ky_luat_cbccvc have"):
+        Blueprint.model_validate(raw)
 
 
 def _criteria_edits(unit: str, values: dict) -> dict:

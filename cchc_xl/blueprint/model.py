@@ -282,6 +282,14 @@ class Blueprint(Strict):
             unknown = [k for k in col.rows if k not in data_rows]
             if unknown:
                 raise ValueError(f"column {col.key!r}: rows {', '.join(unknown)} are not data rows of the table")
+        limited = {c.key: set(c.rows) for c in self.columns if c.rows is not None}
+        for rule in self.rules if limited else ():
+            if rule.scope != "row":
+                continue
+            for name in sorted((_bare_names(rule.check) or set()) & set(limited)):
+                if rule.rows is None or not set(rule.rows) <= limited[name]:
+                    raise ValueError(f"rule {rule.id!r} reads column {name!r}, which only rows "
+                                     f"{', '.join(sorted(limited[name]))} have: name them in the rule's rows")
         if self.unit_column and kind not in ("fixed", "multi_period"):
             raise ValueError("unit_column: only a table of indicator rows (fixed, multi_period) has units per row")
         _unique("column", [c.key for c in self.columns])
