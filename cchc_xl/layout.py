@@ -490,6 +490,8 @@ def _cells(layout: TableLayout) -> None:
             continue
         for lc in layout.value_cols:
             spec = lc.spec
+            if spec.rows is not None and lr.key not in spec.rows:
+                continue        # a column of some rows only: blank and locked elsewhere
             ctype = lr.type or spec.type or CellType.count
             ref = Ref(lr.key, lc.key)
             expr_text = None
