@@ -289,6 +289,17 @@ class TableLayout:
         return out
 
     def fingerprint(self) -> str:
+        """A hash of what the clerk sees and the formulas: computed once (a layout is not changed
+        after :func:`build_layout`), as every generated workbook and every validation asks for it."""
+        return self._fingerprint
+
+    @cached_property
+    def _fingerprint(self) -> str:
+        return fingerprint_of(self.fingerprint_text())
+
+    def fingerprint_text(self) -> str:
+        """What :meth:`fingerprint` hashes (row keys are not in it: labels, headers, formulas and
+        input cells by address)."""
         payload = {
             "sheet": self.sheet,
             "labels": self.locked_texts(),
@@ -296,8 +307,16 @@ class TableLayout:
             "formulas": {c.addr: self.formula(c) for c in self.computed_cells},
             "inputs": sorted(c.addr for c in self.input_cells),
         }
-        raw = json.dumps(payload, ensure_ascii=False, sort_keys=True).encode()
-        return hashlib.sha256(raw).hexdigest()[:16]
+        return json.dumps(payload, ensure_ascii=False, sort_keys=True)
+
+
+def fingerprint_of(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def json_text(text: str) -> str:
+    """A text as it stands inside a JSON string in :meth:`TableLayout.fingerprint_text`."""
+    return json.dumps(text, ensure_ascii=False)[1:-1]
 
 
 def rule_passes(ri: RuleInstance, value, col_values) -> bool:
@@ -484,6 +503,8 @@ def _cells(layout: TableLayout) -> None:
             continue
         for lc in layout.value_cols:
             spec = lc.spec
+            if spec.rows is not None and lr.key not in spec.rows:
+                continue        # a column of some rows only: blank and locked elsewhere
             ctype = lr.type or spec.type or CellType.count
             ref = Ref(lr.key, lc.key)
             expr_text = None

@@ -101,3 +101,44 @@ def test_validating_a_file_and_a_merge_with_nothing_new_import_no_writer_and_no_
     bad = [m for m in loaded if m.startswith(("xlsxwriter", "openpyxl", "email.parser", "docx", "pandas", "lxml",
                                               "cchc_xl.merge.rollup", "cchc_xl.generate"))]
     assert bad == [], bad
+
+
+def test_in_merge_only_the_xlsx_module_and_the_formats_drive_xlsxwriter():
+    """The roll-up is built as a plan (pure data) by one module per sheet; ``merge/rollup/xlsx.py``
+    renders it and ``merge/formats.py`` makes its formats. Elsewhere in merge/ XlsxWriter is used only
+    for its pure A1 helpers (``xlsxwriter.utility``)."""
+    import ast
+    from pathlib import Path
+
+    import cchc_xl
+
+    root = Path(cchc_xl.__file__).parent / "merge"
+    allowed = {"rollup/xlsx.py", "formats.py"}
+    drivers = set()
+    for path in root.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            if any(n == "xlsxwriter" or (n.startswith("xlsxwriter.") and n != "xlsxwriter.utility") for n in names):
+                drivers.add(path.relative_to(root).as_posix())
+    assert drivers == allowed
+
+
+def test_the_private_table_hook_we_widen_is_still_there(tmp_path):
+    """The roll-up declares a table over its header and first row and widens ``Worksheet.tables[-1]``
+    (``range``, ``a_range``, ``autofilter``) before closing: the written table must cover the widened
+    range, or an upgrade changed the hook."""
+    import zipfile
+
+    import xlsxwriter
+
+    from cchc_xl.merge.rollup.plan import TablePlan
+    from cchc_xl.merge.rollup.xlsx import _add_table
+
+    path = tmp_path / "t.xlsx"
+    wb = xlsxwriter.Workbook(str(path))
+    ws = wb.add_worksheet()
+    _add_table(ws, TablePlan(2, 0, 500, 3, "tbl_T", ["a", "b", "c", "d"]), {"header": None})
+    wb.close()
+    xml = zipfile.ZipFile(path).read("xl/tables/table1.xml").decode()
+    assert 'ref="A3:D501"' in xml and '<autoFilter ref="A3:D501"/>' in xml

@@ -22,7 +22,7 @@ from cchc_xl.config.period import parse_period
 from cchc_xl.config.province import load_province
 from cchc_xl.config.workspace import load_workspace
 from cchc_xl.generate.round import Builder
-from cchc_xl.merge.formats import WORKBOOK_OPTIONS, Formats, detail_styles
+from cchc_xl.merge.formats import Formats, detail_styles, workbook_options
 from cchc_xl.merge.ledger import Ledger, LedgerDamaged
 from cchc_xl.merge.model import ValueRow
 from cchc_xl.merge.pieces import DATA_HEADERS, TRAIL_HEADERS, VALUE_COL0, Piece, render_pieces
@@ -35,7 +35,7 @@ SEED_TYPES = dict(load_province("lang-son-3-cap-2011-2020").type_labels)
 
 
 def test_detail_styles_are_those_every_rollup_gets():
-    wb = xlsxwriter.Workbook(io.BytesIO(), {**WORKBOOK_OPTIONS, "in_memory": True})
+    wb = xlsxwriter.Workbook(io.BytesIO(), workbook_options())
     assert Formats(wb).detail_styles() == detail_styles()
 
 
@@ -68,7 +68,7 @@ def test_position_free_rows_land_where_they_belong(tmp_path):
     pieces = [p for u in sent for p in render_pieces(sent[u], lambda t, a: lay, ws.province.type_labels)]
     assert all(p.n_rows for p in pieces)
     package = io.BytesIO()
-    wb = xlsxwriter.Workbook(package, {**WORKBOOK_OPTIONS, "in_memory": True})
+    wb = xlsxwriter.Workbook(package, workbook_options())
     Formats(wb)
     sheet = wb.add_worksheet("02-H")
     headers = [*DATA_HEADERS, *(c.label for c in lay.value_cols), *TRAIL_HEADERS]
@@ -213,7 +213,7 @@ def test_a_missing_piece_stops_the_rollup_instead_of_corrupting_it(tmp_path):
     (p,) = render_pieces(_values("H-A", lay, texts=False), lambda t, a: lay, ws.province.type_labels)
     p.deflated = None
     package = io.BytesIO()
-    wb = xlsxwriter.Workbook(package, {**WORKBOOK_OPTIONS, "in_memory": True})
+    wb = xlsxwriter.Workbook(package, workbook_options())
     sheet = wb.add_worksheet("02-H")
     sheet.write_string(0, 0, "x")
     wb.close()
@@ -248,7 +248,7 @@ def _one_sheet(write, lay, n_cols=None, first_col=0, table=True):
     headers = [*DATA_HEADERS, *(c.label for c in lay.value_cols), *TRAIL_HEADERS]
     n = sum(p.n_rows for p in pieces)
     package = io.BytesIO()
-    wb = xlsxwriter.Workbook(package, {**WORKBOOK_OPTIONS, "in_memory": True})
+    wb = xlsxwriter.Workbook(package, workbook_options())
     Formats(wb)
     sheet = wb.add_worksheet("02-H")
     if table:

@@ -427,9 +427,13 @@ def test_the_report_compares_the_totals_with_the_same_period_last_year_as_the_ro
     cur_c = next(j for name, j in cols.items() if str(name).startswith("Kỳ này"))
     ly_c = cols["Năm 2023"]
     shown: dict[tuple[str, str], dict[str, tuple]] = {}     # (line, column) -> appendix -> (this, last year)
-    for r in rows[head + 1:]:
-        if r[0] and isinstance(r[cur_c], (int, float)) and isinstance(r[ly_c], (int, float)):
-            shown.setdefault((r[1], r[2]), {})[r[0]] = (r[cur_c], r[ly_c])
+
+    def number(v):
+        return v if isinstance(v, (int, float)) else None
+
+    for r in rows[head + 1:]:       # one year may be blank (a rate of no units in scope): None
+        if r[0] and (number(r[cur_c]) is not None or number(r[ly_c]) is not None):
+            shown.setdefault((r[1], r[2]), {})[r[0]] = (number(r[cur_c]), number(r[ly_c]))
     apart = {c.code for bp in default_catalogue().blueprints.values() for c in bp.codes if not c.sums_into_province}
     codes, compared, checked = None, None, 0
     for kind, item in _body_in_order(Document(report)):
@@ -450,7 +454,7 @@ def test_the_report_compares_the_totals_with_the_same_period_last_year_as_the_ro
                 rate = line[4].endswith(" điểm")
 
                 def agrees(h, i, value, rate=rate):
-                    parts = [v[i] for c, v in h.items() if c in codes]
+                    parts = [v[i] for c, v in h.items() if c in codes and v[i] is not None]
                     if rate and len(parts) > 1:    # a pooled rate lies between the appendices' rates
                         return min(parts) - 0.051 <= value <= max(parts) + 0.051
                     return abs(sum(parts) - value) < 0.051

@@ -813,10 +813,10 @@ def test_written_atomically(tmp_path, data, monkeypatch):
     target = tmp_path / "out.xlsx"
     target.write_bytes(b"old roll-up")
 
-    def boom(self):
+    def boom(plan):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(rollup_mod._Writer, "write", boom)
+    monkeypatch.setattr(rollup_mod, "render", boom)
     with pytest.raises(RuntimeError):
         write_rollup(data, target)
     assert target.read_bytes() == b"old roll-up"

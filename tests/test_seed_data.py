@@ -298,3 +298,179 @@ def test_the_cli_generates_the_prefilled_inspection_list(tmp_path):
     (f,) = json.loads(res.output[res.output.index("{"):])["files"]
     texts = {c.value for row in openpyxl.load_workbook(f["path"])["PL1-KT"].iter_rows() for c in row}
     assert set(SEED_003_UNITS) <= texts
+
+
+# -- (e) discipline, one-stop allowances and e-invoices are typed figures ----------------------------
+
+CRITERIA = ("03-S", "05-H", "05-X", "03-STP", "04-VP", "03-STC", "07-STTTT", "03-SKHCN", "05-SNV")
+
+
+def test_discipline_allowances_and_e_invoices_are_typed_fields_quoting_seed_003():
+    cat = load_catalogue()
+    crit = cat.for_code("03-S")
+    assert crit.version == 2 and all(cat.for_code(c) is crit for c in CRITERIA)   # one template, v2
+
+    def col(bp, key):
+        return next(c for c in bp.columns if c.key == key)
+
+    def quotes(src, line):
+        return src is not None and src.seed.startswith("003_") and src.line == line and src.quote
+
+    # the staff of departments and districts: units inspected for discipline (V.3), officials disciplined (V.5)
+    rows = {r.key: r for r in crit.rows}
+    assert quotes(rows["kiem_tra_ky_luat"].source, 193) and "số đơn vị được kiểm tra" in rows["kiem_tra_ky_luat"].source.quote
+    assert quotes(rows["ky_luat_cbccvc"].source, 193) and not rows["ky_luat_cbccvc"].heading
+    c = col(crit, "so_ky_luat")
+    assert (c.type, c.unit, c.rows, c.compute) == (CellType.count, "người", ["ky_luat_cbccvc"], None)
+    assert quotes(c.source, 193) and "xử lý kỷ luật cán bộ, công chức" in c.source.quote
+    # the allowance at the one-stop desk (III.5): staff receiving it, the amount paid, the level per person
+    c = col(crit, "so_cbcc_ho_tro")
+    assert (c.type, c.unit, c.rows) == (CellType.count, "người", ["ho_tro_mot_cua"]) and quotes(c.source, 165)
+    c = col(crit, "kinh_phi_ho_tro")
+    assert (c.type, c.unit, c.rows, c.compute) == (CellType.amount, "VNĐ", ["ho_tro_mot_cua"], None)
+    assert quotes(c.source, 165) and "mức hỗ trợ bằng tiền" in c.source.quote
+    c = col(crit, "muc_ho_tro_binh_quan")
+    assert c.type == CellType.amount and c.compute and c.rows == ["ho_tro_mot_cua"] and quotes(c.source, 165)
+    # e-invoices: a count of files beside the files paid online (02-H, 02-X, and 03-H per commune)
+    results = cat.for_code("02-H")
+    assert results.version == 2 and cat.for_code("02-X") is results
+    c = col(results, "hoa_don_dien_tu")
+    assert (c.type, c.unit, c.compute) == (CellType.count, "hồ sơ", None)
+    assert quotes(c.source, 217) and "hóa đơn điện tử" in c.source.quote
+    keys = [x.key for x in results.columns]
+    assert keys.index("hoa_don_dien_tu") == keys.index("thanh_toan_truc_tuyen") + 1
+    lay = build_layout(cat.for_code("03-H"), "03-H", cat, communes=[("x1", "Xã mẫu")])
+    assert lay.cells[Ref("x1", "hoa_don_dien_tu")].type == CellType.count
+    # the 03-S criterion row for e-invoices stays (departments fill no 02-H)
+    assert "hoa_don_dien_tu" in rows
+
+
+def test_a_column_of_some_rows_has_cells_on_those_rows_only(tmp_path):
+    cat = load_catalogue()
+    lay = build_layout(cat.for_code("03-S"), "03-S", cat)
+    own = {"so_cbcc_ho_tro": "ho_tro_mot_cua", "kinh_phi_ho_tro": "ho_tro_mot_cua",
+           "muc_ho_tro_binh_quan": "ho_tro_mot_cua", "so_ky_luat": "ky_luat_cbccvc"}
+    for col, row in own.items():
+        assert [r.row for r in lay.cells if r.col == col] == [row], col
+    assert lay.cells[Ref("ho_tro_mot_cua", "muc_ho_tro_binh_quan")].role == "computed"
+    # the level per person is the amount over the staff, rounded to the đồng; blank without staff
+    values = lay.evaluate({Ref("ho_tro_mot_cua", "kinh_phi_ho_tro"): 10_000_000,
+                           Ref("ho_tro_mot_cua", "so_cbcc_ho_tro"): 3})
+    assert values[Ref("ho_tro_mot_cua", "muc_ho_tro_binh_quan")] == 3_333_333
+    assert lay.evaluate({Ref("ho_tro_mot_cua", "kinh_phi_ho_tro"): 1})[Ref("ho_tro_mot_cua", "muc_ho_tro_binh_quan")] == ""
+    # on the sheet: blank, locked cells elsewhere; input cells on their row
+    ws = embedded()
+    res = generate(ws, "2024-Y", ["S-XD"], out=tmp_path)
+    sheet = openpyxl.load_workbook(res.files[0]["path"])["03-S"]
+    b_lay = Builder(ws, parse_period("2024-Y")).layout("03-S", ws.province.unit("S-XD"))
+    c = b_lay.col("so_ky_luat").col + 1
+    assert sheet.cell(b_lay.row("ky_luat_cbccvc").row + 1, c).protection.locked is False
+    other = sheet.cell(b_lay.row("ke_hoach_cchc").row + 1, c)
+    assert other.value is None and other.protection.locked is not False
+    assert sheet.cell(b_lay.header_top + 1, c).value == "Xử lý kỷ luật (dòng V.5)"
+    # a blueprint cannot give a column rows that are not its data rows
+    raw = cat.for_code("03-S").model_dump(exclude_none=True)
+    raw["columns"] = [dict(c, rows=["h_can_bo"]) if c["key"] == "so_ky_luat" else c for c in raw["columns"]]
+    with pytest.raises(ValueError, match="not data rows"):
+        Blueprint.model_validate(raw)
+    # nor read such a column in a row rule over rows that have no cell in it
+    raw = cat.for_code("03-S").model_dump(exclude_none=True)
+    raw["rules"] = [dict(r, rows=None) if r["id"] == "ky_luat_du_so_don_vi" else r for r in raw["rules"]]
+    with pytest.raises(ValueError, match="only rows ky_luat_cbccvc have"):
+        Blueprint.model_validate(raw)
+
+
+def _criteria_edits(unit: str, values: dict) -> dict:
+    ws = embedded()
+    lay = Builder(ws, parse_period("2024-Y")).layout("03-S" if unit.startswith("S-") else "05-H", ws.province.unit(unit))
+    return {(lay.code, lay.addr(Ref(r, c))): v for (r, c), v in values.items()}
+
+
+@pytest.mark.parametrize("rule, values", [
+    ("ky_luat_du_so_don_vi", {("ky_luat_cbccvc", "tong_so"): 5, ("ky_luat_cbccvc", "dat"): 3,
+                              ("ky_luat_cbccvc", "so_ky_luat"): 2}),
+    ("ky_luat_co_don_vi", {("ky_luat_cbccvc", "tong_so"): 5, ("ky_luat_cbccvc", "dat"): 0,
+                           ("ky_luat_cbccvc", "so_ky_luat"): 2}),
+    ("ho_tro_co_so_nguoi", {("ho_tro_mot_cua", "tong_so"): 5, ("ho_tro_mot_cua", "dat"): 0,
+                            ("ho_tro_mot_cua", "kinh_phi_ho_tro"): 6_000_000, ("ho_tro_mot_cua", "so_cbcc_ho_tro"): None}),
+    ("ho_tro_du_so_don_vi", {("ho_tro_mot_cua", "tong_so"): 5, ("ho_tro_mot_cua", "dat"): 4,
+                             ("ho_tro_mot_cua", "kinh_phi_ho_tro"): 6_000_000, ("ho_tro_mot_cua", "so_cbcc_ho_tro"): 2}),
+])
+def test_discipline_and_allowance_figures_are_checked_against_their_units(tmp_path, rule, values):
+    rep = check(filled(tmp_path, unit="S-XD", period="2024-Y", edits=_criteria_edits("S-XD", values)), period="2024-Y")
+    failed = {p.params.get("rule"): p for p in rep.problems if p.code == "rule.failed"}
+    assert set(failed) == {rule}, sorted(failed)
+    assert failed[rule].severity == "error" and failed[rule].sheet == "03-S"
+
+
+def test_e_invoices_above_the_files_received_are_a_warning(tmp_path):
+    first, edits = _late_row_edits(4)                      # 10 files received on the first row
+    ws = embedded()
+    lay = Builder(ws, parse_period("2024-Y")).layout("02-H", ws.province.unit("H-TPLS"))
+    edits[("02-H", lay.addr(Ref(first, "hoa_don_dien_tu")))] = 11
+    rep = check(filled(tmp_path, edits=edits))
+    p = next(p for p in rep.problems if p.params.get("rule") == "hoa_don_khong_vuot_nhan")
+    assert (p.row, p.severity) == (first, "warning")
+    edits[("02-H", lay.addr(Ref(first, "hoa_don_dien_tu")))] = 10
+    assert ("02-H", first) not in _rule_failures(check(filled(tmp_path / "b", edits=edits)), "hoa_don_khong_vuot_nhan")
+
+
+def test_discipline_allowance_and_e_invoice_figures_flow_into_the_province_totals(tmp_path):
+    """generate → fill (a department, two districts) → validate → merge: the province line adds the units'
+    figures, and the level of the allowance is recomputed from the totals (never a mean of levels)."""
+    from cchc_xl.merge.ledger import Ledger
+    from cchc_xl.merge.rollup import province_tables
+    from cchc_xl.merge.run import build_rollup_data, ledger_path
+
+    ws = workspace(tmp_path)
+    period = parse_period("2024-Y")
+    figures = {
+        "S-XD": {("kiem_tra_ky_luat", "tong_so"): 5, ("kiem_tra_ky_luat", "dat"): 3,
+                 ("ky_luat_cbccvc", "tong_so"): 5, ("ky_luat_cbccvc", "dat"): 1, ("ky_luat_cbccvc", "so_ky_luat"): 2,
+                 ("ho_tro_mot_cua", "tong_so"): 5, ("ho_tro_mot_cua", "dat"): 2,
+                 ("ho_tro_mot_cua", "so_cbcc_ho_tro"): 4, ("ho_tro_mot_cua", "kinh_phi_ho_tro"): 24_000_000},
+        "H-TPLS": {("kiem_tra_ky_luat", "tong_so"): 20, ("kiem_tra_ky_luat", "dat"): 8,
+                   ("ky_luat_cbccvc", "tong_so"): 20, ("ky_luat_cbccvc", "dat"): 2, ("ky_luat_cbccvc", "so_ky_luat"): 3,
+                   ("ho_tro_mot_cua", "tong_so"): 20, ("ho_tro_mot_cua", "dat"): 10,
+                   ("ho_tro_mot_cua", "so_cbcc_ho_tro"): 16, ("ho_tro_mot_cua", "kinh_phi_ho_tro"): 96_000_000},
+        "H-TRANGDINH": {("kiem_tra_ky_luat", "tong_so"): 25, ("kiem_tra_ky_luat", "dat"): 0,
+                        ("ky_luat_cbccvc", "tong_so"): 25, ("ky_luat_cbccvc", "dat"): 0, ("ky_luat_cbccvc", "so_ky_luat"): 0,
+                        ("ho_tro_mot_cua", "tong_so"): 25, ("ho_tro_mot_cua", "dat"): 25,
+                        ("ho_tro_mot_cua", "so_cbcc_ho_tro"): 30, ("ho_tro_mot_cua", "kinh_phi_ho_tro"): 60_000_000},
+    }
+    invoices = 0
+    deadline = dt.datetime.combine(ws.province.dates(period).deadline, dt.time(9))
+    for i, (unit, values) in enumerate(figures.items()):
+        src = filled(tmp_path / "src", unit=unit, period="2024-Y", ws=ws, seed=i, edits=_criteria_edits(unit, values))
+        rep = check(src, period="2024-Y", ws=ws)
+        assert rep.status == "ok", rep.flatten(["code", "sheet", "cell", "message"])
+        cells = rep.values["cells"]
+        got = {(v.row, v.col): v.value for v in cells if v.code in ("03-S", "05-H")}
+        assert all(got[k] == v for k, v in values.items()), unit
+        invoices += sum(v.value or 0 for v in cells if v.code == "02-H" and v.col == "hoa_don_dien_tu"
+                        and v.role == "input")
+        target = ws.inbox / src.name
+        shutil.copyfile(src, target)
+        record_receipt(ws.inbox, target, deadline - dt.timedelta(days=1))
+    assert invoices > 0
+    merge(ws, ws.inbox, period=period, write=False)
+    ledger = Ledger(ledger_path(ws, ws.inbox))
+    try:
+        data = build_rollup_data(ws, ledger, period)
+    finally:
+        ledger.close()
+    tables = {t.codes[0]: t for t in province_tables(data)}
+
+    def province(code):
+        t = tables[code]
+        return {(ln.row_key, c.key): t.values[(ln.key, c.key)] for ln in t.lines for c in t.columns}
+
+    crit = province("03-S")
+    assert crit[("kiem_tra_ky_luat", "dat")] == 11 and crit[("kiem_tra_ky_luat", "tong_so")] == 50
+    assert (crit[("ky_luat_cbccvc", "dat")], crit[("ky_luat_cbccvc", "so_ky_luat")]) == (3, 5)
+    assert crit[("ho_tro_mot_cua", "so_cbcc_ho_tro")] == 50
+    assert crit[("ho_tro_mot_cua", "kinh_phi_ho_tro")] == 180_000_000
+    assert crit[("ho_tro_mot_cua", "muc_ho_tro_binh_quan")] == 3_600_000       # 180 000 000 / 50, not a mean
+    assert crit.get(("ke_hoach_cchc", "so_ky_luat")) is None                   # no cell, no total
+    results = province("02-H")
+    assert results[("tong", "hoa_don_dien_tu")] == invoices

@@ -105,6 +105,10 @@ class Column(Strict):
     required: bool = False
     measure: Measure | None = Field(None, description="flow (counted over the window) or stock (a balance "
                                                       "at its end); default: the blueprint's")
+    rows: list[str] | None = Field(None, min_length=1, description=(
+        "Only these rows have a cell in this column (fixed and multi_period tables: a figure that belongs "
+        "to some indicators only, e.g. the staff and the amount of an allowance); the other rows' cells "
+        "are left blank and locked, like a heading's. Default: every row"))
     source: Source | None = None
     note: str | None = None
 
@@ -268,6 +272,24 @@ class Blueprint(Strict):
             for i, p in enumerate(self.prefill, 1):
                 if (p.group is None) != (self.groups is None):
                     raise ValueError(f"prefill row {i}: a grouped table's rows name their group; others do not")
+        for col in self.columns:
+            if col.rows is None:
+                continue
+            if kind not in ("fixed", "multi_period"):
+                raise ValueError(f"column {col.key!r}: rows: only a table of indicator rows (fixed, multi_period) "
+                                 "limits a column to some rows")
+            data_rows = {r.key for r in self.rows if not r.heading}
+            unknown = [k for k in col.rows if k not in data_rows]
+            if unknown:
+                raise ValueError(f"column {col.key!r}: rows {', '.join(unknown)} are not data rows of the table")
+        limited = {c.key: set(c.rows) for c in self.columns if c.rows is not None}
+        for rule in self.rules if limited else ():
+            if rule.scope != "row":
+                continue
+            for name in sorted((_bare_names(rule.check) or set()) & set(limited)):
+                if rule.rows is None or not set(rule.rows) <= limited[name]:
+                    raise ValueError(f"rule {rule.id!r} reads column {name!r}, which only rows "
+                                     f"{', '.join(sorted(limited[name]))} have: name them in the rule's rows")
         if self.unit_column and kind not in ("fixed", "multi_period"):
             raise ValueError("unit_column: only a table of indicator rows (fixed, multi_period) has units per row")
         _unique("column", [c.key for c in self.columns])

@@ -119,7 +119,9 @@ def write_workbook(spec: WorkbookSpec, target: Path | io.BytesIO) -> None:
         _write(spec, tmp)
 
 
-def _write(spec: WorkbookSpec, target: Path | io.BytesIO) -> None:
+def _write(spec: WorkbookSpec, target: Path | io.BytesIO) -> xlsxwriter.Workbook:
+    """Write and close the workbook; the closed workbook is returned (its shared strings are what
+    :mod:`cchc_xl.generate.template` reads)."""
     wb = _ProtectedWorkbook(target, {"in_memory": True, "strings_to_numbers": False,
                                      "strings_to_formulas": False, "strings_to_urls": False})
     wb.structure_password = spec.password
@@ -145,6 +147,7 @@ def _write(spec: WorkbookSpec, target: Path | io.BytesIO) -> None:
     _write_meta(meta, spec, st)
     cover.activate()
     wb.close()
+    return wb
 
 
 # ---------------------------------------------------------------------------------------------

@@ -19,13 +19,20 @@ from ..xlsx.styles import COMPUTED_FILL, ERROR_FILL, FONT, HEADER_FILL, NUMBER_F
 # Entered percentages, dates and texts are never added up.
 SUMMABLE = {CellType.count, CellType.amount, CellType.decimal, CellType.yesno}
 
-WORKBOOK_OPTIONS = {
-    "strings_to_formulas": False,
-    "strings_to_numbers": False,
-    "strings_to_urls": False,
-    "remove_timezone": True,
-    "default_format_properties": {"font_name": FONT, "font_size": 11},
-}
+
+
+def workbook_options() -> dict:
+    """XlsxWriter's options for a roll-up workbook, fresh for each: XlsxWriter writes into the
+    ``default_format_properties`` it is given, so a shared dict made every workbook after the first
+    of a process differ from it (its default font's theme scheme)."""
+    return {
+        "strings_to_formulas": False,
+        "strings_to_numbers": False,
+        "strings_to_urls": False,
+        "remove_timezone": True,
+        "in_memory": True,
+        "default_format_properties": {"font_name": FONT, "font_size": 11},
+    }
 
 
 class Formats:
@@ -78,6 +85,14 @@ class Formats:
         self.warn_cf = wb.add_format({"bg_color": "#FFEB9C", "font_color": "#9C5700"})
         self.error_cf = wb.add_format({"bg_color": ERROR_FILL, "font_color": "#9C0006"})
         self.reject_cf = wb.add_format({"bg_color": "#C00000", "font_color": "#FFFFFF", "bold": True})
+        # the names a roll-up plan uses (merge.rollup.plan.FMT)
+        named = ("title", "subtitle", "note", "section", "header", "text", "wrap", "center", "int", "datetime",
+                 "label_bold", "area", "subhead", "sum_label", "plain_number", "note_wrap", "title_wrap",
+                 "ok_cf", "warn_cf", "error_cf", "reject_cf")
+        self.by_name = {name: getattr(self, name) for name in named}
+        self.by_name.update({f"label:{i}": f for i, f in enumerate(self.label)})
+        self.by_name.update({f"data:{c.value}": f for c, f in self._data.items()})
+        self.by_name.update({f"sum:{c.value if c else ''}:{int(b)}": f for (c, b), f in self._sum.items()})
 
     def data(self, ctype: CellType):
         return self._data[ctype]
@@ -95,9 +110,9 @@ class Formats:
 @functools.cache
 def detail_styles() -> dict[str, int]:
     """The style indices every roll-up gives its detail formats (same order, same indices)."""
-    import xlsxwriter  # only to write, or to render a pack
+    import xlsxwriter  # only to render a pack: a throwaway workbook numbers the formats
 
-    wb = xlsxwriter.Workbook(io.BytesIO(), {**WORKBOOK_OPTIONS, "in_memory": True})
+    wb = xlsxwriter.Workbook(io.BytesIO(), workbook_options())
     return Formats(wb).detail_styles()
 
 

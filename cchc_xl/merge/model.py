@@ -1,4 +1,4 @@
-"""What a roll-up is made of: plain data assembled from the ledger, written by ``rollup.py``."""
+"""What a roll-up is made of: plain data assembled from the ledger, written by ``rollup/`` (planned sheet by sheet, rendered by ``rollup/xlsx.py``)."""
 
 from __future__ import annotations
 
