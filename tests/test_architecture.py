@@ -142,3 +142,50 @@ def test_the_private_table_hook_we_widen_is_still_there(tmp_path):
     wb.close()
     xml = zipfile.ZipFile(path).read("xl/tables/table1.xml").decode()
     assert 'ref="A3:D501"' in xml and '<autoFilter ref="A3:D501"/>' in xml
+
+
+def test_no_import_circle_in_merge():
+    """The modules of merge/ (the roll-up's package included) import one another at module level
+    without a circle: each can be read, and loaded, after the ones it imports."""
+    import ast
+    from pathlib import Path
+
+    import cchc_xl
+
+    pkg_root = Path(cchc_xl.__file__).parent.parent
+    merge_dir = Path(cchc_xl.__file__).parent / "merge"
+    modules = {}
+    for path in merge_dir.rglob("*.py"):
+        parts = list(path.relative_to(pkg_root).with_suffix("").parts)
+        is_init = parts[-1] == "__init__"
+        name = ".".join(parts[:-1] if is_init else parts)
+        modules[name] = (path, name if is_init else name.rpartition(".")[0])
+    graph: dict[str, set[str]] = {}
+    for name, (path, package) in modules.items():
+        deps = set()
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:      # module level only
+            if isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                    base = ".".join([*anchor, *([node.module] if node.module else [])])
+                targets = [base, *(f"{base}.{a.name}" for a in node.names)]
+            elif isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            else:
+                continue
+            deps |= {t for t in targets if t in modules and t != name}
+        graph[name] = deps
+    done: set[str] = set()
+
+    def visit(name: str, path: tuple[str, ...]) -> None:
+        assert name not in path, f"import circle: {' -> '.join([*path[path.index(name):], name])}"
+        if name in done:
+            return
+        for dep in sorted(graph[name]):
+            visit(dep, (*path, name))
+        done.add(name)
+
+    for name in sorted(graph):
+        visit(name, ())
+    assert len(graph) > 20 and graph["cchc_xl.merge.rollup"] >= {"cchc_xl.merge.rollup.xlsx"}
