@@ -53,7 +53,7 @@ def _fields_of(t: type) -> tuple[str, ...] | None:
 def _canonical(obj):
     """Sets in a fixed order (pickle keeps a set's iteration order, which changes between processes).
 
-    The same as :func:`_canonical_reference`, in a fraction of the time (a roll-up's data is some
+    The same as the plain reference in tests/test_merge_kept.py, in a fraction of the time (a roll-up's data is some
     half a million objects): plain values first, a dataclass's fields looked up once per class."""
     t = type(obj)
     if t in _PLAIN:
@@ -77,20 +77,6 @@ def _canonical(obj):
         return (t.__qualname__, {n: _canonical(getattr(obj, n)) for n in names})
     return obj
 
-
-def _canonical_reference(obj):
-    """What :func:`_canonical` computes, written plainly (tests compare the two)."""
-    if isinstance(obj, (set, frozenset)):
-        return sorted(obj, key=repr)
-    if isinstance(obj, dict):
-        return {k: _canonical_reference(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return type(obj)(_canonical_reference(v) for v in obj) if not hasattr(obj, "_fields") else obj
-    if isinstance(obj, TableLayout):       # its formula cache is keyed by id(): its fingerprint instead
-        return ("layout", obj.code, obj.sheet, obj.blueprint.id, obj.blueprint.version, obj.fingerprint())
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return (type(obj).__qualname__, {f.name: _canonical_reference(getattr(obj, f.name)) for f in dataclasses.fields(obj)})
-    return obj
 
 
 def fingerprint(data: RollupData, *extra: object) -> str:
