@@ -89,15 +89,23 @@ def have_libreoffice() -> bool:
     return proc.returncode == 0
 
 
-def require_libreoffice() -> None:
-    """Skip the calling test without LibreOffice; in CI (CI=true) fail instead."""
-    if have_libreoffice():
+def have_writer() -> bool:
+    """LibreOffice's Writer module is installed beside soffice (it opens .docx; Calc alone does not)."""
+    soffice = soffice_path()
+    return soffice is not None and (Path(soffice).resolve().parent / "libswlo.so").is_file()
+
+
+def require_libreoffice(*, writer: bool = False) -> None:
+    """Skip the calling test without LibreOffice (and, with ``writer``, its Writer module); in CI
+    (CI=true) fail instead."""
+    if have_libreoffice() and (not writer or have_writer()):
         return
+    package = "libreoffice-writer-nogui" if have_libreoffice() else "libreoffice-calc-nogui python3-uno"
     if os.environ.get("CI", "").strip().lower() == "true":
-        pytest.fail("LibreOffice is required in CI", pytrace=False)
+        pytest.fail(f"LibreOffice is required in CI (apt-get install {package})", pytrace=False)
     pytest.skip(
-        "LibreOffice not available (needs soffice on PATH and python3-uno for "
-        f"{SYSTEM_PYTHON}: apt-get install libreoffice-calc-nogui python3-uno)"
+        "LibreOffice not available (needs soffice on PATH, python3-uno for "
+        f"{SYSTEM_PYTHON} and, for documents, Writer: apt-get install {package})"
     )
 
 

@@ -323,7 +323,7 @@ def test_no_ledger_unknown_or_bad_period_is_one_vietnamese_line(tmp_path, round_
 
 @pytest.mark.libreoffice
 def test_both_documents_open_in_libreoffice_as_pdf(round_, tmp_path):
-    require_libreoffice()
+    require_libreoffice(writer=True)
     if not (shutil.which("pdftotext") and shutil.which("pdfinfo")):
         pytest.skip("poppler-utils (pdftotext, pdfinfo) not installed")
     ws = round_["ws"]
