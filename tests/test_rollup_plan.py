@@ -12,6 +12,8 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from python_calamine import CalamineWorkbook
 from xlsxwriter.utility import xl_rowcol_to_cell
 
@@ -140,3 +142,59 @@ def test_a_plan_is_built_without_a_workbook(data):
     assert plan.properties["created"] == data.generated_at.replace(tzinfo=None)
     assert isinstance(plan.properties["created"], dt.datetime)
     assert all(s.ops for s in plan.sheets)
+
+
+@given(st.text(alphabet=st.sampled_from("ab ặ\n"), max_size=600), st.sampled_from([4.0, 12.0, 80.0, 120.0]),
+       st.integers(1, 6))
+def test_a_long_text_is_cut_into_rows_that_each_fit_and_lose_nothing(text, width, lines):
+    """``cells.chunks`` (the narratives sheet's rows): every piece fits a row of ``lines`` lines,
+    only blanks at the cuts are dropped, and a text that fits stays whole."""
+    from cchc_xl.merge.formats import text_lines
+    from cchc_xl.merge.rollup.cells import chunks
+
+    out = chunks(text, width, lines)
+    if text_lines(text, width) <= lines:
+        assert out == [text]
+    assert all(text_lines(c, width) <= lines for c in out if "\n" in c or len(c) > width)
+    assert "".join("".join(out).split()) == "".join(text.split())
+
+
+def test_the_narratives_rows_are_spliced_under_their_header(data, tmp_path):
+    """The outline texts are rendered as sheet XML (``pieces.text_rows``) and spliced below the
+    header the plan wrote: a reader finds each text whole at its rows (a long one over several), in
+    section order, whatever characters it holds."""
+    import dataclasses
+
+    from cchc_xl.blueprint.catalogue import default_catalogue
+    from cchc_xl.merge.narratives import Narrative
+    from cchc_xl.merge.rollup import NARRATIVES_SHEET
+
+    outline = default_catalogue().for_programme(data.programme).by_code["DC-S"]
+    first, second = outline.sections[0].key, outline.sections[1].key
+    long = "\n".join(f"Đoạn {i}: " + "nội dung cải cách hành chính " * 12 for i in range(40))
+    texts = [("S-A", second, "  khoảng trắng đầu & <thẻ> _x0041_ \"trích\""), ("S-A", first, long),
+             ("S-B", first, "Một dòng.")]
+    shown = dataclasses.replace(data, narratives=[
+        Narrative(code, f"Sở {code}", "S", "main", "", "DC-S", key, text) for code, key, text in texts])
+    plan = build_plan(shown)
+    sp = plan.sheet(NARRATIVES_SHEET)
+    (first_row, (piece,), n_cols), = sp.details
+    assert n_cols is None and piece.n_rows > 5          # the long text takes several rows
+    book = write_rollup(shown, tmp_path / "tong-hop.xlsx")
+    ws = openpyxl.load_workbook(book)[NARRATIVES_SHEET]
+    assert ws.max_row == first_row + piece.n_rows - 1
+    assert [c.value for c in ws[first_row - 1]] == ["Mục", "Tên mục", "Đơn vị", "Nội dung"]
+    assert ws.auto_filter.ref == f"A{first_row - 1}:D{ws.max_row}"
+    # calamine, which reads the _xHHHH_ escapes as Excel does (openpyxl leaves them in inline strings)
+    rows = CalamineWorkbook.from_path(str(book)).get_sheet_by_name(NARRATIVES_SHEET).to_python()[first_row - 1:]
+    assert len(rows) == piece.n_rows
+    headings = [r[1] for r in rows if r[2] == ""]
+    assert headings == [outline.sections[0].title, outline.sections[1].title]
+    by_author: dict = {}
+    for r in rows:
+        if r[2] != "":
+            by_author.setdefault((r[2], r[1].removesuffix(" (tiếp)")), []).append(r[3])
+    assert "\n".join(by_author[("Sở S-A", outline.sections[0].title)]).split() == long.split()
+    assert by_author[("Sở S-A", outline.sections[1].title)] == [texts[0][2]]
+    assert by_author[("Sở S-B", outline.sections[0].title)] == ["Một dòng."]
+    assert all(ws.row_dimensions[first_row + i].height for i, r in enumerate(rows) if "\n" in r[3])

@@ -79,8 +79,10 @@ class Formats:
         # formats added after the detail formats keep every index above unchanged (pieces.pack_stamp)
         self.note_wrap = fmt(italic=True, font_size=10, font_color="#595959", text_wrap=True, valign="top")
         self.title_wrap = fmt(bold=True, font_size=14, text_wrap=True)
+        self.section_row = fmt(num_format="@", bold=True)    # a heading row whose text runs on to the right
         for f in made:
             f._get_xf_index()           # indices in creation order: see the module docstring
+        self._fixed = set(map(id, made))
         self.ok_cf = wb.add_format({"bg_color": "#C6EFCE", "font_color": "#006100"})
         self.warn_cf = wb.add_format({"bg_color": "#FFEB9C", "font_color": "#9C5700"})
         self.error_cf = wb.add_format({"bg_color": ERROR_FILL, "font_color": "#9C0006"})
@@ -88,6 +90,7 @@ class Formats:
         # the names a roll-up plan uses (merge.rollup.plan.FMT)
         named = ("title", "subtitle", "note", "section", "header", "text", "wrap", "center", "int", "datetime",
                  "label_bold", "area", "subhead", "sum_label", "plain_number", "note_wrap", "title_wrap",
+                 "section_row",
                  "ok_cf", "warn_cf", "error_cf", "reject_cf")
         self.by_name = {name: getattr(self, name) for name in named}
         self.by_name.update({f"label:{i}": f for i, f in enumerate(self.label)})
@@ -99,6 +102,10 @@ class Formats:
 
     def sum(self, ctype: CellType | None, *, bold: bool = False):
         return self._sum[(ctype if ctype in self._data else None, bold)]
+
+    def style_indices(self) -> dict[str, int]:
+        """The style index of every named cell format (not the conditional ones, which have none)."""
+        return {name: f._get_xf_index() for name, f in self.by_name.items() if id(f) in self._fixed}
 
     def detail_styles(self) -> dict[str, int]:
         """Style indices of the detail rows: "text", "label" and one per cell type."""
@@ -116,10 +123,20 @@ def detail_styles() -> dict[str, int]:
     return Formats(wb).detail_styles()
 
 
+@functools.cache
+def style_indices() -> dict[str, int]:
+    """The style index of each named format (``Formats.by_name``), as every roll-up has it: for rows
+    rendered as sheet XML in the writer itself (``pieces.text_rows``)."""
+    import xlsxwriter
+
+    return Formats(xlsxwriter.Workbook(io.BytesIO(), workbook_options())).style_indices()
+
+
 def is_number(v: object) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
+@functools.lru_cache(maxsize=65536)    # titles, names and labels come back row after row
 def text_lines(text: object, width: float) -> int:
     """How many lines a wrapped text takes in a column of this width (Times New Roman 11)."""
     if text is None or text == "":

@@ -73,6 +73,8 @@ def fit_row(ws: SheetPlan, row: int, pieces: Iterable[tuple[object, float]], *, 
 
 def chunks(text: str, width: float, lines: int = 26) -> list[str]:
     """A long text cut at line ends into pieces that each fit a row (Excel's rows stop at 409 points)."""
+    if text_lines(text, width) <= lines:        # most texts: the cutting below would keep them whole
+        return [text]
     out: list[str] = []
     cur: list[str] = []
     for line in text.split("\n"):

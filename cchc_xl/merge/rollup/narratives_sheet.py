@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from ...blueprint.catalogue import default_catalogue
+from ..formats import row_height, style_indices, text_lines
+from ..pieces import text_rows
 from .cells import chunks, fit_row, print_setup
 from .context import Context
 from .names import NARRATIVE_WIDTH, NARRATIVES_SHEET
@@ -55,20 +57,24 @@ def build(ctx: Context) -> None:
         fit_row(ws, r, [("Chưa đơn vị nào gửi nội dung đề cương trong kỳ báo cáo (chưa có tệp được tính, "
                           "hoặc trang Đề cương của các tệp đã nhận còn để trống).", sum(widths.values()))])
         r += 1
+    # the texts, rendered as sheet XML and spliced in on closing (pieces.text_rows: XlsxWriter took
+    # most of a merge after one new file to write them); the section's title in a bold cell whose
+    # text runs on over the empty cells beside it, in place of a merged row
+    style = style_indices()
+    heading, text, wrap = style["section_row"], style["text"], style["wrap"]
+    rows: list[tuple[float | None, tuple[tuple[int, str], ...]]] = []
     for key in sorted(by_section, key=lambda k: sections[k][0]):
         _order, number, title = sections[key]
-        ws.write_string(r, 0, number, f.label_bold)
-        ws.merge_range(r, 1, r, 3, title, f.label_bold)
-        fit_row(ws, r, [(title, widths[1] + widths[2] + widths[3])])
-        r += 1
+        rows.append((None, ((heading, number), (heading, title))))
         for n in by_section[key]:
             for i, chunk in enumerate(chunks(n.text, widths[3])):
-                ws.write_string(r, 0, number, f.text)
-                ws.write_string(r, 1, title if i == 0 else f"{title} (tiếp)", f.wrap)
-                ws.write_string(r, 2, n.author, f.wrap)
-                ws.write_string(r, 3, chunk, f.wrap)
-                fit_row(ws, r, [(chunk, widths[3]), (title, widths[1]), (n.author, widths[2])], cap=409)
-                r += 1
+                part = title if i == 0 else f"{title} (tiếp)"
+                rows.append((row_height(max(text_lines(chunk, widths[3]), text_lines(part, widths[1]),
+                                            text_lines(n.author, widths[2])), 409),
+                             ((text, number), (wrap, part), (wrap, n.author), (wrap, chunk))))
+    if rows:
+        ws.add_detail(head + 2, [text_rows(NARRATIVES_SHEET, rows)], None)
+        r += len(rows)
     for c, w in widths.items():
         ws.set_column(c, c, w)
     ws.freeze_panes(head + 1, 0)

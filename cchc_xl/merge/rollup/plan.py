@@ -46,6 +46,7 @@ class _FormatNames:
     plain_number = "plain_number"
     note_wrap = "note_wrap"
     title_wrap = "title_wrap"
+    section_row = "section_row"
     ok_cf = "ok_cf"
     warn_cf = "warn_cf"
     error_cf = "error_cf"
@@ -148,8 +149,9 @@ class SheetPlan:
     repeat_rows: tuple[int, int] | None = None
     autofilter: tuple[int, int, int, int] | None = None
     page: dict = field(default_factory=dict)
-    # detail tables spliced in after rendering: (first data row, 0-based; pieces; number of columns)
-    details: list[tuple[int, list, int]] = field(default_factory=list)
+    # rows spliced in after rendering: (first data row, 1-based; pieces; number of columns of the
+    # table declared over them, or None for rows under no table)
+    details: list[tuple[int, list, int | None]] = field(default_factory=list)
     ops: list[tuple[str, tuple]] = field(default_factory=list, repr=False)
 
     # -- looking -----------------------------------------------------------------------------------
@@ -223,7 +225,7 @@ class SheetPlan:
     def add_block(self, name: str, first_row: int, last_row: int, first_col: int, last_col: int) -> None:
         self.blocks.append(Block(name, first_row, last_row, first_col, last_col))
 
-    def add_detail(self, first_row: int, pieces: list, n_cols: int) -> None:
+    def add_detail(self, first_row: int, pieces: list, n_cols: int | None) -> None:
         self.details.append((first_row, pieces, n_cols))
 
     # -- view and print ----------------------------------------------------------------------------
