@@ -20,6 +20,7 @@ from ..config.period import Period, parse_period
 from ..config.province import Province
 from ..config.workspace import Workspace
 from ..errors import CchcError
+from ..gcpolicy import spaced_collections
 from ..labels import FINDINGS_SHEET
 from ..problems import make_problem
 from ..round_layouts import RoundLayouts
@@ -756,7 +757,7 @@ def merge(ws: Workspace, inbox: Path, *, period: Period | None = None, out: Path
         raise FileNotFoundError(f"không tìm thấy thư mục {inbox}")
     lpath = ledger_path(ws, inbox)
     base = ws.rollup if ws.root else inbox.resolve().parent / "rollup"
-    with workspace_lock(lpath.with_suffix(".lock")):
+    with workspace_lock(lpath.with_suffix(".lock")), spaced_collections():
         sweep(base, lpath.parent / MAIL_DIR, *(Path(p).parent for p in (out, tidy) if p), split_by_field)
         ledger = Ledger(lpath)
         try:
