@@ -29,7 +29,16 @@ from ..validate.engine import ValidationContext, file_hash, validate_file
 from ..validate.pool import MP_CONTEXT, FileFailure, map_files
 from . import plausibility, unchanged
 from .areas import Areas, programme_areas
-from .ledger import ContentRow, Decision, Ledger, LedgerDamaged, release_inherited_locks, workspace_lock
+from .ledger import (
+    ContentRow,
+    Decision,
+    Ledger,
+    LedgerDamaged,
+    PackedCells,
+    pack_cells,
+    release_inherited_locks,
+    workspace_lock,
+)
 from .mail import MAIL_DIR, MAIL_SEP, MailError, read_mail
 from .model import CellRow, HeldFile, ProblemRow, RollupData, Submission, TemplateData
 from .narratives import read_narratives
@@ -250,7 +259,7 @@ def _init(ctx: ValidationContext) -> None:
     _ctx = ctx
 
 
-def _validate(job: tuple[str, str, str]) -> tuple[str, str, dict, list[tuple], dict, Pack | None]:
+def _validate(job: tuple[str, str, str]) -> tuple[str, str, dict, PackedCells, dict, Pack | None]:
     """Validate one file and render its share of the roll-up (in a worker process)."""
     path, digest, received = job
     report = validate_file(path, _ctx, content_hash=digest)
@@ -278,7 +287,7 @@ def _validate(job: tuple[str, str, str]) -> tuple[str, str, dict, list[tuple], d
                          dt.datetime.fromisoformat(received), digest, info["nil"])
         except Exception:   # noqa: BLE001 - a pack is derived data: rendered again when the file counts
             pack = None     # (e.g. a unit or period the registry does not know)
-    return path, digest, report.as_dict(), rows, info, pack
+    return path, digest, report.as_dict(), pack_cells(rows), info, pack
 
 
 def _printable(text: str) -> str:
@@ -289,7 +298,7 @@ def _printable(text: str) -> str:
 def _failed(job: tuple[str, str, str], failure: FileFailure) -> tuple:
     """The ledger's record of a file whose reader process did not come back (see ``validate.pool``)."""
     report = failure.report(display_path(job[0]))
-    return job[0], job[1], report.as_dict(), [], {"unit": None, "blueprints": []}, None
+    return job[0], job[1], report.as_dict(), pack_cells([]), {"unit": None, "blueprints": []}, None
 
 
 def _pack(ctx: ValidationContext, unit_code: str, part: str, period: Period, rows: list[CellRow], source: str,
@@ -363,10 +372,10 @@ def ingest(ws: Workspace, inbox: Path, ledger: Ledger, period: Period | None, *,
     workers = workers or min(os.cpu_count() or 1, 4)
 
     def record(result):
-        path, digest, report, rows, info, pack = result
+        path, digest, report, cells, info, pack = result
         st = stats[path]
         when, source = receipts[digest]
-        ledger.record_content(digest, keys[path], st.st_size, st.st_mtime, when, report, rows, info, pack,
+        ledger.record_content(digest, keys[path], st.st_size, st.st_mtime, when, report, cells, info, pack,
                               receipt_source=source, judged=judged(info.get("unit")))
         if progress:
             progress(1)
