@@ -159,7 +159,7 @@ def test_a_long_text_is_cut_into_rows_that_each_fit_and_lose_nothing(text, width
     assert "".join("".join(out).split()) == "".join(text.split())
 
 
-def test_the_narratives_rows_are_spliced_under_their_header(data, tmp_path):
+def test_the_narratives_rows_are_spliced_under_their_header(data, tmp_path, monkeypatch):
     """The outline texts are rendered as sheet XML (``pieces.text_rows``) and spliced below the
     header the plan wrote: a reader finds each text whole at its rows (a long one over several), in
     section order, whatever characters it holds."""
@@ -176,18 +176,20 @@ def test_the_narratives_rows_are_spliced_under_their_header(data, tmp_path):
              ("S-B", first, "Một dòng.")]
     shown = dataclasses.replace(data, narratives=[
         Narrative(code, f"Sở {code}", "S", "main", "", "DC-S", key, text) for code, key, text in texts])
+    monkeypatch.setattr("cchc_xl.merge.pieces.TEXT_ROWS_PER_PIECE", 4)     # several pieces, spliced in turn
     plan = build_plan(shown)
     sp = plan.sheet(NARRATIVES_SHEET)
-    (first_row, (piece,), n_cols), = sp.details
-    assert n_cols is None and piece.n_rows > 5          # the long text takes several rows
+    (first_row, pieces, n_cols), = sp.details
+    n_rows = sum(p.n_rows for p in pieces)
+    assert n_cols is None and n_rows > 5 and len(pieces) == -(-n_rows // 4)    # the long text takes several rows
     book = write_rollup(shown, tmp_path / "tong-hop.xlsx")
     ws = openpyxl.load_workbook(book)[NARRATIVES_SHEET]
-    assert ws.max_row == first_row + piece.n_rows - 1
+    assert ws.max_row == first_row + n_rows - 1
     assert [c.value for c in ws[first_row - 1]] == ["Mục", "Tên mục", "Đơn vị", "Nội dung"]
     assert ws.auto_filter.ref == f"A{first_row - 1}:D{ws.max_row}"
     # calamine, which reads the _xHHHH_ escapes as Excel does (openpyxl leaves them in inline strings)
     rows = CalamineWorkbook.from_path(str(book)).get_sheet_by_name(NARRATIVES_SHEET).to_python()[first_row - 1:]
-    assert len(rows) == piece.n_rows
+    assert len(rows) == n_rows
     headings = [r[1] for r in rows if r[2] == ""]
     assert headings == [outline.sections[0].title, outline.sections[1].title]
     by_author: dict = {}

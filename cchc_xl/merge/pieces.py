@@ -401,22 +401,38 @@ def _render(values: list[ValueRow], lay: TableLayout, type_labels: Mapping[str, 
                  key_width, first.file_hash, *deflate("".join(rows).encode()))
 
 
-def text_rows(name: str, rows: Iterable[tuple[float | None, Sequence[tuple[int, str]]]]) -> Piece:
-    """Rows of texts rendered as a detail piece is, for the roll-up writer to splice in: each row its
-    height (None: the default) and its cells from column A on, each (style index, text).
+TEXT_ROWS_PER_PIECE = 1000     # rows of texts per piece: what is rendered, and later spliced, at once
+
+
+def text_rows(name: str, rows: Iterable[tuple[float | None, Sequence[tuple[int, str]]]]) -> list[Piece]:
+    """Rows of texts rendered as detail pieces are, for the roll-up writer to splice in: each row its
+    height (None: the default) and its cells from column A on, each (style index, text). One piece
+    per :data:`TEXT_ROWS_PER_PIECE` rows, so that neither rendering nor splicing holds all the texts
+    as XML at once (one piece of every text peaked at some 120 MB more for 1,000 units).
 
     The narratives sheet is written this way: some 28,000 rows of four texts for a 1,000-unit round,
     which took 2.0 of the 4.4 s of a merge after one new file as plan operations replayed through
     XlsxWriter (cProfile), and takes about a tenth of that here (``make bench``)."""
-    out = []
+    pieces: list[Piece] = []
+    out: list[str] = []
     n = 0
+
+    def close() -> None:
+        pieces.append(Piece(name, "", "", "", None, "main", name, n, {}, {}, (), {}, 0.0, "",
+                            *deflate("".join(out).encode())))
+
     for height, cells in rows:
-        n += 1
         refs = _cell_refs(len(cells))
         out.append(f'<row r="{ROW_MARK}" ht="{height:g}" customHeight="1">' if height else f'<row r="{ROW_MARK}">')
         out += [ref + _string(style, text)[3:] for ref, (style, text) in zip(refs, cells)]
         out.append("</row>")
-    return Piece(name, "", "", "", None, "main", name, n, {}, {}, (), {}, 0.0, "", *deflate("".join(out).encode()))
+        n += 1
+        if n == TEXT_ROWS_PER_PIECE:
+            close()
+            out, n = [], 0
+    if n:
+        close()
+    return pieces
 
 
 @functools.lru_cache(maxsize=64)

@@ -105,8 +105,16 @@ def fingerprint(data: RollupData, *extra: object) -> str:
     shown = dataclasses.replace(data, generated_at=None, piece_rows=None, tidy_members=None)
     digest = hashlib.sha256()
     digest.update(f"{STAMP_FORMAT}:{__version__}:".encode())
-    digest.update(pickle.dumps((_canonical(shown), _canonical(list(extra))), protocol=5))
+    # pickled straight into the hash: the bytes of a 1,000-unit round (some 30 MB) are never held
+    pickle.Pickler(_HashWriter(digest), protocol=5).dump((_canonical(shown), _canonical(list(extra))))
     return digest.hexdigest()
+
+
+class _HashWriter:
+    """A file that hashes what is written to it."""
+
+    def __init__(self, digest):
+        self.write = digest.update
 
 
 def _file_hash(path: Path) -> str | None:

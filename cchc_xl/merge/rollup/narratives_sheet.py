@@ -73,7 +73,7 @@ def build(ctx: Context) -> None:
                                             text_lines(n.author, widths[2])), 409),
                              ((text, number), (wrap, part), (wrap, n.author), (wrap, chunk))))
     if rows:
-        ws.add_detail(head + 2, [text_rows(NARRATIVES_SHEET, rows)], None)
+        ws.add_detail(head + 2, text_rows(NARRATIVES_SHEET, rows), None)
         r += len(rows)
     for c, w in widths.items():
         ws.set_column(c, c, w)
