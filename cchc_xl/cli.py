@@ -382,6 +382,32 @@ class _NoBar:
         pass
 
 
+class LazyBar:
+    """A progress bar started once the number of steps is known (``start``): a merge knows how many
+    files it validates only after comparing the inbox with the ledger (often none or one)."""
+
+    def __init__(self, label: str, enabled: bool):
+        self.label, self.enabled = label, enabled
+        self._bar = None
+
+    def start(self, total: int) -> None:
+        if self._bar is None and self.enabled and total >= 2:
+            self._bar = click.progressbar(length=total, label=self.label, file=sys.stderr)
+            self._bar.__enter__()
+
+    def update(self, n: int) -> None:
+        if self._bar is not None:
+            self._bar.update(n)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self._bar is not None:
+            self._bar.__exit__(*exc)
+        return False
+
+
 @command(main, "generate", "Tạo tệp Excel biểu mẫu (đã khóa, tự kiểm tra) cho từng đơn vị trong một kỳ.")
 @click.option("--period", required=True, help="Kỳ báo cáo: YYYY-Q1, YYYY-6M, YYYY-9M, YYYY-Y hoặc YYYY-PLAN.")
 @click.option("--unit", "units", multiple=True, help="Mã đơn vị (lặp lại được); mặc định: mọi đơn vị phải báo cáo.")
@@ -571,13 +597,13 @@ def _merge_summary(res, ws) -> None:
 @workspace_options
 @json_option
 def merge_cmd(inbox, period, out, tidy, full, split_by_field, workers, received, workspace_dir, province, as_json):
-    from .merge.run import merge, scan
+    from .merge.run import merge
 
     ws = get_workspace(workspace_dir, province)
-    with progress_bar(len(scan(inbox)), "Đang kiểm tra và ghi sổ", not as_json) as bar:
+    with LazyBar("Đang kiểm tra và ghi sổ", not as_json) as bar:     # sized by the files to validate
         res = merge(ws, inbox, period=parse_period(period) if period else None, out=out, tidy=tidy,
                     full=full, split_by_field=split_by_field, workers=workers, progress=bar.update,
-                    received=_received(received))
+                    planned=bar.start, received=_received(received))
     if as_json:
         emit_json(res.as_dict())
     else:

@@ -228,6 +228,36 @@ def test_formula_injection_arrives_as_text(ws, tmp_path):
     assert any(text in row for name in cal.sheet_names for row in cal.get_sheet_by_name(name).to_python())
 
 
+def test_the_merge_progress_bar_counts_the_files_it_validates(ws, tmp_path, monkeypatch):
+    """The bar is sized by the files about to be validated, known once the inbox is compared with the
+    ledger: every file the first time, none (no bar) when nothing is new."""
+    import click
+
+    sizes = []
+    real_bar = click.progressbar
+
+    def bar(*args, **kwargs):
+        sizes.append(kwargs["length"])
+        return real_bar(*args, **kwargs)
+
+    monkeypatch.setattr(click, "progressbar", bar)
+    inbox = _inbox(ws, tmp_path, units=["S-XD", "STP", "H-TPLS"])
+    argv = ["merge", str(inbox), "--workspace", str(ws.root), "--period", PERIOD]
+    first = CliRunner().invoke(main, argv)
+    assert first.exit_code == 0, first.output
+    assert sizes == [3]
+    again = CliRunner().invoke(main, argv)
+    assert again.exit_code == 0, again.output
+    assert sizes == [3]                         # nothing new: no bar at all
+    shutil.copyfile(filled(tmp_path / "again", unit="STP", ws=ws, seed=5), inbox / "gui-lai.xlsx")
+    assert CliRunner().invoke(main, argv).exit_code == 0
+    assert sizes == [3]                         # one new file: one step, no bar either
+    for i, unit in enumerate(("S-XD", "H-TPLS")):
+        shutil.copyfile(filled(tmp_path / "more", unit=unit, ws=ws, seed=7 + i), inbox / f"lan-2-{i}.xlsx")
+    assert CliRunner().invoke(main, argv).exit_code == 0
+    assert sizes == [3, 2]
+
+
 def test_cli_merge_json_summary_shape(ws, tmp_path):
     inbox = _inbox(ws, tmp_path, units=["S-XD", "STP"])
     res = CliRunner().invoke(main, ["merge", str(inbox), "--workspace", str(ws.root), "--json"])

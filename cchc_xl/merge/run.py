@@ -312,7 +312,8 @@ def _pack(ctx: ValidationContext, unit_code: str, part: str, period: Period, row
 def ingest(ws: Workspace, inbox: Path, ledger: Ledger, period: Period | None, *, full: bool = False,
            workers: int | None = None, progress: Callable[[int], None] | None = None,
            received: dict[Path, dt.datetime] | None = None,
-           skipped: list[dict] | None = None, notes: list[str] | None = None) -> tuple[list[dict], int]:
+           skipped: list[dict] | None = None, notes: list[str] | None = None,
+           planned: Callable[[int], None] | None = None) -> tuple[list[dict], int]:
     """Record every file of the inbox; validate contents never seen (or all with ``full``).
 
     A content's receipt time is, in order: what the officer states (``received``: a file or a folder,
@@ -382,6 +383,8 @@ def ingest(ws: Workspace, inbox: Path, ledger: Ledger, period: Period | None, *,
 
     if period is not None and todo:
         ctx.round(period)
+    if planned:
+        planned(n)          # the files about to be validated (``progress`` counts them off)
     map_files(todo, _validate, initializer=_init, initargs=(ctx,), workers=workers,
               on_result=lambda job, result: record(result),
               on_failure=lambda job, failure: record(_failed(job, failure)))
@@ -759,7 +762,8 @@ def _apply_summary(res: MergeResult, summary: dict) -> bool:
 def merge(ws: Workspace, inbox: Path, *, period: Period | None = None, out: Path | None = None,
           tidy: Path | None = None, full: bool = False, write: bool = True, split_by_field: Path | None = None,
           workers: int | None = None, progress: Callable[[int], None] | None = None,
-          received: dict[Path, dt.datetime] | None = None) -> MergeResult:
+          received: dict[Path, dt.datetime] | None = None,
+          planned: Callable[[int], None] | None = None) -> MergeResult:
     start = time.perf_counter()
     inbox = Path(inbox)
     if not inbox.is_dir():
@@ -773,7 +777,7 @@ def merge(ws: Workspace, inbox: Path, *, period: Period | None = None, out: Path
             skipped: list[dict] = []
             notes: list[str] = []
             files, n_new = ingest(ws, inbox, ledger, period, full=full, workers=workers, progress=progress,
-                                  received=received, skipped=skipped, notes=notes)
+                                  received=received, skipped=skipped, notes=notes, planned=planned)
             period = period or _guess_period(ledger, files)
             if period is None:
                 raise FileNotFoundError(f"không có tệp báo cáo nào trong {inbox} và chưa rõ kỳ báo cáo (--period)")
