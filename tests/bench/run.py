@@ -281,6 +281,11 @@ def main() -> None:
     resent = [f.path for f in fill_files(big, files[1:4], OUT / "resent", seed=7)]
     timed_cli("cchc_xl merge (CLI), one new file", ["merge", str(cin), *base, "--json"], results, repeat=3,
               before=lambda i: os.link(resent[i], cin / f"gui-lai-{i}.xlsx"))
+    # the same, with the ledger and the status report only (no roll-up written): what writing the
+    # whole roll-up again costs, measured beside it
+    status_new = [f.path for f in fill_files(big, files[4:7], OUT / "resent", seed=8)]
+    timed_cli("cchc_xl status (CLI), one new file", ["status", str(cin), *base, "--json"], results, repeat=3,
+              before=lambda i: os.link(status_new[i], cin / f"trang-thai-{i}.xlsx"))
     timed_cli("cchc_xl validate ONE_FILE (CLI)", ["validate", str(inbox_files[0]), "--workspace", str(cws),
                                                    "--json"], results, repeat=3)
     # issue 17's goal is stated for a workspace of 500 units: the same file (its unit is in both)
