@@ -4,11 +4,13 @@ XlsxWriter writes the roll-up without the rows of the detail tables (their table
 and widths included). Each submission's rows were rendered and deflated once (``pieces.py``), with
 :data:`~.pieces.ROW_MARK` where the row number goes. Here each piece is inflated, given its row
 numbers (every row and cell carries its reference, as Excel writes them) and deflated again into
-the sheet, after XlsxWriter's own XML and before the end of ``sheetData``.
+the sheet, after XlsxWriter's own XML and before the end of ``sheetData``. The narratives sheet's
+rows come the same way (``pieces.text_rows``, rendered by the writer itself), under no table.
 
 The splice relies on what the roll-up writer promises, and checks it rather than write a wrong
 workbook: the detail table is the last thing on its sheet (its header is the sheet's last row),
-starts in column A, is as wide as the rendered rows and is declared over exactly those rows. A
+starts in column A, is as wide as the rendered rows and is declared over exactly those rows (for
+rows under a table: ``Detail.n_cols``). A
 broken promise is a :class:`SpliceError` (a bug in cchc_xl, in English), never a half-right file.
 """
 

@@ -3,7 +3,8 @@
 ``write_rollup(data, path)`` writes, atomically, one workbook from a :class:`RollupData`, in three
 stages: :func:`build_plan` makes the workbook as data (``plan.py``: sheets, blocks and cells, each
 formula with its cached value), one module per sheet; ``xlsx.py``, the one module that drives
-XlsxWriter, renders the plan; ``splice.py`` puts the pre-rendered detail rows in and packages it.
+XlsxWriter, renders the plan; ``splice.py`` puts the pre-rendered rows in (detail tables, narratives) and
+packages it.
 The sheets:
 
 * ``Tình hình nộp báo cáo`` (``status_sheet.py``) — COUNTIF summaries, the breakdown by unit type, two charts and the units
@@ -15,7 +16,8 @@ The sheets:
   file and cells each figure came from; screen only, outside the print area);
 * ``Tổng hợp toàn tỉnh`` (``totals_sheets.py``) — province totals grouped by reform area;
 * ``Lĩnh vực <unit type>`` — what each lead agency synthesises for its field;
-* ``Nội dung báo cáo`` (``narratives_sheet.py``) — the units' outline texts by section (``narratives.read_narratives``);
+* ``Nội dung báo cáo`` (``narratives_sheet.py``) — the units' outline texts by section (``narratives.read_narratives``),
+  rendered as sheet XML and spliced in as the detail rows are (``pieces.text_rows``);
 * ``So sánh`` (``compare_sheet.py``) — this period against the previous period and the same period last year;
 * the figures to check (``findings_sheet.py``) and ``Lỗi`` (``problems_sheet.py``) — every problem found in the files.
 
