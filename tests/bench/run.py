@@ -126,6 +126,47 @@ def timed_cli(label: str, args: list[str], results: dict, *, repeat: int = 1,
     return dt
 
 
+def real_round(province: str, period: str, results: dict) -> None:
+    """A real registry through the command line, as a province's secretariat runs it: the official
+    list's units in today's two tiers (``cchc_xl init --province``), its round generated, filled with
+    sample figures, merged; beside the raw read of the same files."""
+    import subprocess
+
+    exe = str(Path(sys.executable).with_name("cchc_xl"))
+    dest = OUT / "real"
+    shutil.rmtree(dest, ignore_errors=True)
+    subprocess.run([exe, "init", str(dest), "--province", province, "--json"], check=True, capture_output=True)
+    gen, filled, resent = dest / "generated" / "round", OUT / "real-filled", OUT / "real-resent"
+    for d in (filled, resent):
+        shutil.rmtree(d, ignore_errors=True)
+    ws = ["--workspace", str(dest)]
+    label = f"{province} {period}"
+    timed_cli(f"{label}: generate (CLI)", ["generate", "--period", period, *ws, "--out", str(gen), "--json"], results)
+    made = sorted(gen.glob("*.xlsx"))
+    subprocess.run([exe, "sample-fill", str(gen), "--out", str(filled), *ws, "--json"], check=True,
+                   capture_output=True)
+    subprocess.run([exe, "sample-fill", *map(str, made[:3]), "--seed", "7", "--out", str(resent), *ws, "--json"],
+                   check=True, capture_output=True)
+    sent = sorted(filled.glob("*.xlsx"))
+    for f in sent:
+        os.link(f, dest / "inbox" / f.name)
+    results[f"{label}: files"] = len(sent)
+    t0 = time.perf_counter()
+    calamine_baseline(sent)
+    raw = time.perf_counter() - t0
+    results[f"{label}: raw calamine read, 2 processes"] = {"seconds": round(raw, 2)}
+    print(f"{label + ': raw calamine read, 2 processes':<48} {raw:8.2f} s   ({len(sent)} files)", flush=True)
+    args = ["merge", str(dest / "inbox"), *ws, "--period", period, "--json"]
+    cold = timed_cli(f"{label}: merge (CLI), cold", args, results)
+    results[f"{label}: ratio cold merge / raw read"] = round(cold / raw, 1)
+    print(f"{label + ': ratio cold merge / raw read':<48} {cold / raw:8.1f} x", flush=True)
+    timed_cli(f"{label}: merge (CLI), nothing new", args, results, repeat=3)
+    again = sorted(resent.glob("*.xlsx"))
+    timed_cli(f"{label}: merge (CLI), one new file", args, results, repeat=3,
+              before=lambda i: os.link(again[i], dest / "inbox" / f"gui-lai-{i}.xlsx"))
+    timed_cli(f"{label}: validate ONE_FILE (CLI)", ["validate", str(sent[0]), *ws, "--json"], results, repeat=3)
+
+
 def naive_baseline(files: list[Path], ws, limit: int) -> float:
     """openpyxl.load_workbook on a sample spread over the round (every kind of unit), reading every
     input cell: seconds per file."""
@@ -294,6 +335,7 @@ def main() -> None:
     one = ["validate", str(inbox_files[0]), "--workspace", str(ws500), "--json"]
     timed_cli("cchc_xl validate ONE_FILE (CLI), 500 units, 1st", one, results)   # parses the registry
     timed_cli("cchc_xl validate ONE_FILE (CLI), 500 units", one, results, repeat=3)   # from the workspace's cache
+    real_round("Thanh Hóa", "2026-Y", results)
     cold_cli = results["cchc_xl merge (CLI), cold"]["seconds"]
     results["ratio cold merge (CLI) / raw calamine read"] = round(cold_cli / raw, 1)
     print(f"{'ratio cold merge (CLI) / raw calamine read':<48} {cold_cli / raw:8.1f} x")

@@ -111,9 +111,20 @@ class SummaryBlock:
     rows: dict[str, int] = field(default_factory=dict)  # line key -> sheet row
     values: dict[tuple[str, str], object] = field(default_factory=dict)
 
+    _data_lines: list[Line] | None = field(default=None, init=False, repr=False, compare=False)
+    _keys: frozenset[str] | None = field(default=None, init=False, repr=False, compare=False)
+
     @property
     def data_lines(self) -> list[Line]:
-        return [ln for ln in self.lines if ln.kind == "data"]
+        if self._data_lines is None:        # asked for every cell of the block: its lines are set by then
+            self._data_lines = [ln for ln in self.lines if ln.kind == "data"]
+        return self._data_lines
+
+    @property
+    def keys(self) -> frozenset[str]:
+        if self._keys is None:
+            self._keys = frozenset(ln.key for ln in self.lines)
+        return self._keys
 
 
 class Template:
@@ -140,6 +151,8 @@ class Template:
         self.mode = (
             "rows" if self.bp.kind in ("fixed", "multi_period") or (src and src.vocabulary) else "pooled"
         )
+        self._kinds: dict[tuple[str, str, str, str], object] = {}       # see cell_kind
+        self._ranges: dict[tuple[int, int, int], str] = {}
         self.parts = self._pieces(td, unit_order)
         self.n_rows = sum(p.n_rows for p in self.parts)
         self.appendices = [
@@ -312,7 +325,17 @@ class Template:
         return self.layout.col(col).spec.type or CellType.count
 
     def cell_kind(self, line: Line, col: str):
-        """("sum_row",) | ("sum_all",) | ("expr", expr, mapper) | None for a summary cell."""
+        """("sum_row",) | ("sum_all",) | ("expr", expr, mapper) | None for a summary cell.
+
+        The same for every block with this line (it depends on the line's kind, row and key only):
+        asked twice for every cell of every block, some 130,000 times for a province's per-commune
+        blocks, it is worked out once per line and column."""
+        memo = (line.kind, line.row_key, line.key, col)
+        if memo not in self._kinds:
+            self._kinds[memo] = self._cell_kind(line, col)
+        return self._kinds[memo]
+
+    def _cell_kind(self, line: Line, col: str):
         lc = self.layout.col(col)
         base = lc.spec.type or CellType.count
         if line.kind == "heading":
@@ -350,7 +373,7 @@ class Template:
     def resolvable(self, block: SummaryBlock, kind) -> bool:
         if kind is None or kind[0] != "expr":
             return kind is not None
-        keys = {ln.key for ln in block.lines}
+        keys = block.keys
         if any(kind[2](ref) not in keys for ref in kind[1].refs):
             return False
         return not kind[1].ranges or bool(block.data_lines)
@@ -420,10 +443,11 @@ class Template:
     # -- Excel ------------------------------------------------------------------------------------
 
     def data_range(self, col: int) -> str:
-        return (
-            f"{a1(self.data_first, col, abs_row=True, abs_col=True)}:"
-            f"{a1(self.data_last, col, abs_row=True, abs_col=True)}"
-        )
+        key = (col, self.data_first, self.data_last)
+        if key not in self._ranges:
+            self._ranges[key] = (f"{a1(self.data_first, col, abs_row=True, abs_col=True)}:"
+                                 f"{a1(self.data_last, col, abs_row=True, abs_col=True)}")
+        return self._ranges[key]
 
     def formula(self, block: SummaryBlock, line: Line, col: str) -> str | None:
         kind = self.cell_kind(line, col)
