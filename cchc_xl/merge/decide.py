@@ -12,7 +12,7 @@ from pathlib import Path
 from ..config.period import Period
 from ..config.workspace import Workspace
 from ..errors import CchcError
-from ..validate.engine import file_hash
+from ..read.digest import file_hash
 from .ledger import ContentRow, Ledger, workspace_lock
 from .run import LEDGER_NAME, decision_note
 

@@ -7,7 +7,6 @@ and every computed value and rule is re-derived in Python.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +32,7 @@ from ..identity import (
 )
 from ..layout import LABEL_COL, TableLayout, a1
 from ..problems import ValidationReport, make_problem
+from ..read.digest import file_hash
 from ..read.guard import screen_package
 from ..read.package import PackageInfo, UnreadableFile, inspect_package, scan_sheets
 from ..read.values import Grid, LazyGrids, as_text, cell, is_reader_panic
@@ -72,14 +72,6 @@ class CellValue:
     cell: str
     value: object
     role: str      # input | computed
-
-
-def file_hash(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def validate_file(path: Path | str, ctx: ValidationContext, *, content_hash: str | None = None) -> ValidationReport:
