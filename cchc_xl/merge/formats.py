@@ -109,27 +109,27 @@ class Formats:
 
     def detail_styles(self) -> dict[str, int]:
         """Style indices of the detail rows: "text", "label" and one per cell type."""
-        out = {"text": self.text._get_xf_index(), "label": self.label[0]._get_xf_index()}
-        out.update({c.value: f._get_xf_index() for c, f in self._data.items()})
-        return out
+        return _detail_of(self.style_indices())
 
 
-@functools.cache
-def detail_styles() -> dict[str, int]:
-    """The style indices every roll-up gives its detail formats (same order, same indices)."""
-    import xlsxwriter  # only to render a pack: a throwaway workbook numbers the formats
-
-    wb = xlsxwriter.Workbook(io.BytesIO(), workbook_options())
-    return Formats(wb).detail_styles()
+def _detail_of(named: dict[str, int]) -> dict[str, int]:
+    return {"text": named["text"], "label": named["label:0"], **{c.value: named[f"data:{c.value}"] for c in CellType}}
 
 
 @functools.cache
 def style_indices() -> dict[str, int]:
-    """The style index of each named format (``Formats.by_name``), as every roll-up has it: for rows
-    rendered as sheet XML in the writer itself (``pieces.text_rows``)."""
-    import xlsxwriter
+    """The style index of each named format (``Formats.by_name``), as every roll-up has it (same
+    order, same indices): for rows rendered as sheet XML before or beside the workbook — the
+    detail rows of a pack, the narratives (``pieces.text_rows``)."""
+    import xlsxwriter  # only to number the formats: a throwaway workbook
 
     return Formats(xlsxwriter.Workbook(io.BytesIO(), workbook_options())).style_indices()
+
+
+@functools.cache
+def detail_styles() -> dict[str, int]:
+    """The style indices every roll-up gives its detail formats."""
+    return _detail_of(style_indices())
 
 
 def is_number(v: object) -> bool:

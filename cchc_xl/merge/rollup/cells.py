@@ -63,10 +63,15 @@ class Widths:
             ws.set_column(col, col, w)
 
 
+def fitted_height(pieces: Iterable[tuple[object, float]], *, cap: float = 160) -> float | None:
+    """The height a row of these wrapped texts (text, column width) needs; None: the default."""
+    return row_height(max((text_lines(t, w) for t, w in pieces), default=1), cap)
+
+
 def fit_row(ws: SheetPlan, row: int, pieces: Iterable[tuple[object, float]], *, cap: float = 160) -> None:
     """Give a row the height its wrapped texts need (neither Excel nor LibreOffice does it on load
     for every client, and a printed page must not clip labels)."""
-    height = row_height(max((text_lines(t, w) for t, w in pieces), default=1), cap)
+    height = fitted_height(pieces, cap=cap)
     if height:
         ws.set_row(row, height)
 

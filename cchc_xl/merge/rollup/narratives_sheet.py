@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from ...blueprint.catalogue import default_catalogue
-from ..formats import row_height, style_indices, text_lines
+from ..formats import style_indices
 from ..pieces import text_rows
-from .cells import chunks, fit_row, print_setup
+from .cells import chunks, fit_row, fitted_height, print_setup
 from .context import Context
 from .names import NARRATIVE_WIDTH, NARRATIVES_SHEET
 
@@ -69,8 +69,7 @@ def build(ctx: Context) -> None:
         for n in by_section[key]:
             for i, chunk in enumerate(chunks(n.text, widths[3])):
                 part = title if i == 0 else f"{title} (tiếp)"
-                rows.append((row_height(max(text_lines(chunk, widths[3]), text_lines(part, widths[1]),
-                                            text_lines(n.author, widths[2])), 409),
+                rows.append((fitted_height([(chunk, widths[3]), (part, widths[1]), (n.author, widths[2])], cap=409),
                              ((text, number), (wrap, part), (wrap, n.author), (wrap, chunk))))
     if rows:
         ws.add_detail(head + 2, text_rows(NARRATIVES_SHEET, rows), None)
