@@ -193,8 +193,9 @@ def naive_baseline(files: list[Path], ws, limit: int) -> float:
 
 def _validate_only(job: tuple[str, str]) -> str:
     from cchc_xl.merge import run as mr
+    from cchc_xl.validate.engine import validate_file
 
-    return mr.validate_file(job[0], mr._ctx).status
+    return validate_file(job[0], mr._ctx).status
 
 
 def _vm_hwm_mb() -> float:
@@ -270,10 +271,11 @@ def main() -> None:
     from concurrent.futures import ProcessPoolExecutor
 
     from cchc_xl.merge import run as mr
+    from cchc_xl.validate.engine import ValidationContext
 
     def validate_all():
         with ProcessPoolExecutor(2, initializer=mr._init,
-                                 initargs=(mr.ValidationContext(big, PERIOD),)) as ex:
+                                 initargs=(ValidationContext(big, PERIOD),)) as ex:
             return list(ex.map(_validate_only, [(str(f), "") for f in inbox_files], chunksize=16))
 
     timed("validate only: all files, 2 processes", validate_all, results)
