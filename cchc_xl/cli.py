@@ -475,11 +475,11 @@ SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
 
 
 def collect_files(paths, skipped: list[dict]) -> list[Path]:
-    """The files to check: a folder is read as an inbox (regular files only, see ``merge.run.scan``)."""
+    """The files to check: a folder is read as an inbox (regular files only, see ``merge.inbox.scan``)."""
     out: list[Path] = []
     for p in paths:
         if p.is_dir():      # the merge's modules, only to read a folder as merge does
-            from .merge.run import scan
+            from .merge.inbox import scan
 
             out += scan(p, skipped)
         else:
@@ -545,7 +545,7 @@ def received_option(f):
 
 
 def _received(items) -> dict:
-    from .merge.run import parse_receipt_time
+    from .merge.receipts import parse_receipt_time
 
     out = {}
     for item in items:
@@ -558,7 +558,7 @@ def _received(items) -> dict:
     return out
 
 
-def _merge_summary(res, ws) -> None:
+def _merge_summary(res) -> None:
     from .problems import reason_text
 
     click.echo(f"Kỳ {res.period}: {res.expected} báo cáo phải nộp — {len(res.on_time)} đúng hạn, "
@@ -597,17 +597,27 @@ def _merge_summary(res, ws) -> None:
 @workspace_options
 @json_option
 def merge_cmd(inbox, period, out, tidy, full, split_by_field, workers, received, workspace_dir, province, as_json):
-    from .merge.run import merge
+    wanted = parse_period(period) if period else None
+    snap = res = None
+    if not (full or split_by_field or received):
+        # nothing changed since the last merge like this one: its recorded answer, checked, without
+        # loading the configuration (merge/quick.py)
+        from .merge.quick import answer, snapshot
 
-    ws = get_workspace(workspace_dir, province)
-    with LazyBar("Đang kiểm tra và ghi sổ", not as_json) as bar:     # sized by the files to validate
-        res = merge(ws, inbox, period=parse_period(period) if period else None, out=out, tidy=tidy,
-                    full=full, split_by_field=split_by_field, workers=workers, progress=bar.update,
-                    planned=bar.start, received=_received(received))
+        snap = snapshot(workspace_dir, inbox, period=period, out=out, tidy=tidy, province=province)
+        res = answer(snap) if snap is not None else None
+    if res is None:
+        from .merge.run import merge
+
+        ws = get_workspace(workspace_dir, province)
+        with LazyBar("Đang kiểm tra và ghi sổ", not as_json) as bar:     # sized by the files to validate
+            res = merge(ws, inbox, period=wanted, out=out, tidy=tidy, full=full, split_by_field=split_by_field,
+                        workers=workers, progress=bar.update, planned=bar.start, received=_received(received),
+                        quick=snap)
     if as_json:
         emit_json(res.as_dict())
     else:
-        _merge_summary(res, ws)
+        _merge_summary(res)
 
 
 @command(main, "status", "Tình hình nộp báo cáo của một kỳ (không ghi bảng tổng hợp).")
@@ -625,7 +635,7 @@ def status_cmd(inbox, period, received, workspace_dir, province, as_json):
     if as_json:
         emit_json(res.as_dict())
     else:
-        _merge_summary(res, ws)
+        _merge_summary(res)
 
 
 def _decision_cmd(action: str, target: Path | str, reason: str, undo: bool, period, workspace_dir, province,

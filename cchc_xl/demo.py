@@ -20,7 +20,8 @@ from .config.province import DEFAULT_EMBEDDED
 from .config.workspace import init_workspace, is_workspace, load_workspace
 from .generate import generate_round
 from .generate.sample import fill_file
-from .merge.run import LEDGER_NAME, merge, record_receipt
+from .merge.receipts import record_receipt
+from .merge.run import LEDGER_NAME, merge
 from .validate.annotate import annotate
 from .validate.engine import ValidationContext, validate_file
 

@@ -22,3 +22,7 @@ RECEIPT_SOURCES = {"stated": "Cán bộ ghi nhận", "register": "Sổ tiếp nh
                    "first_seen": "Lần đầu thấy tệp"}
 # the roll-up sheet of figures that need checking against earlier periods (merge/plausibility.py)
 FINDINGS_SHEET = "Cần xác minh"
+
+# the folder (in the inbox, or where ``validate --annotate`` writes) of the copies marked with their
+# problems: a merge's inbox scan never reads it
+ANNOTATED_DIR = "kiem-tra"

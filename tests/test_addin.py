@@ -34,7 +34,7 @@ from cchc_xl.config.workspace import PublicKeyWarning, init_workspace, load_work
 from cchc_xl.generate import generate_round
 from cchc_xl.generate.round import Builder
 from cchc_xl.generate.sample import fill_files
-from cchc_xl.merge.run import record_receipt
+from cchc_xl.merge.receipts import record_receipt
 
 PERIOD = "2024-Y"
 UNITS = ["H-TPLS", "S-XD", "STP"]

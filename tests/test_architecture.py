@@ -103,6 +103,18 @@ def test_validating_a_file_and_a_merge_with_nothing_new_import_no_writer_and_no_
     assert bad == [], bad
 
 
+def test_a_merge_answered_from_its_record_loads_no_configuration_model_and_no_catalogue():
+    """``merge/quick.py`` answers before the workspace is loaded: what it imports stays light."""
+    code = "import sys, cchc_xl.cli, cchc_xl.merge.quick; print('\\n'.join(sorted(sys.modules)))"
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    bad = [m for m in loaded if m.startswith((
+        "pydantic", "yaml", "openpyxl", "xlsxwriter", "python_calamine", "docx", "lxml", "pandas", "olefile",
+        "cchc_xl.config.province", "cchc_xl.config.workspace", "cchc_xl.blueprint.model", "cchc_xl.blueprint.catalogue",
+        "cchc_xl.layout", "cchc_xl.merge.run", "cchc_xl.merge.pieces", "cchc_xl.merge.unchanged", "cchc_xl.merge.rollup",
+        "cchc_xl.validate", "cchc_xl.generate", "cchc_xl.report"))]
+    assert bad == [], bad
+
+
 def test_in_merge_only_the_xlsx_module_and_the_formats_drive_xlsxwriter():
     """The roll-up is built as a plan (pure data) by one module per sheet; ``merge/rollup/xlsx.py``
     renders it and ``merge/formats.py`` makes its formats. Elsewhere in merge/ XlsxWriter is used only

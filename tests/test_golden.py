@@ -58,7 +58,8 @@ def _rollup(tmp_path: Path, monkeypatch) -> Path:
     import datetime as dt
 
     from cchc_xl.config.period import parse_period
-    from cchc_xl.merge.run import merge, record_receipt
+    from cchc_xl.merge.receipts import record_receipt
+    from cchc_xl.merge.run import merge
     from tests.helpers import workspace
     from tests.test_validate import addr_of, filled
 

@@ -22,7 +22,8 @@ from cchc_xl.cli import main
 from cchc_xl.config.period import parse_period
 from cchc_xl.generate.round import Builder
 from cchc_xl.merge.ledger import Ledger, LedgerBusy, workspace_lock
-from cchc_xl.merge.run import LEDGER_NAME, merge, record_receipt
+from cchc_xl.merge.receipts import record_receipt
+from cchc_xl.merge.run import LEDGER_NAME, merge
 from tests.helpers import read_tidy, workspace
 from tests.test_validate import addr_of, filled
 

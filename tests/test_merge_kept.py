@@ -16,6 +16,7 @@ from cchc_xl.merge import run, unchanged
 from cchc_xl.merge.decide import decide
 from cchc_xl.merge.ledger import LedgerDamaged
 from cchc_xl.merge.run import LEDGER_NAME, merge
+from cchc_xl.merge.stamp import self_digest
 from tests.test_merge import PERIOD, _inbox
 
 
@@ -120,7 +121,7 @@ def test_a_damaged_stamp_or_an_edited_rollup_is_never_believed(ws, tmp_path, bui
         stamp.write_text(json.dumps(data), encoding="utf-8")
     elif damage == "inputs":
         data["inputs"] = "0" * 64
-        data["check"] = unchanged._self_digest(data)      # a whole stamp, of other inputs
+        data["check"] = self_digest(data)      # a whole stamp, of other inputs
         stamp.write_text(json.dumps(data), encoding="utf-8")
     elif damage == "json":
         stamp.write_text("{", encoding="utf-8")

@@ -24,8 +24,9 @@ from cchc_xl.cli import main
 from cchc_xl.config.period import parse_period
 from cchc_xl.generate.round import Builder
 from cchc_xl.layout import OUTLINE_COL
+from cchc_xl.merge.receipts import record_receipt
 from cchc_xl.merge.rollup import BLOCK_HEADERS, PROVINCE_SCOPE
-from cchc_xl.merge.run import merge, record_receipt
+from cchc_xl.merge.run import merge
 from cchc_xl.report.admin_document import FONT, MOTTO, MOTTO_LINE2, PAGE_MM
 from cchc_xl.report.numbers import parse_vi_number, vi_number
 from cchc_xl.validate.annotate import ERRORS_SHEET

@@ -16,7 +16,8 @@ from cchc_xl.blueprint.model import Blueprint, CellType
 from cchc_xl.config.period import parse_period
 from cchc_xl.generate.round import Builder
 from cchc_xl.layout import UNIT_COL, build_layout
-from cchc_xl.merge.run import merge, record_receipt
+from cchc_xl.merge.receipts import record_receipt
+from cchc_xl.merge.run import merge
 from tests.helpers import embedded, generate, workspace
 from tests.test_seeds import cover
 from tests.test_validate import check, filled

@@ -20,8 +20,10 @@ from hypothesis import strategies as st
 
 from cchc_xl.cli import main
 from cchc_xl.config.period import parse_period
+from cchc_xl.merge.inbox import RECEIPT_REGISTER
 from cchc_xl.merge.ledger import LEDGER_VERSION
-from cchc_xl.merge.run import LEDGER_NAME, RECEIPT_REGISTER, record_receipt
+from cchc_xl.merge.receipts import record_receipt
+from cchc_xl.merge.run import LEDGER_NAME
 from tests.helpers import workspace
 from tests.test_validate import filled
 

@@ -23,9 +23,8 @@ from typing import Any, Protocol, runtime_checkable
 from ..config.period import Period, PeriodError, parse_period
 from ..config.workspace import PublicKeyWarning, Workspace, is_workspace, load_workspace
 from ..errors import CchcError, user_message
-from ..labels import STATUS_LABELS, VERDICT_TO_CLERK
+from ..labels import ANNOTATED_DIR, STATUS_LABELS, VERDICT_TO_CLERK
 from ..problems import reason_text
-from ..validate.annotate import ANNOTATED_DIR
 from ..yamlfile import ConfigError
 
 TITLE = "cchc_xl — Báo cáo CCHC"

@@ -15,6 +15,7 @@ from ..atomic import replacing
 from ..resources import blueprints_dir
 from ..yamlfile import ConfigError, load_model
 from .model import Blueprint, Vocabulary
+from .stamp import catalogue_stamp
 
 # the programmes in order: a code that exists in several versions serves, by default (a caller that
 # names no province), its earliest programme's version
@@ -63,11 +64,7 @@ class Catalogue:
 def load_catalogue(root: Path | None = None) -> Catalogue:
     """Load ``root/tables/*.yaml`` and ``root/vocabularies/*.yaml``; raise ConfigError on any problem."""
     root = Path(root) if root else blueprints_dir()
-    cat = Catalogue(root=root)
-    digest = hashlib.sha256()
-    for path in sorted(root.glob("*/*.yaml")):
-        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
-    cat.stamp = digest.hexdigest()[:32]
+    cat = Catalogue(root=root, stamp=catalogue_stamp(root))
     problems: list[str] = []
     for path in sorted((root / "vocabularies").glob("*.yaml")):
         try:

@@ -11,10 +11,9 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..yamlfile import ConfigError, dump_yaml, load_model
+from .defaults import CACHE_DIR, WORKSPACE_FILE
 from .province import DEFAULT_EMBEDDED, Province, load_province
 
-WORKSPACE_FILE = "cchc.yaml"
-CACHE_DIR = ".cache"        # derived data only (parsed configuration): safe to delete at any time
 # The embedded default province is public: so is its key. Files it authenticates prove nothing.
 PUBLIC_SECRET = "cchc-xl-public-demo-key-not-secret"
 PUBLIC_PASSWORD = "cchc"

@@ -28,13 +28,15 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from .. import clock
 from ..atomic import check_writable
 from ..errors import CchcError
 from .model import CellRow
-from .pieces import Pack, Piece
+
+if TYPE_CHECKING:       # the pieces' renderer (and the catalogue under it) is imported where a piece is read
+    from .pieces import Pack, Piece
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS contents (
@@ -128,6 +130,9 @@ class LedgerError(CchcError):
 
 class LedgerBusy(LedgerError):
     """Another merge holds the workspace."""
+
+
+LEDGER_NAME = "cchc_ledger.sqlite"     # in the workspace (or beside an inbox outside one)
 
 
 class LedgerDamaged(LedgerError):
@@ -453,6 +458,8 @@ class Ledger:
 
     def pieces(self, digest: str) -> list[Piece]:
         """A content's pieces, without their rows (see :meth:`piece_rows`)."""
+        from .pieces import Piece
+
         out = []
         for (m,) in self.db.execute("SELECT meta FROM pieces WHERE hash=? ORDER BY rowid", (digest,)):
             try:

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple
 
 from ..config.period import Period
-from ..layout import TableLayout
 
 if TYPE_CHECKING:
+    from ..layout import TableLayout
     from .narratives import Narrative
     from .pieces import Piece
 

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import os
-import stat
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,16 +17,16 @@ from ..blueprint.catalogue import Catalogue, default_catalogue
 from ..config.period import Period, parse_period
 from ..config.province import Province
 from ..config.workspace import Workspace
-from ..errors import CchcError
 from ..gcpolicy import spaced_collections
 from ..labels import FINDINGS_SHEET
 from ..problems import make_problem
 from ..read.digest import file_hash
 from ..round_layouts import RoundLayouts
-from ..validate.annotate import ANNOTATED_DIR
 from . import unchanged
 from .areas import Areas, programme_areas
+from .inbox import FUTURE_SLACK, display_path, scan
 from .ledger import (
+    LEDGER_NAME,
     ContentRow,
     Decision,
     Ledger,
@@ -42,192 +40,24 @@ from .mail import MAIL_DIR, MAIL_SEP, MailError, read_mail
 from .model import CellRow, HeldFile, ProblemRow, RollupData, Submission, TemplateData
 from .narratives import read_narratives
 from .pieces import Pack, build_pack, fold, pack_stamp
+from .receipts import stated_for, stated_receipts
+from .result import MergeResult
 from .splice import check_pieces
 from .tidy import write_tidy
 
 if TYPE_CHECKING:
     from ..validate.engine import ValidationContext
     from ..validate.pool import FileFailure
+    from .quick import Snapshot
 
 # The validation stack (engine, worker pool) and the plausibility checks are imported where they are
 # used: a merge that finds nothing new needs neither (25 ms of its start-up, measured).
 
-LEDGER_NAME = "cchc_ledger.sqlite"
 PARALLEL_REFRESH_MIN = 12      # stale packs worth starting worker processes for
-SKIP_PREFIXES = ("~$", ".~lock", ".")
-
-
-@dataclass
-class MergeResult:
-    period: str
-    rollup: str | None
-    tidy: str | None
-    ledger: str
-    expected: int = 0
-    accepted: int = 0
-    with_errors: int = 0
-    rejected: int = 0
-    held: list[dict] = field(default_factory=list)       # files that supply no figures until accepted
-    withdrawn: list[str] = field(default_factory=list)
-    skipped: list[dict] = field(default_factory=list)    # inbox entries never opened, with the reason
-    notes: list[str] = field(default_factory=list)       # receipt times not used, orders not decided …
-    missing: list[str] = field(default_factory=list)
-    late: list[str] = field(default_factory=list)
-    on_time: list[str] = field(default_factory=list)
-    files: list[dict] = field(default_factory=list)
-    new_files: int = 0
-    seconds: float = 0.0
-    field_workbooks: list[str] = field(default_factory=list)
-    outside: list[dict] = field(default_factory=list)    # kept files the registry no longer expects
-    findings: int = 0                                    # figures that need checking (plausibility)
-    rollup_unchanged: bool = False                       # nothing it shows changed: the files were kept
-
-    def as_dict(self) -> dict:
-        return {
-            "period": self.period, "rollup": self.rollup, "tidy": self.tidy, "ledger": self.ledger,
-            "expected": self.expected, "accepted": self.accepted, "with_errors": self.with_errors,
-            "rejected": self.rejected, "held": self.held, "withdrawn": self.withdrawn, "skipped": self.skipped, "notes": self.notes,
-            "missing": self.missing, "late": self.late, "on_time": self.on_time,
-            "new_files": self.new_files, "seconds": round(self.seconds, 3), "files": self.files,
-            "field_workbooks": self.field_workbooks, "outside": self.outside, "findings": self.findings,
-            "rollup_unchanged": self.rollup_unchanged,
-        }
 
 
 def ledger_path(ws: Workspace, inbox: Path) -> Path:
     return (ws.root / LEDGER_NAME) if ws.root else (Path(inbox).resolve().parent / LEDGER_NAME)
-
-
-def scan(inbox: Path, skipped: list[dict] | None = None) -> list[Path]:
-    """Every regular file received, under the resolved inbox, except our own annotated copies
-    (``kiem-tra/``), the receipt register and lock/temporary files of office programs. Device files,
-    pipes, dangling links and links leading outside the inbox are never opened or followed: they are
-    appended to ``skipped`` with the reason."""
-    root_dir = Path(inbox).resolve()
-    out = []
-    for root, dirs, files in os.walk(root_dir):
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d != ANNOTATED_DIR
-                         and not _skip_link(Path(root) / d, root_dir, skipped))
-        for name in sorted(files):
-            if name.startswith(SKIP_PREFIXES) or name == RECEIPT_REGISTER:
-                continue
-            p = Path(root) / name
-            reason = _not_regular(p, root_dir)
-            if reason:
-                if skipped is not None:
-                    skipped.append({"path": display_path(p), "reason": reason})
-                continue
-            out.append(p)
-    return out
-
-
-def _skip_link(p: Path, root_dir: Path, skipped: list[dict] | None) -> bool:
-    reason = _not_regular(p, root_dir, directory=True) if p.is_symlink() else None
-    if reason and skipped is not None:
-        skipped.append({"path": display_path(p), "reason": reason})
-    return reason is not None
-
-
-def _not_regular(p: Path, root_dir: Path, *, directory: bool = False) -> str | None:
-    """Why an inbox entry is not read, or None for a regular file inside the inbox."""
-    try:
-        st = p.lstat()
-    except OSError as exc:
-        return f"không đọc được thông tin tệp ({exc.strerror})"
-    if stat.S_ISLNK(st.st_mode):
-        try:
-            target = p.resolve(strict=True)
-        except (OSError, RuntimeError):
-            return "liên kết (symlink) trỏ tới tệp không tồn tại"
-        if not target.is_relative_to(root_dir):
-            return "liên kết (symlink) trỏ ra ngoài thư mục inbox: không được mở"
-        if directory:
-            return "liên kết tới thư mục: không được đi theo"
-        st = target.stat()
-    if stat.S_ISREG(st.st_mode):
-        return None
-    if directory and stat.S_ISDIR(st.st_mode):
-        return None
-    kind = ("ống dẫn (FIFO)" if stat.S_ISFIFO(st.st_mode) else "tệp thiết bị" if stat.S_ISCHR(st.st_mode)
-            or stat.S_ISBLK(st.st_mode) else "socket" if stat.S_ISSOCK(st.st_mode) else "không phải tệp thường")
-    return f"{kind}: không được mở"
-
-
-def display_path(p: Path | str) -> str:
-    """A path as text that SQLite and JSON can hold: bytes that are not UTF-8 shown as \\xNN escapes."""
-    return os.fsencode(str(p)).decode("utf-8", "backslashreplace")
-
-
-# -- receipt times ---------------------------------------------------------------------------------
-
-RECEIPT_REGISTER = "so-tiep-nhan.csv"
-RECEIPT_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d",
-                   "%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y")
-FUTURE_SLACK = dt.timedelta(minutes=5)
-
-
-class ReceiptError(CchcError):
-    """A stated receipt time that cannot be read."""
-
-
-def parse_receipt_time(text: str) -> dt.datetime:
-    text = text.strip()
-    for fmt in RECEIPT_FORMATS:
-        try:
-            return dt.datetime.strptime(text, fmt)
-        except ValueError:
-            continue
-    raise ReceiptError(f"thời điểm nhận “{text}” không đúng dạng (ví dụ 2025-12-01 09:30 hoặc 01/12/2025 09:30)")
-
-
-def stated_receipts(inbox: Path, stated: dict[Path, dt.datetime] | None) -> dict[str, tuple[dt.datetime, str, str]]:
-    """Resolved path (file or folder) -> (time, source, where it was stated), from ``--received`` and
-    from the receipt register (``so-tiep-nhan.csv`` in the inbox: columns ``tep,thoi_gian``)."""
-    root = Path(inbox).resolve()
-    out: dict[str, tuple[dt.datetime, str, str]] = {}
-    reg = root / RECEIPT_REGISTER
-    if reg.is_file():
-        with open(reg, encoding="utf-8-sig", newline="") as f:
-            for i, row in enumerate(csv.DictReader(f), 2):
-                name, when = (row.get("tep") or "").strip(), (row.get("thoi_gian") or "").strip()
-                if not name:
-                    continue
-                try:
-                    out[str((root / name).resolve())] = (parse_receipt_time(when), "register",
-                                                         f"{RECEIPT_REGISTER}, dòng {i}")
-                except ReceiptError as exc:
-                    raise ReceiptError(f"{reg}, dòng {i}: {exc}") from None
-    for p, when in (stated or {}).items():
-        out[str(Path(p).resolve())] = (when, "stated", "--received")
-    return out
-
-
-def record_receipt(inbox: Path, path: Path, when: dt.datetime) -> Path:
-    """Append a line to the inbox's receipt register: ``path`` (a file or folder under the inbox) was
-    received at ``when``. A later line for the same path replaces an earlier one."""
-    root = Path(inbox).resolve()
-    reg = root / RECEIPT_REGISTER
-    new = not reg.exists()
-    with open(reg, "a", encoding="utf-8", newline="") as f:
-        w = csv.writer(f)
-        if new:
-            w.writerow(["tep", "thoi_gian", "ghi_chu"])
-        w.writerow([Path(path).resolve().relative_to(root).as_posix(), when.strftime("%Y-%m-%d %H:%M:%S"), ""])
-    return reg
-
-
-def _stated_for(path: str, stated: dict[str, tuple[dt.datetime, str, str]]) -> tuple[dt.datetime, str] | None:
-    """The statement covering a file: ``--received`` before the register, and within each the most
-    specific (the file's own, else its nearest folder's)."""
-    if not stated:
-        return None
-    p = Path(path)
-    for source in ("stated", "register"):       # the officer's own statement comes first
-        for q in (p, *p.parents):
-            hit = stated.get(str(q))
-            if hit and hit[1] == source:
-                return hit[0], hit[1]
-    return None
 
 
 def _entries(paths: list[Path], mail_dir: Path, notes: list[str] | None,
@@ -321,8 +151,10 @@ def ingest(ws: Workspace, inbox: Path, ledger: Ledger, period: Period | None, *,
            workers: int | None = None, progress: Callable[[int], None] | None = None,
            received: dict[Path, dt.datetime] | None = None,
            skipped: list[dict] | None = None, notes: list[str] | None = None,
-           planned: Callable[[int], None] | None = None) -> tuple[list[dict], int]:
-    """Record every file of the inbox; validate contents never seen (or all with ``full``).
+           planned: Callable[[int], None] | None = None,
+           seen: list[tuple[str, int, int]] | None = None) -> tuple[list[dict], int]:
+    """Record every file of the inbox; validate contents never seen (or all with ``full``);
+    ``seen`` gets each entry's (path, size, modification time in ns).
 
     A content's receipt time is, in order: what the officer states (``received``: a file or a folder,
     or the inbox's receipt register), the Date header of the saved e-mail (``.eml``) it came in, then
@@ -349,9 +181,11 @@ def ingest(ws: Workspace, inbox: Path, ledger: Ledger, period: Period | None, *,
         keys[sp] = key
         st = p.stat()
         stats[sp] = st
+        if seen is not None:
+            seen.append((key, st.st_size, st.st_mtime_ns))
         prev = state.get(key)
         digest = prev[0] if prev and prev[1] == st.st_size and prev[2] == st.st_mtime and not full else file_hash(p)
-        hit = _stated_for(sp if mailed is None else key.split(MAIL_SEP)[0], stated) or mailed
+        hit = stated_for(sp if mailed is None else key.split(MAIL_SEP)[0], stated) or mailed
         if mailed is None and digest not in known and notes is not None and \
                 dt.datetime.fromtimestamp(st.st_mtime) > now + FUTURE_SLACK:
             notes.append(f"{key}: ngày sửa tệp ({dt.datetime.fromtimestamp(st.st_mtime):%d/%m/%Y %H:%M}) ở tương "
@@ -719,12 +553,31 @@ def shown_contents(prov: Province, ledger: Ledger, period: Period) -> list[str]:
     return [counted[o.submission_key].hash for o in prov.expected(period) if o.submission_key in counted]
 
 
-def _stored_pieces(ws: Workspace, ledger: Ledger, period: Period) -> int | None:
-    """How many pieces the roll-up shows, each checked against its CRC as written; None if one fails."""
+def _stored_pieces(ledger: Ledger, shown: list[str]) -> int | None:
+    """How many pieces the roll-up shows (``shown``: :func:`shown_contents`), each checked against
+    its CRC as written; None if one fails."""
     try:
-        return ledger.check_stored_pieces(shown_contents(ws.province, ledger, period))
+        return ledger.check_stored_pieces(shown)
     except LedgerDamaged:
         return None
+
+
+def _remember(snap: Snapshot, ws: Workspace, ledger: Ledger, res: MergeResult, targets: list[Path],
+              swept: list, shown: list[str], pieces: int, seen: list) -> None:
+    from ..blueprint.stamp import catalogue_stamp
+    from ..config.workspace import WORKSPACE_FILE, WorkspaceFile
+    from ..yamlfile import ConfigError, load_model
+    from .quick import remember
+
+    prov, cat = ws.province, programme_catalogue(ws.province)
+    try:    # the files as they are now are those this merge read (one edited meanwhile: no record)
+        if load_model(ws.root / WORKSPACE_FILE, WorkspaceFile) != ws.settings or catalogue_stamp(cat.root) != cat.stamp \
+                or any((prov.root / name).read_text(encoding="utf-8") != text for name, text in prov.texts.items()):
+            return
+    except (ConfigError, OSError, UnicodeDecodeError):
+        return
+    remember(snap, ledger, res, config=prov.root, blueprints=cat.root, targets=targets,
+             swept=[str(d) for d in swept if d], shown=shown, pieces=pieces, seen=seen)
 
 
 def _inputs(ws: Workspace, ledger: Ledger, period: Period, targets: list[Path], areas: Areas) -> str:
@@ -786,7 +639,10 @@ def merge(ws: Workspace, inbox: Path, *, period: Period | None = None, out: Path
           tidy: Path | None = None, full: bool = False, write: bool = True, split_by_field: Path | None = None,
           workers: int | None = None, progress: Callable[[int], None] | None = None,
           received: dict[Path, dt.datetime] | None = None,
-          planned: Callable[[int], None] | None = None) -> MergeResult:
+          planned: Callable[[int], None] | None = None, quick: Snapshot | None = None) -> MergeResult:
+    """Ingest ``inbox`` into the ledger and write the roll-up from it (``write``); ``quick``, the
+    call's snapshot taken before the workspace was loaded, has the result recorded for the next call
+    like it (``quick.py``)."""
     start = time.perf_counter()
     inbox = Path(inbox)
     if not inbox.is_dir():
@@ -794,13 +650,17 @@ def merge(ws: Workspace, inbox: Path, *, period: Period | None = None, out: Path
     lpath = ledger_path(ws, inbox)
     base = ws.rollup if ws.root else inbox.resolve().parent / "rollup"
     with workspace_lock(lpath.with_suffix(".lock")), spaced_collections():
-        sweep(base, lpath.parent / MAIL_DIR, *(Path(p).parent for p in (out, tidy) if p), split_by_field)
+        swept = [base, lpath.parent / MAIL_DIR, *(Path(p).parent for p in (out, tidy) if p), split_by_field]
+        sweep(*swept)
         ledger = Ledger(lpath)
         try:
             skipped: list[dict] = []
             notes: list[str] = []
+            seen: list[tuple[str, int, int]] = []
             files, n_new = ingest(ws, inbox, ledger, period, full=full, workers=workers, progress=progress,
-                                  received=received, skipped=skipped, notes=notes, planned=planned)
+                                  received=received, skipped=skipped, notes=notes, planned=planned, seen=seen)
+            if notes or received or full or not ws.root:
+                quick = None            # an answer that depends on more than the snapshot holds
             period = period or _guess_period(ledger, files)
             if period is None:
                 raise FileNotFoundError(f"không có tệp báo cáo nào trong {inbox} và chưa rõ kỳ báo cáo (--period)")
@@ -815,10 +675,13 @@ def merge(ws: Workspace, inbox: Path, *, period: Period | None = None, out: Path
                     unchanged.kept_summary(_inputs(ws, ledger, period, targets, areas), targets)
                 # made from this very ledger, configuration and program, and still as written: the data
                 # need not be built again, but what it counts is checked (any doubt: built as before)
+                shown = shown_contents(ws.province, ledger, period) if kept is not None else []
                 if kept is not None and type(kept.get("pieces")) is int and \
-                        _stored_pieces(ws, ledger, period) == kept["pieces"] and _apply_summary(res, kept):
+                        _stored_pieces(ledger, shown) == kept["pieces"] and _apply_summary(res, kept):
                     res.rollup_unchanged = True
                     res.rollup, res.tidy = str(out), str(targets[-1])
+                    if quick is not None:
+                        _remember(quick, ws, ledger, res, targets, swept, shown, kept["pieces"], seen)
                     res.seconds = time.perf_counter() - start
                     return res
                 refresh_packs(ws, ledger, period, workers=workers)
@@ -839,12 +702,15 @@ def merge(ws: Workspace, inbox: Path, *, period: Period | None = None, out: Path
                         for t in staged[1:]:
                             write_tidy(data.tidy_members(), t)
                 # the ledger as it is now (packs rendered in passing included)
-                summary["pieces"] = _stored_pieces(ws, ledger, period)
+                shown = shown_contents(ws.province, ledger, period)
+                summary["pieces"] = _stored_pieces(ledger, shown)
                 unchanged.record(key, targets, inputs=_inputs(ws, ledger, period, targets, areas), summary=summary)
                 res.rollup, res.tidy = str(out), str(targets[-1])
                 if split_by_field:
                     res.field_workbooks = [str(p) for p in write_field_workbooks(data, Path(split_by_field),
                                                                                  areas=areas)]
+                elif quick is not None and summary["pieces"] is not None:
+                    _remember(quick, ws, ledger, res, targets, swept, shown, summary["pieces"], seen)
         finally:
             ledger.close()
     res.seconds = time.perf_counter() - start

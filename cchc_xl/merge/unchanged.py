@@ -35,13 +35,7 @@ from .. import __version__
 from ..atomic import replacing
 from ..layout import TableLayout
 from .model import RollupData
-
-STAMP_FORMAT = "2"
-
-
-def stamp_path(rollup: Path) -> Path:
-    return rollup.with_name(f".{rollup.name}.stamp.json")
-
+from .stamp import STAMP_FORMAT, as_written, code_digest, file_digest, read_stamp, self_digest, stamp_path
 
 _PLAIN = frozenset({str, int, float, bool, type(None), bytes})
 _PLAIN_HINTS = frozenset({str, int, float, bool, bytes, str | None, int | None, float | None})
@@ -129,36 +123,6 @@ class _HashWriter:
         self.write = digest.update
 
 
-def _file_hash(path: Path) -> str | None:
-    try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError:
-        return None
-
-
-def _self_digest(stamp: dict) -> str:
-    body = {k: v for k, v in stamp.items() if k != "check"}
-    return hashlib.sha256(json.dumps(body, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
-
-
-def read_stamp(targets: list[Path]) -> dict | None:
-    """The stamp beside ``targets[0]``, if it is whole (its own digest holds)."""
-    try:
-        stamp = json.loads(stamp_path(targets[0]).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(stamp, dict) or stamp.get("format") != STAMP_FORMAT or stamp.get("check") != _self_digest(stamp):
-        return None
-    return stamp
-
-
-def as_written(stamp: dict, targets: list[Path]) -> bool:
-    """The files are those the stamp names, each still as written (SHA-256 of its bytes)."""
-    files = stamp.get("files")
-    return isinstance(files, dict) and sorted(files) == sorted(str(t) for t in targets) and \
-        all(files[str(t)] == _file_hash(t) for t in targets)
-
-
 def unchanged(key: str, targets: list[Path]) -> bool:
     """True when the files were written for ``key`` and are still as written."""
     stamp = read_stamp(targets)
@@ -177,21 +141,11 @@ def kept_summary(inputs: str, targets: list[Path]) -> dict | None:
 def record(key: str, targets: list[Path], *, inputs: str | None = None, summary: dict | None = None) -> None:
     """Remember that ``targets`` were written for ``key``, from ``inputs``, and the merge's ``summary``
     of them (a stamp that fails to write costs a rewrite)."""
-    stamp = {"format": STAMP_FORMAT, "key": key, "files": {str(t): _file_hash(t) for t in targets},
+    stamp = {"format": STAMP_FORMAT, "key": key, "files": {str(t): file_digest(t) for t in targets},
              "inputs": inputs, "summary": summary}
-    stamp["check"] = _self_digest(stamp)
+    stamp["check"] = self_digest(stamp)
     with replacing(stamp_path(targets[0])) as tmp:
         Path(tmp).write_text(json.dumps(stamp, ensure_ascii=False, indent=1), encoding="utf-8")
-
-
-@functools.lru_cache(maxsize=1)
-def code_digest() -> str:
-    """This program's source files as they are on disk (name, size, modification time): a roll-up
-    made by other code is made again, whatever the version number says."""
-    root = Path(__file__).resolve().parents[1]
-    files = sorted(root.rglob("*.py"))
-    return hashlib.sha256(repr([(f.relative_to(root).as_posix(), f.stat().st_size, f.stat().st_mtime_ns)
-                                for f in files]).encode()).hexdigest()
 
 
 def inputs_key(*parts: object) -> str:

@@ -21,10 +21,10 @@ from docx.shared import Mm
 
 from ..config.period import Period
 from ..config.workspace import Workspace
-from ..labels import STATUS_LABELS
+from ..labels import ANNOTATED_DIR, STATUS_LABELS
 from ..merge.mail import MAIL_DIR, MAIL_SEP
 from ..merge.model import Submission
-from ..validate.annotate import ANNOTATED_DIR, annotated_name
+from ..validate.annotate import annotated_name
 from ..validate.batch import validate_files
 from .admin_document import TEXT_WIDTH_MM, AdminDocument, DocumentHeading
 from .provincial_report import period_phrase, place_name

@@ -23,7 +23,6 @@ SEVERITY_VI = {"error": "Lỗi", "warning": "Cảnh báo"}
 
 
 ANNOTATED_SUFFIX = "_kiem-tra.xlsx"   # merge's inbox scan skips these copies
-ANNOTATED_DIR = "kiem-tra"
 
 
 def annotated_name(path: Path) -> str:
