@@ -335,3 +335,19 @@ def test_after_any_sequence_an_answer_is_the_full_merges_answer(tmp_path_factory
             assert full.new_files == 0 and full.rollup_unchanged
         again = _answer(ws)
         assert again is not None and _plain(again) == {**_plain(full), "new_files": 0, "rollup_unchanged": True}
+
+
+def test_the_summary_printed_from_the_record_is_the_full_merges(ws):
+    from click.testing import CliRunner
+
+    from cchc_xl.cli import main
+
+    args = ["merge", str(ws.inbox), "--workspace", str(ws.root), "--period", PERIOD]
+    first = CliRunner().invoke(main, args)
+    assert first.exit_code == 0, first.output
+    answered = CliRunner().invoke(main, args)
+    assert answered.exit_code == 0 and "không có gì thay đổi" in answered.output
+    shutil.rmtree(ws.root / ".cache" / "merge")         # derived data: the full merge answers
+    full = CliRunner().invoke(main, args)
+    assert full.exit_code == 0
+    assert answered.output == full.output

@@ -320,6 +320,10 @@ def main() -> None:
     base = ["--workspace", str(cws), "--period", str(PERIOD)]
     timed_cli("cchc_xl merge (CLI), cold", ["merge", str(cin), *base, "--json"], results)
     timed_cli("cchc_xl merge (CLI), nothing new", ["merge", str(cin), *base, "--json"], results, repeat=3)
+    # the same without the merge's record (merge/quick.py): the configuration and the catalogue loaded,
+    # the ledger's state compared with the roll-up's stamp (the design before the record, measured beside it)
+    timed_cli("cchc_xl merge (CLI), nothing new, no record", ["merge", str(cin), *base, "--json"], results,
+              repeat=3, before=lambda i: shutil.rmtree(cws / ".cache" / "merge", ignore_errors=True))
     # each run one more file: a unit sending its report again (a new version), as in the deadline week
     resent = [f.path for f in fill_files(big, files[1:4], OUT / "resent", seed=7)]
     timed_cli("cchc_xl merge (CLI), one new file", ["merge", str(cin), *base, "--json"], results, repeat=3,
