@@ -16,12 +16,14 @@ broken promise is a :class:`SpliceError` (a bug in cchc_xl, in English), never a
 
 from __future__ import annotations
 
+import os
 import posixpath
 import re
 import struct
 import zipfile
 import zlib
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -83,19 +85,41 @@ def write_package(src: str | Path | BinaryIO, dest: Path, details: list[Detail],
         by_part[d.part] = d
     with zipfile.ZipFile(src) as zin, open(dest, "wb") as out:
         names = set(zin.namelist())
+        missing = sorted(set(by_part) - names)
+        if missing:
+            raise SpliceError(f"no worksheet part {', '.join(missing)} in the package to splice into")
+        for d in by_part.values():
+            _check_table(zin, names, d)
+        spliced = _splice_all({part: zin.read(part) for part in by_part}, by_part, deflated)
         zw = _ZipWriter(out)
         for info in zin.infolist():
-            data = zin.read(info)
-            d = by_part.pop(info.filename, None)
-            if d is None:
-                zw.add(info.filename, data)
-                continue
-            _check_table(zin, names, d)
-            chunks, crc, size = _spliced(data, d, deflated)
-            zw.add_raw(info.filename, chunks, crc, size)
-        if by_part:
-            raise SpliceError(f"no worksheet part {', '.join(sorted(by_part))} in the package to splice into")
+            if info.filename in spliced:
+                zw.add_raw(info.filename, *spliced[info.filename])
+            else:
+                zw.add(info.filename, zin.read(info))
         zw.close()
+
+
+def _splice_all(sheets: dict[str, bytes], by_part: dict[str, Detail],
+                deflated: Callable[[Piece], bytes] | None) -> dict[str, tuple[list[bytes], int, int]]:
+    """Every detail sheet spliced, two at a time: zlib lets go of the interpreter while it inflates,
+    deflates and checksums, which is most of a splice (measured on the 1,000-unit round: 1.14 s one
+    sheet after the other, 0.74-0.83 s on two threads, the largest sheet first). The pieces' rows are
+    fetched first, here: the ledger's connection belongs to this thread."""
+    rows = {}
+    for d in by_part.values():
+        for p in d.pieces:
+            if p.n_rows and p.deflated is None and deflated is not None:
+                rows[id(p)] = deflated(p)
+
+    def stored(p: Piece) -> bytes:
+        return rows[id(p)]
+
+    order = sorted(by_part, key=lambda part: -sum(p.size for p in by_part[part].pieces))
+    with ThreadPoolExecutor(max(1, min(2, os.cpu_count() or 1))) as ex:
+        done = {part: ex.submit(_spliced, sheets[part], by_part[part], stored if deflated is not None else None)
+                for part in order}
+        return {part: f.result() for part, f in done.items()}
 
 
 def _spliced(data: bytes, d: Detail, deflated: Callable[[Piece], bytes] | None) -> tuple[list[bytes], int, int]:
