@@ -81,10 +81,12 @@ def _answer(ws):
     return quick.answer(snap) if snap is not None else None
 
 
-def test_the_recorded_answer_is_what_the_full_merge_says_for_nothing_new(ws):
+def test_the_recorded_answer_is_what_the_full_merge_says_for_nothing_new(ws, tmp_path):
+    foreign = workspace(tmp_path / "khac")          # another province office's key: the file is held
+    shutil.copyfile(filled(tmp_path / "khac-src", unit="S-YT", ws=foreign, seed=3), ws.inbox / "khong ro.xlsx")
     first = _full(ws)
-    assert first.new_files == len(UNITS) and not first.rollup_unchanged
-    assert first.accepted == len(UNITS) and not first.held       # the files count: they are the units' own
+    assert first.new_files == len(UNITS) + 1 and not first.rollup_unchanged
+    assert first.accepted == len(UNITS) and [h["submission"] for h in first.held] == ["S-YT"]
     got = _answer(ws)
     assert got is not None and got.rollup_unchanged and got.new_files == 0
     full = merge(ws, ws.inbox, period=parse_period(PERIOD))     # the full path, nothing new
