@@ -258,24 +258,39 @@ def test_what_the_merge_skips_or_notes_leaves_no_snapshot_and_no_record(ws, sour
     assert not (ws.root / ".cache" / "merge").exists() or not any((ws.root / ".cache" / "merge").iterdir())
 
 
-def test_a_configuration_edited_during_the_merge_is_not_recorded(ws, monkeypatch):
+def _remove_calendar(ws, sources):
+    (ws.province.root / "calendar.yaml").unlink()
+
+
+def _new_password(ws, sources):
+    """A setting that differs (a comment alone leaves the settings the merge used, and is recorded)."""
+    p = ws.root / "cchc.yaml"
+    text = p.read_text(encoding="utf-8")
+    p.write_text(text.replace(f"sheet_password: {ws.sheet_password}", "sheet_password: mat-khau-moi"),
+                 encoding="utf-8")
+    assert p.read_text(encoding="utf-8") != text
+
+
+@pytest.mark.parametrize("change", [_edit_units, _new_password, _remove_calendar], ids=lambda f: f.__name__.strip("_"))
+def test_a_configuration_changed_during_the_merge_is_not_recorded(ws, monkeypatch, change):
     """The record's digest is of the files as they are after the merge: one edited meanwhile would
-    pair the old result with the new text, so the merge records nothing."""
+    pair the old result with the new text, so the merge records nothing (and still succeeds)."""
     from cchc_xl.merge import run
 
     snap = _snap(ws)
     real = run.build_rollup_data
 
     def editing(*args, **kwargs):
-        _edit_units(ws, None)
+        change(ws, None)
         return real(*args, **kwargs)
 
     monkeypatch.setattr(run, "build_rollup_data", editing)
-    merge(ws, ws.inbox, period=parse_period(PERIOD), quick=snap)
-    assert not snap.record.exists()
+    res = merge(ws, ws.inbox, period=parse_period(PERIOD), quick=snap)
+    assert res.rollup and not snap.record.exists()
 
 
 def test_the_key_covers_every_blueprint_file(ws, tmp_path):
+    from cchc_xl.blueprint.stamp import catalogue_stamp
     from cchc_xl.resources import blueprints_dir
 
     copy = tmp_path / "blueprints"
@@ -283,10 +298,10 @@ def test_the_key_covers_every_blueprint_file(ws, tmp_path):
     _full(ws)
     snap, led = _snap(ws), Ledger(ws.root / LEDGER_NAME)
     try:
-        before = quick._key(snap, ws.province.root, copy, led)
+        before = quick._key(snap, ws.province.root, catalogue_stamp(copy), led)
         table = sorted((copy / "tables").glob("*.yaml"))[0]
         table.write_text(table.read_text(encoding="utf-8") + "\n# sửa\n", encoding="utf-8")
-        assert quick._key(snap, ws.province.root, copy, led) != before
+        assert quick._key(snap, ws.province.root, catalogue_stamp(copy), led) != before
     finally:
         led.close()
 

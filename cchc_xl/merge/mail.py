@@ -23,6 +23,11 @@ MAIL_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
 MAX_MAIL = 200 << 20          # a saved e-mail larger than this is not parsed (the parser holds it whole)
 
 
+def is_mail(path: Path) -> bool:
+    """An inbox entry that is a saved e-mail: it stands for its attachments."""
+    return path.suffix.lower() == ".eml"
+
+
 class MailError(CchcError):
     """A saved e-mail that cannot be read; the message says why, in Vietnamese."""
 

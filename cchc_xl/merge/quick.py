@@ -46,6 +46,7 @@ from ..blueprint.stamp import catalogue_stamp
 from ..config.defaults import CACHE_DIR, WORKSPACE_FILE
 from .inbox import FUTURE_SLACK, RECEIPT_REGISTER, display_path, scan
 from .ledger import LEDGER_NAME, Ledger, LedgerDamaged, workspace_lock
+from .mail import is_mail
 from .receipts import ReceiptError, stated_receipts
 from .result import MergeResult
 from .stamp import as_written, code_digest, read_stamp, self_digest
@@ -93,7 +94,7 @@ def snapshot(workspace: Path | None, inbox: Path, *, period: str | None, out: Pa
         return None
     listing = []
     for p in paths:
-        if p.suffix.lower() == ".eml":
+        if is_mail(p):
             return None
         st = p.stat()
         if dt.datetime.fromtimestamp(st.st_mtime) > future:
@@ -106,11 +107,12 @@ def snapshot(workspace: Path | None, inbox: Path, *, period: str | None, out: Pa
     return Snapshot(root, call, tuple(sorted(listing)), (st.st_size, st.st_mtime_ns) if st else None)
 
 
-def _key(snap: Snapshot, config: Path, blueprints: Path, ledger: Ledger) -> str:
-    """The digest of everything a merge's result is made from (see the module's docstring)."""
+def _key(snap: Snapshot, config: Path, catalogue: str, ledger: Ledger) -> str:
+    """The digest of everything a merge's result is made from (see the module's docstring);
+    ``catalogue``: the catalogue's stamp (``blueprint.stamp``)."""
     digest = hashlib.sha256()
     digest.update(f"{RECORD_FORMAT}:{__version__}:{code_digest()}:".encode())
-    digest.update(json.dumps([snap.call, snap.listing, snap.register, str(config), catalogue_stamp(blueprints),
+    digest.update(json.dumps([snap.call, snap.listing, snap.register, str(config), catalogue,
                               ledger.state_token(), ledger.schema_version()]).encode())
     register = Path(snap.call[2]) / RECEIPT_REGISTER
     for path in [snap.root / WORKSPACE_FILE, *sorted(config.glob("*.yaml")), *([register] if register.exists() else [])]:
@@ -144,7 +146,7 @@ def answer(snap: Snapshot) -> MergeResult | None:
             return None
         ledger = Ledger(snap.ledger)
         try:
-            if _key(snap, Path(rec["config"]), Path(rec["blueprints"]), ledger) != rec["key"]:
+            if _key(snap, Path(rec["config"]), catalogue_stamp(Path(rec["blueprints"])), ledger) != rec["key"]:
                 return None
             try:
                 if ledger.check_stored_pieces(rec["shown"]) != rec["pieces"]:
@@ -162,7 +164,7 @@ def answer(snap: Snapshot) -> MergeResult | None:
 
 
 def remember(snap: Snapshot, ledger: Ledger, res: MergeResult, *, config: Path, blueprints: Path,
-             targets: list[Path], swept: list[str], shown: list[str], pieces: int,
+             catalogue: str, targets: list[Path], swept: list[str], shown: list[str], pieces: int,
              seen: list[tuple[str, int, int]]) -> None:
     """Record a merge's result for the next call like it (under the merge's workspace lock, after its
     last write to the ledger). Nothing is recorded when the merge did not see the inbox as ``snap``
@@ -175,11 +177,12 @@ def remember(snap: Snapshot, ledger: Ledger, res: MergeResult, *, config: Path, 
         return
     result = res.as_dict()
     result.pop("seconds")
-    rec = {"format": RECORD_FORMAT, "key": _key(snap, config, blueprints, ledger), "config": str(config),
-           "blueprints": str(blueprints), "targets": [str(t) for t in targets], "stamp": stamp["check"],
-           "sweep": swept, "shown": shown, "pieces": pieces, "result": result}
-    rec["check"] = self_digest(rec)
-    try:
+    try:        # a configuration file gone meanwhile: no record (the merge itself is done)
+        key = _key(snap, config, catalogue, ledger)
+        rec = {"format": RECORD_FORMAT, "key": key, "config": str(config), "blueprints": str(blueprints),
+               "targets": [str(t) for t in targets], "stamp": stamp["check"], "sweep": swept, "shown": shown,
+               "pieces": pieces, "result": result}
+        rec["check"] = self_digest(rec)
         snap.record.parent.mkdir(parents=True, exist_ok=True)
         with replacing(snap.record) as tmp:
             Path(tmp).write_text(json.dumps(rec, ensure_ascii=False), encoding="utf-8")

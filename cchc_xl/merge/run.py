@@ -36,7 +36,7 @@ from .ledger import (
     release_inherited_locks,
     workspace_lock,
 )
-from .mail import MAIL_DIR, MAIL_SEP, MailError, read_mail
+from .mail import MAIL_DIR, MAIL_SEP, MailError, is_mail, read_mail
 from .model import CellRow, HeldFile, ProblemRow, RollupData, Submission, TemplateData
 from .narratives import read_narratives
 from .pieces import Pack, build_pack, fold, pack_stamp
@@ -66,7 +66,7 @@ def _entries(paths: list[Path], mail_dir: Path, notes: list[str] | None,
     saved e-mail (``.eml``) stands for its spreadsheet attachments (:mod:`.mail`)."""
     out: list[tuple[Path, str, tuple | None]] = []
     for p in paths:
-        if p.suffix.lower() != ".eml":
+        if not is_mail(p):
             out.append((p, display_path(p), None))
             continue
         try:
@@ -576,7 +576,7 @@ def _remember(snap: Snapshot, ws: Workspace, ledger: Ledger, res: MergeResult, t
             return
     except (ConfigError, OSError, UnicodeDecodeError):
         return
-    remember(snap, ledger, res, config=prov.root, blueprints=cat.root, targets=targets,
+    remember(snap, ledger, res, config=prov.root, blueprints=cat.root, catalogue=cat.stamp, targets=targets,
              swept=[str(d) for d in swept if d], shown=shown, pieces=pieces, seen=seen)
 
 
